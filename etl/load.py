@@ -1,0 +1,358 @@
+"""Extract → validate → load one batch into the lake.
+
+Every input row ends up either accepted into ``tables/`` or in ``quarantine/`` with a
+reason naming the file, the line, the column, the value and the rule, so that
+rows in = accepted + quarantined holds for every table of every load. A batch whose
+files were loaded before (same hashes) changes nothing. Keys already in the lake are
+replaced by the newer batch's rows (upsert); duplicates inside one batch keep the
+first row and quarantine the rest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from reach.errors import LakeError
+from reach.schema import LOAD_ORDER, TABLES, Table
+
+from .lake import KEYS_TABLE, Lake, Snapshot
+from .parse import to_canonical
+from .readers.base import Extract
+from .rules import default_params, row_violations
+
+#: sort order inside each partition; follows by followee so followers are contiguous
+SORT_KEYS = {
+    "campaigns": ["campaign_id"],
+    "accounts": ["account_key"],
+    "follows": ["followee_key", "follower_key"],
+    "posts": ["created_at", "post_id"],
+    "shares": ["post_id", "created_at", "share_id"],
+    "conversions": ["converted_at", "account_key"],
+}
+
+
+@dataclass
+class TableCount:
+    rows_in: int = 0
+    accepted: int = 0
+    quarantined: int = 0
+    replaced: int = 0
+
+
+@dataclass
+class LoadReport:
+    batch_id: str | None
+    skipped: bool = False
+    counts: dict[str, TableCount] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    repairs: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@contextmanager
+def _exclusive(lake_root: Path):
+    lake_root.mkdir(parents=True, exist_ok=True)
+    with open(lake_root / ".lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise LakeError(f"another load is writing to {lake_root}; wait for it to finish"
+                            ) from exc
+        yield
+
+
+def _strings(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(pl.all().cast(pl.String, strict=False))
+
+
+def _rule_of(reason: pl.Expr) -> pl.Expr:
+    return reason.str.extract_all(r"\(rule: ([^)]+)\)").list.eval(
+        pl.element().str.slice(7).str.strip_chars_end(")")).list.join(", ")
+
+
+class _TableBatch:
+    """One table's rows of this batch, typed, with reasons for the rejected ones."""
+
+    def __init__(self, spec: Table, extract: Extract):
+        typed, raw, reasons, where = [], [], [], []
+        for part in (p for p in extract.parts if p.table == spec.name):
+            t, r = to_canonical(part.raw, spec)
+            typed.append(t)
+            raw.append(_strings(part.raw))
+            reasons.append(r)
+            lines = part.lines.alias("line")
+            file_col = (part.files.alias("file") if part.files is not None else
+                        pl.repeat(part.file, part.raw.height, eager=True, dtype=pl.String))
+            where.append(pl.DataFrame({"file": file_col, "line": lines}).with_columns(
+                pl.format("{} {} {}", pl.col("file"), pl.lit(part.line_word), pl.col("line"))
+                .alias("where")))
+        self.spec = spec
+        empty = pl.DataFrame(schema=spec.schema)
+        self.typed = pl.concat(typed, how="vertical") if typed else empty
+        self.raw = pl.concat(raw, how="diagonal") if raw else pl.DataFrame()
+        self.where = pl.concat(where) if where else pl.DataFrame(
+            schema={"file": pl.String, "line": pl.Int64, "where": pl.String})
+        self.type_reason = (pl.concat(reasons) if reasons
+                            else pl.Series("reason", [], dtype=pl.String))
+
+    @property
+    def height(self) -> int:
+        return self.typed.height
+
+
+def _combine(*reasons: pl.Series) -> pl.Series:
+    df = pl.DataFrame({f"r{i}": r for i, r in enumerate(reasons)})
+    out = df.select(pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("reason"))
+    return out.select(pl.when(pl.col("reason").str.len_bytes() > 0)
+                      .then(pl.col("reason"))).to_series()
+
+
+def _duplicate_reason(df: pl.DataFrame, where: pl.Series, ok: pl.Series,
+                      key: tuple[str, ...]) -> pl.Series:
+    """Reasons for later rows repeating the key of an earlier accepted row."""
+    idx = pl.int_range(0, df.height, eager=True).alias("_i")
+    keyed = df.select(list(key)).with_columns(idx, where.alias("_where"), ok.alias("_ok"))
+    firsts = (keyed.filter(pl.col("_ok")).group_by(list(key), maintain_order=True)
+              .agg(pl.col("_i").first().alias("_first"), pl.col("_where").first()
+                   .alias("_first_where")))
+    j = keyed.join(firsts, on=list(key), how="left", nulls_equal=True, maintain_order="left")
+    dup = j["_ok"] & j["_first"].is_not_null() & (j["_i"] != j["_first"])
+    key_shown = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", ")
+    msg = j.select(pl.format("duplicate key ({}) = ({}); the first, at {}, was kept "
+                             "(rule: unique-key)", pl.lit(", ".join(key)), key_shown,
+                             pl.col("_first_where"))).to_series()
+    return pl.select(pl.when(dup).then(msg)).to_series()
+
+
+def _share_context(typed: pl.DataFrame, posts: pl.DataFrame, shares: pl.DataFrame
+                   ) -> pl.DataFrame:
+    """Add the columns the shares suite checks: does the post/parent exist, and when."""
+    p = posts.select("network", "post_id", pl.col("created_at").alias("post_created_at"))
+    s = shares.select("network", pl.col("share_id").alias("parent_id"),
+                      pl.col("post_id").alias("_parent_post"),
+                      pl.col("created_at").alias("_parent_share_at"))
+    out = (typed.join(p, on=["network", "post_id"], how="left", maintain_order="left")
+           .join(s, on=["network", "parent_id"], how="left", maintain_order="left"))
+    status = (pl.when(pl.col("parent_id").is_null()).then(pl.lit("none"))
+              .when(pl.col("parent_id") == pl.col("post_id")).then(pl.lit("post"))
+              .when(pl.col("_parent_post") == pl.col("post_id")).then(pl.lit("share"))
+              .when(pl.col("_parent_post").is_not_null()).then(pl.lit("other"))
+              .otherwise(pl.lit("unknown")))
+    parent_at = (pl.when(pl.col("parent_id") == pl.col("post_id")).then(pl.col("post_created_at"))
+                 .when(pl.col("_parent_post") == pl.col("post_id"))
+                 .then(pl.col("_parent_share_at")))
+    return out.with_columns(status.alias("parent_status"),
+                            parent_at.alias("parent_created_at")).drop("_parent_post",
+                                                                       "_parent_share_at")
+
+
+def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
+              accepted: dict[str, pl.DataFrame], params: dict[str, Any]) -> pl.Series:
+    """Reason per row (null = accepted) for one table's batch."""
+    name = batch.spec.name
+    typed = batch.typed
+    if name != "shares":
+        rules = row_violations(typed, name, params)
+        reason = _combine(batch.type_reason, rules)
+        return _combine(reason, _duplicate_reason(typed, batch.where["where"],
+                                                  reason.is_null(), batch.spec.key))
+    posts = pl.concat([lake_tables["posts"].select(TABLES["posts"].names),
+                       accepted["posts"].select(TABLES["posts"].names)])
+    lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
+    ok = pl.Series([True] * batch.height)
+    # A share whose parent is rejected loses its parent too: repeat until stable.
+    for _ in range(64):
+        candidates = pl.concat([lake_shares, typed.filter(ok)])
+        rules = row_violations(_share_context(typed, posts, candidates), name, params)
+        reason = _combine(batch.type_reason, rules)
+        reason = _combine(reason, _duplicate_reason(typed, batch.where["where"],
+                                                    reason.is_null(), batch.spec.key))
+        new_ok = reason.is_null()
+        if (new_ok == ok).all():
+            break
+        ok = new_ok
+    return reason
+
+
+def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Extend the per-network account-key map with every new account id, deterministically."""
+    seen = [df.select("network", pl.col(col).alias("account_id"))
+            for t, df in accepted.items() for col in TABLES[t].account_keys]
+    if not seen:
+        return existing
+    ids = pl.concat(seen).drop_nulls().unique()
+    new = ids.join(existing, on=["network", "account_id"], how="anti").sort("network",
+                                                                             "account_id")
+    base = existing.group_by("network").agg(pl.col("account_key").max().alias("_max"))
+    new = (new.join(base, on="network", how="left")
+           .with_columns((pl.col("_max").fill_null(-1) + 1
+                          + pl.int_range(pl.len()).over("network")).cast(pl.Int32)
+                         .alias("account_key")).drop("_max"))
+    return pl.concat([existing.select("network", "account_id", "account_key"),
+                      new.select("network", "account_id", "account_key")])
+
+
+def _with_keys(df: pl.DataFrame, spec: Table, keys: pl.DataFrame) -> pl.DataFrame:
+    for col, key_col in spec.account_keys.items():
+        k = keys.rename({"account_id": col, "account_key": key_col})
+        df = df.join(k, on=["network", col], how="left", maintain_order="left")
+    return df
+
+
+def _merge(old: pl.DataFrame, new: pl.DataFrame, spec: Table) -> tuple[pl.DataFrame, int]:
+    """Upsert ``new`` into ``old`` by key; return the result and how many rows it replaced."""
+    key = [k for k in spec.key if k in new.columns]  # `network` is the partition itself
+    kept = old.join(new.select(key), on=key, how="anti", nulls_equal=True)
+    merged = pl.concat([kept, new.select(old.columns)], how="vertical") if old.height else new
+    return merged.sort(SORT_KEYS[spec.name]), old.height - kept.height
+
+
+def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] | None = None
+         ) -> LoadReport:
+    """Validate ``extract`` and commit it to the lake as one atomic batch."""
+    say = progress or (lambda _m: None)
+    with _exclusive(Path(lake_root)):
+        lake = Lake.open(Path(lake_root), create=True)
+        say("hashing inputs")
+        files = [{"path": (f.relative_to(extract.root).as_posix()
+                           if extract.root and f.is_relative_to(extract.root) else f.name),
+                  "sha256": file_sha256(f), "bytes": f.stat().st_size} for f in extract.files]
+        frames_hash = [hashlib.sha256(
+            p.raw.hash_rows().to_numpy().tobytes()).hexdigest()
+            for p in extract.parts] if not extract.files else []
+        input_hash = hashlib.sha256(
+            "\n".join([extract.fmt] + [f"{x['path']}:{x['sha256']}" for x in files]
+                      + frames_hash).encode()).hexdigest()
+        manifest = lake.manifest()
+        for prior in manifest["loads"]:
+            if prior["input_hash"] == input_hash:
+                return LoadReport(batch_id=prior["batch_id"], skipped=True,
+                                  notes=[f"these inputs were already loaded as batch "
+                                         f"{prior['batch_id']} on {prior['loaded_at']}; "
+                                         "nothing changed"])
+        batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + input_hash[:8]
+        report = LoadReport(batch_id=batch_id, warnings=list(extract.warnings),
+                            repairs=dict(extract.repairs), notes=list(extract.notes))
+        lake_tables = {t: lake.read(t) for t in ("posts", "shares")}
+        campaigns_known = lake.read("campaigns")["campaign_id"].to_list()
+        accepted: dict[str, pl.DataFrame] = {}
+        quarantined: dict[str, pl.DataFrame] = {}
+        for name in LOAD_ORDER:
+            spec = TABLES[name]
+            batch = _TableBatch(spec, extract)
+            if batch.height == 0 and not any(p.table == name for p in extract.parts):
+                continue
+            say(f"validating {name} ({batch.height:,} rows)")
+            if name == "posts":
+                ids = campaigns_known + accepted.get("campaigns", pl.DataFrame(
+                    schema={"campaign_id": pl.String}))["campaign_id"].to_list()
+                params = default_params(ids)
+            else:
+                params = default_params()
+            reason = _validate(batch, lake_tables, accepted, params)
+            good = reason.is_null()
+            accepted[name] = batch.typed.filter(good)
+            bad = ~good
+            q = pl.concat([batch.raw.filter(bad), batch.where.filter(bad).select("file", "line")],
+                          how="horizontal").with_columns(
+                pl.concat_str([batch.where["where"].filter(bad), pl.lit(": "),
+                               reason.filter(bad)]).alias("reason"),
+                pl.lit(batch_id).alias("batch_id"))
+            quarantined[name] = q
+            report.counts[name] = TableCount(batch.height, int(good.sum()), int(bad.sum()))
+            if q.height:
+                report.quarantine_reasons[name] = dict(
+                    q.select(_rule_of(pl.col("reason")).alias("rule"))
+                    .group_by("rule").len().sort("len", descending=True).iter_rows())
+        say("assigning account keys")
+        keys = _assign_keys(lake.read(KEYS_TABLE) if lake.table_files(KEYS_TABLE) else
+                            pl.DataFrame(schema={"network": pl.String, "account_id": pl.String,
+                                                 "account_key": pl.Int32}), accepted)
+        snap = Snapshot.begin(lake)
+        try:
+            _write_batch(snap, lake, extract, batch_id, accepted, quarantined, keys, report,
+                         say)
+            manifest["loads"].append({
+                "batch_id": batch_id, "loaded_at": datetime.now(UTC).isoformat(),
+                "source": extract.source, "format": extract.fmt, "input_hash": input_hash,
+                "files": files,
+                "tables": {t: vars(c) for t, c in report.counts.items()},
+                "quarantine_reasons": report.quarantine_reasons,
+                "repairs": report.repairs, "warnings": report.warnings, "notes": report.notes,
+            })
+            manifest["tables"] = _table_totals(snap)
+            say("committing")
+            snap.commit(manifest)
+        except BaseException:
+            snap.abandon()
+            raise
+        return report
+
+
+def _write_batch(snap: Snapshot, lake: Lake, extract: Extract, batch_id: str,
+                 accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
+                 keys: pl.DataFrame, report: LoadReport, say: Callable[[str], None]) -> None:
+    say("copying inputs to raw/")
+    if extract.files:
+        snap.add_raw(batch_id, extract.files, extract.root)
+    else:
+        for part in extract.parts:
+            snap.add_raw_frame(batch_id, Path(part.file).stem, _strings(part.raw))
+    for network, part in keys.partition_by("network", as_dict=True, include_key=False).items():
+        snap.write_partition(KEYS_TABLE, network[0], part.sort("account_key"))
+    for name, df in accepted.items():
+        spec = TABLES[name]
+        if df.height == 0:
+            continue
+        say(f"writing {name}")
+        if not spec.partitioned:
+            merged, replaced = _merge(lake.read(name).select(spec.names), df, spec)
+            snap.write_partition(name, None, merged)
+            report.counts[name].replaced = replaced
+            continue
+        df = _with_keys(df, spec, keys)
+        replaced = 0
+        for (network,), part in df.partition_by("network", as_dict=True).items():
+            old_path = lake.tables_dir / name / f"network={network}" / "part-0.parquet"
+            old = (pl.read_parquet(old_path) if old_path.exists()
+                   else part.drop("network").clear())
+            merged, n = _merge(old, part.drop("network"), spec)
+            replaced += n
+            snap.write_partition(name, network, merged)
+        report.counts[name].replaced = replaced
+    for name, q in quarantined.items():
+        if q.height:
+            snap.add_quarantine(name, batch_id, q)
+
+
+def _table_totals(snap: Snapshot) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in LOAD_ORDER:
+        base = snap.path / "tables" / name
+        files = sorted(base.glob("**/*.parquet"))
+        if not files:
+            continue
+        per_net = {}
+        for f in files:
+            net = f.parent.name.split("=", 1)[1] if f.parent.name.startswith("network=") else "-"
+            per_net[net] = pl.scan_parquet(f).select(pl.len()).collect().item()
+        out[name] = {"rows": sum(per_net.values()), "networks": per_net}
+    return out

@@ -1,0 +1,99 @@
+"""Canonical source folders: one file per table, as CSV, Parquet or NDJSON, gzip or not.
+
+A file belongs to the table its name starts with (``posts.csv``, ``posts.2026-05.csv.gz``,
+``shares.ndjson``); several files may feed one table and formats may be mixed.
+Files whose names start with ``_`` or ``.`` are ignored on purpose (notes, truth files);
+any other file that is no known table is named in a warning and left alone.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import polars as pl
+
+from reach.errors import TableError
+from reach.schema import TABLES
+
+from .base import Extract, TablePart, line_numbers
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
+           ".jsonl": "ndjson", ".json": "ndjson"}
+
+
+def file_format(path: Path) -> tuple[str | None, bool]:
+    """(format, gzipped) from the file name, or (None, False) if it is no table file."""
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    if gz:
+        suffixes = suffixes[:-1]
+    return (FORMATS.get(suffixes[-1]) if suffixes else None), gz
+
+
+def table_of(path: Path) -> str | None:
+    stem = path.name.split(".")[0]
+    return stem if stem in TABLES else None
+
+
+def looks_canonical(folder: Path) -> bool:
+    return any(table_of(p) and file_format(p)[0] for p in folder.iterdir() if p.is_file())
+
+
+def _read(path: Path, fmt: str, gz: bool) -> tuple[pl.DataFrame, int]:
+    """Raw columns of one file and the line number of its first data row."""
+    data: Path | io.BytesIO = path
+    if gz:
+        with gzip.open(path, "rb") as fh:
+            data = io.BytesIO(fh.read())
+    if fmt == "csv":
+        return pl.read_csv(data, infer_schema=False), 2
+    if fmt == "parquet":
+        return pl.read_parquet(data), 1
+    return pl.read_ndjson(data, infer_schema_length=None), 1
+
+
+def read_folder(folder: Path) -> Extract:
+    ext = Extract(fmt="canonical", source=str(folder), root=folder)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if any(part.startswith((".", "_")) for part in path.relative_to(folder).parts):
+            continue
+        fmt, gz = file_format(path)
+        table = table_of(path)
+        if fmt is None or table is None:
+            ext.warnings.append(
+                f"{rel}: not a known table file, left alone (tables: {', '.join(TABLES)}; "
+                f"formats: .csv, .parquet, .ndjson, optionally .gz)")
+            continue
+        try:
+            raw, first = _read(path, fmt, gz)
+        except Exception as exc:  # any parser failure is a table-level fault
+            raise TableError(
+                f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
+                f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
+        spec = TABLES[table]
+        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+        missing = [c for c in spec.required if c not in raw.columns]
+        if missing and raw.height == 0 and not raw.columns:
+            raise TableError(f"{rel}: the file is empty; a {table} file needs a header row "
+                             f"with {', '.join(spec.required)}.")
+        if missing:
+            raise TableError(
+                f"{rel}: required column `{missing[0]}` of table `{table}` is missing "
+                f"(found: {', '.join(raw.columns) or 'no columns'}). Add it, or rename the "
+                f"column that holds it; required: {', '.join(spec.required)}.")
+        extra = [c for c in raw.columns if c not in spec.names]
+        if extra:
+            ext.warnings.append(f"{rel}: columns {', '.join(extra)} are not part of `{table}` "
+                                "and were not loaded")
+            raw = raw.drop(extra)
+        ext.files.append(path)
+        ext.parts.append(TablePart(table, raw, rel, line_numbers(raw.height, first),
+                                   "line" if fmt != "parquet" else "row"))
+    if not ext.parts:
+        raise TableError(
+            f"{folder}: no table files found. Name files after their table "
+            f"({', '.join(TABLES)}), e.g. posts.csv or follows.parquet.")
+    return ext

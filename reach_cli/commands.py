@@ -1,0 +1,101 @@
+"""What each subcommand does. Each returns the process exit code."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.table import Table
+
+from reach.errors import UsageError
+
+from .main import err, out
+
+
+def _progress(prefix: str = ""):
+    start = time.perf_counter()
+
+    def say(msg: str) -> None:
+        err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {prefix}{msg}")
+    return say
+
+
+def sample(args: argparse.Namespace) -> int:
+    from etl.sample import generate
+    counts = generate(args.out, seed=args.seed, scale=args.scale, campaigns=args.campaigns,
+                      fmt=args.fmt, progress=_progress())
+    t = Table(title=f"sample written to {args.out}")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        t.add_row(name, f"{n:,}")
+    out.print(t)
+    return 0
+
+
+def etl(args: argparse.Namespace) -> int:
+    from etl.load import load
+    from etl.sources import extract
+    say = _progress()
+    say(f"reading {args.source}")
+    ext = extract(args.source, fmt=args.fmt, network=args.network, undirected=args.undirected)
+    report = load(ext, args.lake, progress=say)
+    _print_load(report, args.lake)
+    return 0
+
+
+def _print_load(report, lake: Path) -> None:
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
+    for n in report.notes:
+        out.print(f"[cyan]note:[/] {n}")
+    if report.skipped:
+        return
+    t = Table(title=f"batch {report.batch_id} loaded into {lake}")
+    for col in ("table", "rows in", "accepted", "quarantined", "replaced"):
+        t.add_column(col, justify="left" if col == "table" else "right")
+    for name, c in report.counts.items():
+        t.add_row(name, f"{c.rows_in:,}", f"{c.accepted:,}",
+                  f"[red]{c.quarantined:,}[/]" if c.quarantined else "0", f"{c.replaced:,}")
+    out.print(t)
+    if report.repairs:
+        r = Table(title="repaired or dropped by the reader's rules")
+        r.add_column("rule")
+        r.add_column("rows", justify="right")
+        for rule, n in report.repairs.items():
+            if n:
+                r.add_row(rule, f"{n:,}")
+        out.print(r)
+    for table, reasons in report.quarantine_reasons.items():
+        shown = ", ".join(f"{rule} ({n:,})" for rule, n in reasons.items())
+        out.print(f"[red]quarantined[/] {table}: {shown} → {lake}/quarantine/{table}/")
+
+
+def compute(args: argparse.Namespace) -> int:
+    raise UsageError("`reach compute` is not built yet (issue #3)")
+
+
+def run(args: argparse.Namespace) -> int:
+    code = etl(args)
+    return code or compute(args)
+
+
+def validate(args: argparse.Namespace) -> int:
+    raise UsageError("`reach validate` is not built yet (issue #2)")
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    raise UsageError("`reach dashboard` is not built yet (issue #5)")
+
+
+def export(args: argparse.Namespace) -> int:
+    raise UsageError("`reach export` is not built yet")
+
+
+def publish(args: argparse.Namespace) -> int:
+    raise UsageError("`reach publish` is not built yet (issue #6)")
+
+
+def demo(args: argparse.Namespace) -> int:
+    raise UsageError("`reach demo` is not built yet")

@@ -1,0 +1,163 @@
+"""The ``reach`` command line. Thin: parse, call etl/reach/dashboards, print, exit.
+
+Exit codes: 0 ok, 1 data failed validation (or a table-level fault), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from reach.errors import ReachError, UsageError
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _cmd(sub, name: str, help_: str, example: str, func: Callable) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        name, help=help_, description=help_,
+        epilog="example:\n" + textwrap.indent(example.strip(), "  "),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=func)
+    return p
+
+
+def _lake_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--lake", type=Path, required=required, metavar="LAKE",
+                   help="the lake folder (created by `reach etl`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import commands as c
+
+    parser = argparse.ArgumentParser(
+        prog="reach",
+        description="Honest campaign reach: distinct people reached per campaign and network, "
+                    "first and second degree, through whom, and whether it lifted engagement.",
+        epilog=textwrap.dedent("""\
+            typical session:
+              reach sample --out data/                   # or bring your own tables
+              reach run data/ --lake lake/               # etl + compute
+              reach dashboard --lake lake/               # http://127.0.0.1:8050
+            run `reach COMMAND --help` for each command's options and an example."""),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"reach {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _cmd(sub, "demo", "make the sample data set, run the pipeline, serve the dashboard",
+             "reach demo --workdir demo/ --port 8050", c.demo)
+    p.add_argument("--workdir", type=Path, default=Path("demo"),
+                   help="where the sample data and lake go (default: ./demo)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--no-serve", action="store_true", help="build everything, do not serve")
+
+    p = _cmd(sub, "sample", "write a realistic sample data set in the canonical input format",
+             "reach sample --out data/ --seed 7 --scale 1 --campaigns 6", c.sample)
+    p.add_argument("--out", type=Path, required=True, help="folder to write the tables into")
+    p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiplies accounts and follow edges: 1 ≈ 200k edges, 50 ≈ 10M")
+    p.add_argument("--campaigns", type=int, default=6, help="number of campaigns (default 6)")
+    p.add_argument("--format", dest="fmt", default="csv", choices=("csv", "parquet", "ndjson"))
+
+    p = _cmd(sub, "etl", "extract, validate and load a source into the lake",
+             """reach etl data/ --lake lake/
+reach etl ../shared/data/twitter15_16 --lake lake/      # Twitter15/16 propagation trees
+reach etl follows.txt.gz --format snap --network x --lake lake/""", c.etl)
+    _source_args(p)
+    _lake_arg(p)
+
+    p = _cmd(sub, "compute", "build the marts (reach, two_hop, cascades, amplifiers, timeline, "
+             "waves, uplift) from the lake", "reach compute --lake lake/", c.compute)
+    _lake_arg(p)
+    _compute_args(p)
+
+    p = _cmd(sub, "run", "etl then compute", "reach run data/ --lake lake/", c.run)
+    _source_args(p)
+    _lake_arg(p)
+    _compute_args(p)
+
+    p = _cmd(sub, "validate", "re-run the expectation suites on the lake (exit 1 on failure)",
+             "reach validate --lake lake/", c.validate)
+    _lake_arg(p)
+    p.add_argument("--no-docs", action="store_true",
+                   help="skip writing Great Expectations data docs (HTML)")
+
+    p = _cmd(sub, "dashboard", "serve the dashboard for a lake",
+             "reach dashboard --lake lake/ --port 8050", c.dashboard)
+    _lake_arg(p)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; any other needs credentials)")
+    p.add_argument("--port", type=int, default=8050)
+
+    p = _cmd(sub, "export", "write one mart to a Parquet or CSV file for analysts",
+             "reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001",
+             c.export)
+    _lake_arg(p)
+    p.add_argument("--mart", required=True, help="mart name, e.g. reach, cascades, amplifiers")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--format", dest="fmt", choices=("parquet", "csv"), default=None,
+                   help="default: from --out's suffix, else parquet")
+    p.add_argument("--campaign", action="append", default=None,
+                   help="keep only this campaign (repeatable)")
+
+    p = _cmd(sub, "publish", "write the marts to a SQL warehouse through SQLAlchemy",
+             "reach publish --lake lake/ --db sqlite:///lake/warehouse.sqlite", c.publish)
+    _lake_arg(p)
+    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite file in the lake)")
+    return parser
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", help="a folder of table files, a public-data folder or file "
+                                  "(Twitter15/16, SNAP edge list), or a database URL")
+    p.add_argument("--format", dest="fmt", default=None,
+                   choices=("canonical", "twitter15_16", "snap"),
+                   help="source format (default: recognised from the folder's layout)")
+    p.add_argument("--network", default=None,
+                   help="network name for formats that carry none (SNAP: default from the "
+                        "file name; Twitter15/16: twitter)")
+    p.add_argument("--undirected", action="store_true",
+                   help="SNAP: each line is a friendship (both follow each other)")
+
+
+def _compute_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--engine", choices=("polars", "spark"), default="polars")
+    p.add_argument("--approx", action="store_true",
+                   help="use theta sketches for every reach union (method=sketch)")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("reach")
+    except Exception:
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ReachError as exc:
+        label = "usage error" if isinstance(exc, UsageError) else "error"
+        err.print(f"[bold red]{label}:[/] {exc}", soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted; the lake is unchanged unless a commit had finished")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
