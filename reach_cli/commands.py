@@ -73,7 +73,44 @@ def _print_load(report, lake: Path) -> None:
 
 
 def compute(args: argparse.Namespace) -> int:
-    raise UsageError("`reach compute` is not built yet (issue #3)")
+    from etl.lake import Lake, write_parquet_atomic
+    from reach.marts import ComputeSpec, compute_marts
+    if args.engine == "spark":
+        raise UsageError("--engine spark is not built yet (issue #7); use --engine polars")
+    lake = Lake.open(args.lake)
+    say = _progress()
+    tables = {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
+                                         "conversions", "_account_keys")}
+    marts = compute_marts(tables, spec=ComputeSpec(approx=args.approx), progress=say)
+    for name, df in marts.items():
+        target = (lake.root / "sketches" / "followers.parquet" if name == "sketches"
+                  else lake.marts_dir / f"{name}.parquet")
+        write_parquet_atomic(df, target)
+    t = Table(title=f"marts written to {lake.marts_dir}")
+    t.add_column("mart")
+    t.add_column("rows", justify="right")
+    for name, df in marts.items():
+        if name != "sketches":
+            t.add_row(name, f"{df.height:,}")
+    out.print(t)
+    _print_headline(marts["reach"])
+    return 0
+
+
+def _print_headline(reach) -> None:
+    import polars as pl
+    rows = reach.filter(pl.col("network") == "all", pl.col("total_reach").is_not_null())
+    if rows.height == 0:
+        return
+    t = Table(title="distinct people reached (all networks) vs the potential reach others report")
+    for col in ("campaign", "first degree", "+ second degree", "total", "potential", "dedup"):
+        t.add_column(col, justify="left" if col == "campaign" else "right")
+    for r in rows.iter_rows(named=True):
+        t.add_row(r["campaign_id"], f"{r['first_degree_reach']:,}",
+                  f"{r['second_degree_reach']:,}", f"{r['total_reach']:,}",
+                  f"{r['potential_reach']:,}",
+                  f"{r['dedup_ratio']:.0%}" if r["dedup_ratio"] is not None else "-")
+    out.print(t)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,55 @@
+"""Who amplified each campaign on each network: the `amplifiers` mart.
+
+Per campaign × network and exposer (authors and sharers): ``shares_triggered`` (distinct
+shares descending from the exposer's posts or shares in the campaign's cascades, its
+own excluded), ``incremental_reach`` (people only it reached) and ``shapley_reach``
+(exact Shapley credit of total_reach, see ``reach.credit``), ranked by Shapley credit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from ._cells import Cell
+from .credit import coverage_credit
+from .graph import FollowerGraph, Marker
+
+AMPLIFIER_SCHEMA = {
+    "campaign_id": pl.String, "network": pl.String, "account_id": pl.String,
+    "role": pl.String, "shares_triggered": pl.Int64, "incremental_reach": pl.Int64,
+    "shapley_reach": pl.Float64, "rank": pl.Int64,
+}
+
+
+def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
+                   triggered: pl.DataFrame, account_keys: pl.DataFrame) -> pl.DataFrame:
+    frames = []
+    markers = {net: Marker(g.n) for net, g in graphs.items()}
+    for cell in cells:
+        g = graphs.get(cell.network)
+        if g is not None:
+            shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
+                                                   markers[cell.network])
+        else:
+            shapley = np.full(cell.exposers.size, np.nan)
+            incremental = np.full(cell.exposers.size, None)
+        frames.append(pl.DataFrame({
+            "campaign_id": cell.campaign_id, "network": cell.network,
+            "account_key": cell.exposers.astype(np.int32),
+            "role": np.where(cell.is_author, "author", "sharer"),
+            "incremental_reach": pl.Series(incremental, dtype=pl.Int64, strict=False),
+            "shapley_reach": pl.Series(shapley).fill_nan(None)}))
+    if not frames:
+        return pl.DataFrame(schema=AMPLIFIER_SCHEMA)
+    df = (pl.concat(frames)
+          .join(triggered.cast({"account_key": pl.Int32}), how="left",
+                on=["campaign_id", "network", "account_key"])
+          .join(account_keys, on=["network", "account_key"], how="left")
+          .with_columns(pl.col("shares_triggered").fill_null(0)))
+    df = df.with_columns(
+        pl.struct(-pl.col("shapley_reach").fill_null(0), -pl.col("shares_triggered"),
+                  pl.col("account_id")).rank("ordinal")
+        .over("campaign_id", "network").cast(pl.Int64).alias("rank"))
+    return df.select(list(AMPLIFIER_SCHEMA)).cast(AMPLIFIER_SCHEMA).sort(
+        "campaign_id", "network", "rank")

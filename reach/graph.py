@@ -1,0 +1,106 @@
+"""The follower graph of one network as compressed sparse rows (CSR).
+
+``followers[offsets[a]:offsets[a + 1]]`` are the accounts that follow account ``a``
+(dense keys, sorted). Reading who follows a set of accounts is one vectorised
+gather, with no join and no hashing — the reason reach beats a SQL engine on the
+union-count queries that reach metrics are made of.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+
+@dataclass(frozen=True)
+class FollowerGraph:
+    network: str
+    offsets: np.ndarray  # int64, n + 1
+    followers: np.ndarray  # int32, sorted within each followee
+
+    @property
+    def n(self) -> int:
+        return self.offsets.size - 1
+
+    @property
+    def edges(self) -> int:
+        return int(self.followers.size)
+
+    def in_degree(self, keys: np.ndarray | None = None) -> np.ndarray:
+        deg = np.diff(self.offsets)
+        return deg if keys is None else deg[keys]
+
+    def gather(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Followers of every account in ``keys`` (with repeats), and whose each one is.
+
+        Returns ``(followers, owner)`` where ``owner[i]`` is the position in ``keys`` of
+        the account that ``followers[i]`` follows.
+        """
+        keys = np.asarray(keys, dtype=np.int64)
+        starts = self.offsets[keys]
+        lens = self.offsets[keys + 1] - starts
+        total = int(lens.sum())
+        if total == 0:
+            return np.empty(0, np.int32), np.empty(0, np.int64)
+        owner = np.repeat(np.arange(keys.size), lens)
+        begin = np.cumsum(lens) - lens
+        idx = np.arange(total, dtype=np.int64) + np.repeat(starts - begin, lens)
+        return self.followers[idx], owner
+
+    def followers_of(self, keys: np.ndarray) -> np.ndarray:
+        return self.gather(keys)[0]
+
+    @classmethod
+    def from_edges(cls, network: str, follower: np.ndarray, followee: np.ndarray, n: int
+                   ) -> FollowerGraph:
+        follower = np.asarray(follower, dtype=np.int32)
+        followee = np.asarray(followee, dtype=np.int64)
+        sorted_already = followee.size < 2 or bool(np.all(followee[1:] >= followee[:-1]))
+        if not sorted_already:
+            order = np.lexsort((follower, followee))
+            follower, followee = follower[order], followee[order]
+        counts = np.bincount(followee, minlength=n)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(network, offsets, follower)
+
+
+def build_graphs(follows: pl.LazyFrame, account_keys: pl.LazyFrame) -> dict[str, FollowerGraph]:
+    """One graph per network that has follows; ``n`` covers every keyed account."""
+    sizes = dict(account_keys.group_by("network").agg(pl.col("account_key").max() + 1)
+                 .collect().iter_rows())
+    edges = follows.select("network", "follower_key", "followee_key").collect()
+    graphs = {}
+    for (network,), part in edges.partition_by("network", as_dict=True,
+                                               maintain_order=True).items():
+        graphs[network] = FollowerGraph.from_edges(
+            network, part["follower_key"].to_numpy(), part["followee_key"].to_numpy(),
+            int(sizes.get(network, 0)))
+    return graphs
+
+
+class Marker:
+    """A reusable bitmap over one network's accounts for distinct counts.
+
+    Marking k followers and counting costs O(k) plus one fast popcount over the bitmap;
+    clearing only touches what was marked, so one Marker serves thousands of cells.
+    """
+
+    def __init__(self, n: int):
+        self.bits = np.zeros(max(n, 1), dtype=bool)
+
+    def count(self, marked: np.ndarray, excluded: np.ndarray) -> int:
+        self.bits[marked] = True
+        self.bits[excluded] = False
+        c = int(np.count_nonzero(self.bits))
+        self.bits[marked] = False
+        return c
+
+    def members(self, marked: np.ndarray, excluded: np.ndarray) -> np.ndarray:
+        self.bits[marked] = True
+        self.bits[excluded] = False
+        out = np.flatnonzero(self.bits)
+        self.bits[marked] = False
+        return out

@@ -1,0 +1,91 @@
+"""Build every mart from the canonical tables: LazyFrames in, DataFrames out.
+
+The caller (the CLI) reads the lake and writes the results; nothing here touches disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from ._cells import campaign_cells
+from .amplifiers import amplifier_rows
+from .audience import person_identities, potential_counts, reach_rows
+from .cascades import build_forest, cascade_metrics, shares_triggered
+from .errors import UsageError
+from .graph import build_graphs
+from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
+from .timeline import timeline_rows
+from .two_hop import two_hop_rows
+from .waves import wave_rows
+
+ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves")
+NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
+
+
+@dataclass(frozen=True)
+class ComputeSpec:
+    """Options of one compute run; checks itself."""
+
+    approx: bool = False
+    exact_limit: int = EXACT_LIMIT
+    sketches: bool = True
+
+    def __post_init__(self) -> None:
+        if self.exact_limit < 1:
+            raise UsageError(f"exact_limit must be >= 1, got {self.exact_limit}")
+
+
+def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec(),
+                  progress: Callable[[str], None] | None = None) -> dict[str, pl.DataFrame]:
+    """All engine marts, plus ``sketches`` (per-account follower sketches) when asked."""
+    say = progress or (lambda _m: None)
+    missing = [t for t in NEEDED if t not in tables]
+    if missing:
+        raise UsageError(f"compute_marts needs the tables {', '.join(missing)}")
+    posts, shares = tables["posts"], tables["shares"]
+    accounts, follows, keys = tables["accounts"], tables["follows"], tables["_account_keys"]
+
+    say("building follower graphs")
+    graphs = build_graphs(follows, keys)
+    sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
+                 .collect().iter_rows())
+    out: dict[str, pl.DataFrame] = {}
+    stores: dict[str, SketchStore] = {}
+    if spec.sketches or spec.approx:
+        say("sketching followers (theta sketches)")
+        sk = [follower_sketches(g).with_columns(pl.lit(net).alias("network"))
+              for net, g in graphs.items()]
+        if sk:
+            out["sketches"] = pl.concat(sk)
+            stores = {net: SketchStore(part) for (net,), part in
+                      out["sketches"].partition_by("network", as_dict=True).items()}
+
+    say("campaign cells")
+    cells = campaign_cells(posts, shares)
+    say(f"reach for {len(cells):,} campaign × network cells")
+    out["reach"] = reach_rows(cells, graphs, potential_counts(accounts, graphs, sizes),
+                              person_identities(keys, accounts),
+                              sketches=stores or None, approx=spec.approx,
+                              exact_limit=spec.exact_limit)
+    say("cascades")
+    forest = build_forest(posts, shares, follows)
+    out["cascades"] = cascade_metrics(forest, posts, graphs)
+    say("amplifiers")
+    key_ids = keys.select("network", "account_key", "account_id").collect()
+    out["amplifiers"] = amplifier_rows(cells, graphs, shares_triggered(forest, posts), key_ids)
+    say("timeline")
+    out["timeline"] = timeline_rows(cells, graphs)
+    say("two-hop audiences")
+    subjects = pl.concat([
+        accounts.filter(pl.col("is_brand").fill_null(False)).select(
+            "network", "account_key", "account_id"),
+        posts.filter(pl.col("campaign_id").is_not_null()).select(
+            "network", "account_key", "account_id"),
+    ]).unique().collect()
+    out["two_hop"] = two_hop_rows(subjects, graphs)
+    say("waves")
+    out["waves"] = wave_rows(out["cascades"], posts, accounts, forest, graphs)
+    return out

@@ -1,0 +1,34 @@
+"""The two-hop ceiling of an account: everyone within two follows.
+
+two_hop_audience(a) = |F(F({a})) ∪ F({a})| minus a — the audience a post by ``a`` would
+reach if every follower reshared it; ``first_degree`` = |F({a}) \\ {a}|. Computed for
+every brand account and every campaign author.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .graph import FollowerGraph, Marker
+
+TWO_HOP_SCHEMA = {"network": pl.String, "account_id": pl.String, "first_degree": pl.Int64,
+                  "two_hop_audience": pl.Int64}
+
+
+def two_hop_rows(subjects: pl.DataFrame, graphs: dict[str, FollowerGraph]) -> pl.DataFrame:
+    """``subjects``: network, account_key, account_id (unique)."""
+    rows = []
+    for (network,), part in subjects.partition_by("network", as_dict=True).items():
+        g = graphs.get(network)
+        marker = Marker(g.n) if g is not None else None
+        for key, account_id in part.select("account_key", "account_id").iter_rows():
+            if g is None:
+                rows.append((network, account_id, None, None))
+                continue
+            me = np.array([key], dtype=np.int64)
+            first = g.followers_of(me)
+            second = g.followers_of(first.astype(np.int64))
+            rows.append((network, account_id, marker.count(first, me),
+                         marker.count(np.concatenate([first, second]), me)))
+    return pl.DataFrame(rows, schema=TWO_HOP_SCHEMA, orient="row").sort("network", "account_id")
