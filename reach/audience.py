@@ -83,7 +83,9 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         g = graphs.get(cell.network)
         authors = cell.authors
         pot_arr = potential.get(cell.network)
-        pot = float(np.nansum(pot_arr[cell.exposers])) if pot_arr is not None else np.nan
+        known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
+        # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
+        pot = float(np.nansum(known)) if not np.isnan(known).all() else np.nan
         row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,
                "authors": int(authors.size), "sharers": cell.n_sharers,
                "potential_reach": None if np.isnan(pot) else int(pot)}

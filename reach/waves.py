@@ -58,7 +58,8 @@ def wave_rows(cascades: pl.DataFrame, posts: pl.LazyFrame, accounts: pl.LazyFram
             credit = credit[1:]
         order = np.lexsort((sharers["account_id"].to_numpy(), -credit))[:TOP]
         tops.append((network, post_id, ",".join(sharers["account_id"].to_numpy()[order])))
-    top_df = pl.DataFrame(tops, schema=["network", "post_id", "top_amplifiers"], orient="row")
+    top_df = pl.DataFrame(tops, schema={"network": pl.String, "post_id": pl.String,
+                                       "top_amplifiers": pl.String}, orient="row")
     out = (negative.join(peak, on=["network", "post_id"], how="left")
            .join(top_df, on=["network", "post_id"], how="left"))
     return out.select(list(WAVE_SCHEMA)).cast(WAVE_SCHEMA).sort("created_at", descending=True)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def load_and_compute(source: Path, lake: Path, **compute_kw):
+    from etl.lake import Lake
+    from etl.load import load
+    from etl.sources import extract
+    from reach.marts import ComputeSpec, compute_marts
+    load(extract(str(source)), lake)
+    lk = Lake.open(lake)
+    tables = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
+                                       "conversions", "_account_keys")}
+    return compute_marts(tables, spec=ComputeSpec(**compute_kw))
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    from etl.sample import generate
+    out = tmp_path_factory.mktemp("sample")
+    generate(out, seed=3, scale=0.2, campaigns=4)
+    return out
+
+
+@pytest.fixture(scope="session")
+def sample_lake(sample_dir, tmp_path_factory) -> tuple[Path, dict[str, pl.DataFrame]]:
+    lake = tmp_path_factory.mktemp("lake") / "lake"
+    marts = load_and_compute(sample_dir, lake)
+    return lake, marts

@@ -1,0 +1,78 @@
+"""Small random canonical data sets for oracle and property tests.
+
+Deliberately awkward: reciprocal follows (cycles in the graph), accounts nobody
+follows, sharers who share twice, shares with unknown parents, persons with accounts
+on both networks, and a network without a follower graph.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True) -> dict[str, list[dict]]:
+    rnd = random.Random(seed)
+    nets = ["x", "fb"] + (["tw"] if graph_less else [])
+    campaigns = [{"campaign_id": f"c{i}", "name": f"Campaign {i}",
+                  "start_at": iso(T0), "end_at": iso(T0 + timedelta(days=30))}
+                 for i in range(3)]
+    acc, fol, posts, shares = [], [], [], []
+    for net in nets:
+        ids = [f"{net}{i:02d}" for i in range(accounts)]
+        for i, a in enumerate(ids):
+            acc.append({"network": net, "account_id": a, "is_brand": i == 0,
+                        "person_id": f"p{i}" if rnd.random() < 0.5 else None,
+                        "followers_count": rnd.choice([None, rnd.randint(0, 40)])})
+        if net != "tw":
+            silent = set(rnd.sample(ids[1:], 3))  # nobody follows these
+            for a in ids:
+                for b in rnd.sample(ids, rnd.randint(0, 8)):
+                    if a != b and b not in silent:
+                        fol.append({"network": net, "follower_id": a, "followee_id": b})
+                        if rnd.random() < 0.3 and a not in silent:
+                            fol.append({"network": net, "follower_id": b, "followee_id": a})
+        for p in range(rnd.randint(3, 7)):
+            post_id = f"{net}p{p}"
+            author = rnd.choice(ids[:4])
+            t = T0 + timedelta(hours=rnd.randint(0, 200))
+            posts.append({"network": net, "post_id": post_id, "account_id": author,
+                          "created_at": iso(t),
+                          "campaign_id": rnd.choice(["c0", "c1", "c2", None]),
+                          "likes": rnd.randint(0, 50), "sentiment": rnd.uniform(-1, 1)})
+            nodes = [(post_id, author, t)]
+            for s in range(rnd.randint(0, 9)):
+                sharer = rnd.choice(ids)
+                parent = rnd.choice(nodes)
+                ts = parent[2] + timedelta(minutes=rnd.choice([0, 5, 30, 90]))
+                sid = f"{post_id}s{s}"
+                shares.append({"network": net, "share_id": sid, "post_id": post_id,
+                               "sharer_id": sharer, "created_at": iso(ts),
+                               "parent_id": parent[0] if rnd.random() < 0.5 else None})
+                nodes.append((sid, sharer, ts))
+    # de-duplicate follows (the loader would quarantine repeats)
+    seen, unique = set(), []
+    for f in fol:
+        k = (f["network"], f["follower_id"], f["followee_id"])
+        if k not in seen:
+            seen.add(k)
+            unique.append(f)
+    return {"campaigns": campaigns, "accounts": acc, "follows": unique, "posts": posts,
+            "shares": shares}
+
+
+def write(tables: dict[str, list[dict]], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, rows in tables.items():
+        if rows:
+            pl.DataFrame(rows, infer_schema_length=None).write_csv(folder / f"{name}.csv")
+    return folder

@@ -1,0 +1,224 @@
+"""Brute-force reference implementations of every mart, with plain Python sets.
+
+Independent of the engine: string ids, dicts and sets, networkx for tree distances,
+and Shapley values by enumerating every ordering of the players.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from datetime import datetime
+
+import networkx as nx
+
+
+def followers(tables) -> dict[tuple[str, str], set[str]]:
+    f = defaultdict(set)
+    for r in tables["follows"]:
+        f[(r["network"], r["followee_id"])].add(r["follower_id"])
+    return f
+
+
+def graph_networks(tables) -> set[str]:
+    return {r["network"] for r in tables["follows"]}
+
+
+def ts(s: str) -> datetime:
+    return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def cells(tables):
+    """(campaign, network) -> (authors, sharers, posts count)."""
+    post_campaign = {(p["network"], p["post_id"]): p["campaign_id"] for p in tables["posts"]}
+    out = defaultdict(lambda: [set(), set(), 0])
+    for p in tables["posts"]:
+        if p["campaign_id"]:
+            c = out[(p["campaign_id"], p["network"])]
+            c[0].add(p["account_id"])
+            c[2] += 1
+    for s in tables["shares"]:
+        cid = post_campaign[(s["network"], s["post_id"])]
+        if cid:
+            out[(cid, s["network"])][1].add(s["sharer_id"])
+    return out
+
+
+def union(F, net, accounts) -> set[str]:
+    u = set()
+    for a in accounts:
+        u |= F.get((net, a), set())
+    return u
+
+
+def reach(tables):
+    F = followers(tables)
+    nets = graph_networks(tables)
+    counts = {(a["network"], a["account_id"]): a["followers_count"] for a in tables["accounts"]}
+    out = {}
+    for (cid, net), (A, S, n_posts) in cells(tables).items():
+        known = [counts.get((net, e)) if counts.get((net, e)) is not None
+                 else (len(F.get((net, e), ())) if net in nets else None) for e in A | S]
+        known = [k for k in known if k is not None]
+        pot = sum(known) if known else None
+        row = {"posts": n_posts, "authors": len(A), "sharers": len(S), "potential_reach": pot}
+        if net in nets:
+            first = union(F, net, A) - A
+            total = union(F, net, A | S) - A
+            row |= {"first_degree_reach": len(first), "total_reach": len(total),
+                    "second_degree_reach": len(total) - len(first)}
+        out[(cid, net)] = row
+    return out
+
+
+def reach_all(tables):
+    """Cross-network rows, people identified by person_id where known."""
+    F = followers(tables)
+    person = {(a["network"], a["account_id"]): a["person_id"] for a in tables["accounts"]}
+
+    def who(net, a):
+        return person.get((net, a)) or f"{net}:{a}"
+    by_c = defaultdict(dict)
+    for (cid, net), (A, S, _) in cells(tables).items():
+        by_c[cid][net] = (A, S)
+    out = {}
+    for cid, nets in by_c.items():
+        if not set(nets) <= graph_networks(tables):
+            continue
+        authors = {who(n, a) for n, (A, _) in nets.items() for a in A}
+        first = {who(n, u) for n, (A, _) in nets.items() for u in union(F, n, A) - A}
+        total = {who(n, u) for n, (A, S) in nets.items() for u in union(F, n, A | S) - A}
+        out[cid] = (len(first - authors), len(total - authors))
+    return out
+
+
+def shapley_by_permutation(players, value):
+    """Shapley values by definition: average marginal contribution over all orderings."""
+    phi = dict.fromkeys(players, 0.0)
+    perms = list(itertools.permutations(players))
+    for order in perms:
+        before = []
+        for p in order:
+            phi[p] += value(before + [p]) - value(before)
+            before.append(p)
+    return {p: v / len(perms) for p, v in phi.items()}
+
+
+def amplifiers(tables, max_players_for_permutations=6):
+    F = followers(tables)
+    nets = graph_networks(tables)
+    out = {}
+    for (cid, net), (A, S, _) in cells(tables).items():
+        if net not in nets:
+            continue
+        E = sorted(A | S)
+
+        def value(coalition, A=A, net=net):
+            return len(union(F, net, coalition) - A)
+        if len(E) <= max_players_for_permutations:
+            phi = shapley_by_permutation(E, value)
+        else:  # closed form of the coverage game, computed independently with sets
+            reached = union(F, net, E) - A
+            phi = {e: sum(1 / sum(u in F.get((net, x), ()) for x in E)
+                          for u in F.get((net, e), set()) - A) for e in E}
+            assert abs(sum(phi.values()) - len(reached)) < 1e-9
+        others = {e: union(F, net, [x for x in E if x != e]) for e in E}
+        inc = {e: len((F.get((net, e), set()) - A) - others[e]) for e in E}
+        for e in E:
+            out[(cid, net, e)] = (phi[e], inc[e])
+    return out
+
+
+def cascade_trees(tables):
+    """(network, post_id) -> (networkx tree rooted at post_id, reconstructed count)."""
+    F = followers(tables)
+    out = {}
+    shares_by_post = defaultdict(list)
+    for s in tables["shares"]:
+        shares_by_post[(s["network"], s["post_id"])].append(s)
+    for p in tables["posts"]:
+        net, pid = p["network"], p["post_id"]
+        nodes = [(pid, p["account_id"], ts(p["created_at"]))] + [
+            (s["share_id"], s["sharer_id"], ts(s["created_at"]))
+            for s in shares_by_post[(net, pid)]]
+        T = nx.DiGraph()
+        T.add_node(pid)
+        recon = 0
+        parent_of = {}
+        for s in shares_by_post[(net, pid)]:
+            if s["parent_id"]:
+                parent_of[s["share_id"]] = s["parent_id"]
+                continue
+            recon += 1
+            t = ts(s["created_at"])
+            cands = [(n, a, nt) for n, a, nt in nodes
+                     if nt < t and s["sharer_id"] in F.get((net, a), ())]
+            if cands:
+                best = max(nt for _, _, nt in cands)
+                tied = sorted((a, n) for n, a, nt in cands if nt == best)
+                parent_of[s["share_id"]] = tied[0][1]
+            else:
+                parent_of[s["share_id"]] = pid
+        for child, par in parent_of.items():  # given-parent cycles go to the root
+            seen, cur = set(), child
+            while cur != pid and cur not in seen:
+                seen.add(cur)
+                cur = parent_of[cur]
+            if cur != pid:
+                parent_of[child] = pid
+                recon += 1
+        for child, par in parent_of.items():
+            T.add_edge(par, child)
+        out[(net, pid)] = (T, recon, nodes)
+    return out
+
+
+def cascades(tables):
+    F = followers(tables)
+    nets = graph_networks(tables)
+    out = {}
+    for (net, pid), (T, recon, nodes) in cascade_trees(tables).items():
+        depths = nx.shortest_path_length(T, pid)
+        size = T.number_of_nodes() - 1
+        breadth = defaultdict(int)
+        for n, d in depths.items():
+            if d > 0:
+                breadth[d] += 1
+        sv = (nx.average_shortest_path_length(T.to_undirected()) if size > 0 else None)
+        author = nodes[0][1]
+        reach_ = (len(union(F, net, {a for _, a, _ in nodes}) - {author})
+                  if net in nets else None)
+        share_times = sorted(t for _, _, t in nodes[1:])
+        half = ((share_times[math.ceil(size / 2) - 1] - nodes[0][2]).total_seconds()
+                if size else None)
+        out[(net, pid)] = {"size": size, "depth": max(depths.values()),
+                           "max_breadth": max(breadth.values(), default=0),
+                           "structural_virality": sv, "total_reach": reach_,
+                           "reconstructed_edges": recon, "time_to_half_s": half}
+    return out
+
+
+def shares_triggered(tables):
+    """(campaign, network, account) -> distinct shares below its nodes, own excluded."""
+    trees = cascade_trees(tables)
+    post_campaign = {(p["network"], p["post_id"]): p["campaign_id"] for p in tables["posts"]}
+    out = defaultdict(set)
+    for (net, pid), (T, _, nodes) in trees.items():
+        cid = post_campaign[(net, pid)]
+        if not cid:
+            continue
+        account = {n: a for n, a, _ in nodes}
+        for n in T.nodes:
+            for d in nx.descendants(T, n):
+                if account[d] != account[n]:
+                    out[(cid, net, account[n])].add(d)
+    return {k: len(v) for k, v in out.items()}
+
+
+def two_hop(tables, account):
+    F = followers(tables)
+    net, a = account
+    first = F.get((net, a), set())
+    second = union(F, net, first)
+    return len(first - {a}), len((first | second) - {a})
