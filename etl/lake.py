@@ -142,11 +142,11 @@ class Lake:
         files = self.table_files(table)
         if not files:
             return empty_table(table)
-        lf = pl.scan_parquet(self.tables_dir / table / "**" / "*.parquet",
-                             hive_partitioning=TABLES.get(table) is None
-                             or TABLES[table].partitioned,
-                             hive_schema={"network": pl.String})
-        return lf
+        partitioned = table not in TABLES or TABLES[table].partitioned
+        if not partitioned:
+            return pl.scan_parquet(files)
+        return pl.scan_parquet(self.tables_dir / table / "**" / "*.parquet",
+                               hive_partitioning=True, hive_schema={"network": pl.String})
 
     def read(self, table: str) -> pl.DataFrame:
         return self.scan(table).collect()

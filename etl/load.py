@@ -24,6 +24,7 @@ import polars as pl
 from reach.errors import LakeError
 from reach.schema import LOAD_ORDER, TABLES, Table
 
+from .context import follows_context, shares_context
 from .lake import KEYS_TABLE, Lake, Snapshot
 from .parse import to_canonical
 from .readers.base import Extract
@@ -142,35 +143,14 @@ def _duplicate_reason(df: pl.DataFrame, where: pl.Series, ok: pl.Series,
     return pl.select(pl.when(dup).then(msg)).to_series()
 
 
-def _share_context(typed: pl.DataFrame, posts: pl.DataFrame, shares: pl.DataFrame
-                   ) -> pl.DataFrame:
-    """Add the columns the shares suite checks: does the post/parent exist, and when."""
-    p = posts.select("network", "post_id", pl.col("created_at").alias("post_created_at"))
-    s = shares.select("network", pl.col("share_id").alias("parent_id"),
-                      pl.col("post_id").alias("_parent_post"),
-                      pl.col("created_at").alias("_parent_share_at"))
-    out = (typed.join(p, on=["network", "post_id"], how="left", maintain_order="left")
-           .join(s, on=["network", "parent_id"], how="left", maintain_order="left"))
-    status = (pl.when(pl.col("parent_id").is_null()).then(pl.lit("none"))
-              .when(pl.col("parent_id") == pl.col("post_id")).then(pl.lit("post"))
-              .when(pl.col("_parent_post") == pl.col("post_id")).then(pl.lit("share"))
-              .when(pl.col("_parent_post").is_not_null()).then(pl.lit("other"))
-              .otherwise(pl.lit("unknown")))
-    parent_at = (pl.when(pl.col("parent_id") == pl.col("post_id")).then(pl.col("post_created_at"))
-                 .when(pl.col("_parent_post") == pl.col("post_id"))
-                 .then(pl.col("_parent_share_at")))
-    return out.with_columns(status.alias("parent_status"),
-                            parent_at.alias("parent_created_at")).drop("_parent_post",
-                                                                       "_parent_share_at")
-
-
 def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
               accepted: dict[str, pl.DataFrame], params: dict[str, Any]) -> pl.Series:
     """Reason per row (null = accepted) for one table's batch."""
     name = batch.spec.name
     typed = batch.typed
     if name != "shares":
-        rules = row_violations(typed, name, params)
+        checked = follows_context(typed) if name == "follows" else typed
+        rules = row_violations(checked, name, params)
         reason = _combine(batch.type_reason, rules)
         return _combine(reason, _duplicate_reason(typed, batch.where["where"],
                                                   reason.is_null(), batch.spec.key))
@@ -181,7 +161,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     # A share whose parent is rejected loses its parent too: repeat until stable.
     for _ in range(64):
         candidates = pl.concat([lake_shares, typed.filter(ok)])
-        rules = row_violations(_share_context(typed, posts, candidates), name, params)
+        rules = row_violations(shares_context(typed, posts, candidates), name, params)
         reason = _combine(batch.type_reason, rules)
         reason = _combine(reason, _duplicate_reason(typed, batch.where["where"],
                                                     reason.is_null(), batch.spec.key))

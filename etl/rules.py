@@ -25,7 +25,7 @@ import polars as pl
 from reach.errors import ReachError
 
 #: handled by the loader's key-deduplication step (first row kept), not row by row
-KEY_RULE = "expect_compound_columns_to_be_unique"
+KEY_RULES = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique")
 
 
 def suites_dir() -> Path:
@@ -66,7 +66,7 @@ def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any]
     meta = exp.get("meta", {})
     tail = f"{meta.get('message', kind)} (rule: {meta.get('rule', kind)})"
     col = kw.get("column")
-    if kind == KEY_RULE:
+    if kind in KEY_RULES:
         return None
     if kind == "expect_column_values_to_not_be_null":
         return pl.col(col).is_null(), pl.lit(f"`{col}` is empty; {tail}")

@@ -119,15 +119,60 @@ def run(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    raise UsageError("`reach validate` is not built yet (issue #2)")
+    from etl.gx import validate_lake
+    from etl.lake import Lake
+    lake = Lake.open(args.lake)
+    err.print("running the expectation suites through Great Expectations ...")
+    report = validate_lake(lake, docs=not args.no_docs)
+    t = Table(title=f"validation of {lake.root}: "
+              + ("[green]passed[/]" if report.success else "[red]FAILED[/]"))
+    for col in ("table", "rule", "columns", "result", "unexpected", "examples"):
+        t.add_column(col, justify="right" if col == "unexpected" else "left")
+    for r in report.results:
+        t.add_row(r.table, r.rule, r.columns, "ok" if r.success else "[red]failed[/]",
+                  f"{r.unexpected:,}", ", ".join(map(str, r.sample[:3])))
+    out.print(t)
+    for p in report.manifest_problems:
+        out.print(f"[red]manifest:[/] {p}")
+    if report.docs_index:
+        out.print(f"data docs: file://{report.docs_index}")
+    return 0 if report.success else 1
 
 
 def dashboard(args: argparse.Namespace) -> int:
-    raise UsageError("`reach dashboard` is not built yet (issue #5)")
+    from dashboards.app import serve
+    from etl.lake import Lake
+    lake = Lake.open(args.lake)
+    out.print(f"dashboard for {lake.root} at http://{args.host}:{args.port}  (Ctrl+C stops)")
+    serve(lake.root, host=args.host, port=args.port)
+    return 0
 
 
 def export(args: argparse.Namespace) -> int:
-    raise UsageError("`reach export` is not built yet")
+    import polars as pl
+
+    from dashboards.queries import MARTS
+    from etl.lake import Lake
+    lake = Lake.open(args.lake)
+    known = [p.stem for p in sorted(lake.marts_dir.glob("*.parquet"))]
+    if args.mart not in known:
+        hint = f"available: {', '.join(known)}" if known else (
+            f"no marts yet; run: reach compute --lake {args.lake}")
+        raise UsageError(f"--mart '{args.mart}' is not in {lake.marts_dir} ({hint}; "
+                         f"documented marts: {', '.join(MARTS)})")
+    fmt = args.fmt or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
+    df = pl.read_parquet(lake.marts_dir / f"{args.mart}.parquet")
+    if args.campaign:
+        if "campaign_id" not in df.columns:
+            raise UsageError(f"mart '{args.mart}' has no campaign_id; drop --campaign")
+        df = df.filter(pl.col("campaign_id").is_in(args.campaign))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        df.write_csv(args.out)
+    else:
+        df.write_parquet(args.out, compression="zstd")
+    out.print(f"wrote {df.height:,} rows of `{args.mart}` to {args.out} ({fmt})")
+    return 0
 
 
 def publish(args: argparse.Namespace) -> int:
@@ -135,4 +180,15 @@ def publish(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    raise UsageError("`reach demo` is not built yet")
+    work = args.workdir
+    data, lake = work / "data", work / "lake"
+    if not (data / "posts.csv").exists():
+        sample(argparse.Namespace(out=data, seed=7, scale=1.0, campaigns=6, fmt="csv"))
+    etl(argparse.Namespace(source=str(data), lake=lake, fmt=None, network=None,
+                           undirected=False))
+    compute(argparse.Namespace(lake=lake, engine="polars", approx=False))
+    out.print(f"\nnext: reach validate --lake {lake}   ·   reach export --lake {lake} "
+              f"--mart reach --out reach.csv")
+    if args.no_serve:
+        return 0
+    return dashboard(argparse.Namespace(lake=lake, host=args.host, port=args.port))
