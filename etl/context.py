@@ -20,11 +20,13 @@ def follows_context(df: pl.DataFrame) -> pl.DataFrame:
 def shares_context(df: pl.DataFrame, posts: pl.DataFrame, shares: pl.DataFrame
                    ) -> pl.DataFrame:
     """Does each share's post and parent exist (same network, same post), and when."""
-    p = posts.select("network", "post_id", pl.col("created_at").alias("post_created_at"))
+    # Later rows win (a batch's rows replace the lake's rows with the same key).
+    p = posts.select("network", "post_id", pl.col("created_at").alias("post_created_at")
+                     ).unique(["network", "post_id"], keep="last", maintain_order=True)
     s = shares.select("network", pl.col("share_id").alias("parent_id"),
                       pl.col("post_id").alias("_parent_post"),
                       pl.col("created_at").alias("_parent_share_at")).unique(
-        ["network", "parent_id"], keep="first")
+        ["network", "parent_id"], keep="last", maintain_order=True)
     out = (df.join(p, on=["network", "post_id"], how="left", maintain_order="left")
            .join(s, on=["network", "parent_id"], how="left", maintain_order="left"))
     status = (pl.when(pl.col("parent_id").is_null()).then(pl.lit("none"))

@@ -107,7 +107,9 @@ class _TableBatch:
                 .alias("where")))
         self.spec = spec
         empty = pl.DataFrame(schema=spec.schema)
-        self.typed = pl.concat(typed, how="vertical") if typed else empty
+        self.typed = pl.concat(typed, how="diagonal") if typed else empty
+        flags = [c for c in self.typed.columns if c.startswith("__type_failed_")]
+        self.typed = self.typed.with_columns(pl.col(flags).fill_null(False))
         self.raw = pl.concat(raw, how="diagonal") if raw else pl.DataFrame()
         self.where = pl.concat(where) if where else pl.DataFrame(
             schema={"file": pl.String, "line": pl.Int64, "where": pl.String})
@@ -160,7 +162,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     ok = pl.Series([True] * batch.height)
     # A share whose parent is rejected loses its parent too: repeat until stable.
     for _ in range(64):
-        candidates = pl.concat([lake_shares, typed.filter(ok)])
+        candidates = pl.concat([lake_shares, typed.filter(ok).select(lake_shares.columns)])
         rules = row_violations(shares_context(typed, posts, candidates), name, params)
         reason = _combine(batch.type_reason, rules)
         reason = _combine(reason, _duplicate_reason(typed, batch.where["where"],
@@ -249,7 +251,7 @@ def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] |
                 params = default_params()
             reason = _validate(batch, lake_tables, accepted, params)
             good = reason.is_null()
-            accepted[name] = batch.typed.filter(good)
+            accepted[name] = batch.typed.filter(good).select(spec.names)
             bad = ~good
             q = pl.concat([batch.raw.filter(bad), batch.where.filter(bad).select("file", "line")],
                           how="horizontal").with_columns(

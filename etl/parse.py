@@ -83,9 +83,11 @@ def coerce(s: pl.Series, dtype: pl.DataType) -> pl.Series:
 def to_canonical(raw: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.Series]:
     """Typed frame with every canonical column, and one type-error reason per row (or null).
 
-    ``raw`` holds the columns as read; missing optional columns become null.
+    ``raw`` holds the columns as read; missing optional columns become null. For each
+    column with unreadable values the frame also carries a ``__type_failed_<column>``
+    flag, so that the rules do not report the same value again as "empty".
     """
-    cols, problems = [], []
+    cols, problems, flags = [], [], []
     for c in table.columns:
         if c.name not in raw.columns:
             cols.append(pl.Series(c.name, [None] * raw.height, dtype=c.dtype))
@@ -97,13 +99,14 @@ def to_canonical(raw: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.Seri
         if src.dtype == pl.String:
             bad = bad & (src.str.strip_chars().str.len_bytes() > 0)
         if bad.any():
+            flags.append(bad.alias(f"__type_failed_{c.name}"))
             expected = "an ISO-8601 timestamp" if c.dtype == TIMESTAMP else EXPECTED.get(
                 type(c.dtype), str(c.dtype))
             shown = src.cast(pl.String, strict=False).str.slice(0, 60)
             msg = pl.format("`{}` is '{}'; expected {} (rule: type)", pl.lit(c.name),
                             shown, pl.lit(expected))
             problems.append(pl.select(pl.when(bad).then(msg)).to_series())
-    typed = pl.DataFrame(cols)
+    typed = pl.DataFrame(cols + flags)
     if problems:
         reason = pl.select(pl.concat_str(problems, separator="; ", ignore_nulls=True)).to_series()
         reason = pl.select(pl.when(reason.str.len_bytes() > 0).then(reason)).to_series()

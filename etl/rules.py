@@ -55,13 +55,21 @@ def _param(value: Any, params: Mapping[str, Any]) -> Any:
     return value
 
 
-def _show(col: str) -> pl.Expr:
-    return pl.col(col).cast(pl.String).str.slice(0, 60)
+#: prefix of the per-column flags marking values that failed to parse (etl.parse)
+TYPE_FAILED = "__type_failed_"
 
 
-def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any]
+def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any],
+                        schema: Mapping[str, pl.DataType] | None = None
                         ) -> tuple[pl.Expr, pl.Expr] | None:
     """(violation mask, message) for one expectation, or None for key rules."""
+    schema = schema or {}
+
+    def _show(c: str) -> pl.Expr:
+        if isinstance(schema.get(c), pl.Datetime):
+            return pl.col(c).dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+        return pl.col(c).cast(pl.String).str.slice(0, 60)
+
     kind, kw = exp["type"], exp["kwargs"]
     meta = exp.get("meta", {})
     tail = f"{meta.get('message', kind)} (rule: {meta.get('rule', kind)})"
@@ -69,7 +77,10 @@ def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any]
     if kind in KEY_RULES:
         return None
     if kind == "expect_column_values_to_not_be_null":
-        return pl.col(col).is_null(), pl.lit(f"`{col}` is empty; {tail}")
+        mask = pl.col(col).is_null()
+        if TYPE_FAILED + col in schema:  # unreadable, not empty: already reported as such
+            mask = mask & ~pl.col(TYPE_FAILED + col)
+        return mask, pl.lit(f"`{col}` is empty; {tail}")
     if kind == "expect_column_values_to_be_between":
         lo, hi = _param(kw.get("min_value"), params), _param(kw.get("max_value"), params)
         c = pl.col(col)
@@ -118,7 +129,7 @@ def row_violations(df: pl.DataFrame, table: str, params: Mapping[str, Any]) -> p
     """One reason string per row that breaks a rule of ``table``'s suite, else null."""
     masks, msgs = [], []
     for exp in load_suite(table)["expectations"]:
-        compiled = compile_expectation(exp, params)
+        compiled = compile_expectation(exp, params, df.schema)
         if compiled is not None:
             masks.append(compiled[0])
             msgs.append(compiled[1])

@@ -1,0 +1,152 @@
+"""The lake's promises: round trip, reload is a no-op, upserts, atomic loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from etl import lake as lake_mod
+from etl.lake import Lake
+from etl.load import load
+from etl.sources import extract
+
+from .gen import make_tables, write
+from .test_bad_inputs import tree_state
+
+
+def snapshot_view(root: Path) -> dict[str, pl.DataFrame]:
+    lk = Lake.open(root)
+    return {t: lk.read(t) for t in ("campaigns", "accounts", "follows", "posts", "shares")}
+
+
+def frames_equal(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame]) -> bool:
+    return all(a[t].sort(a[t].columns).equals(b[t].sort(b[t].columns)) for t in a)
+
+
+@pytest.fixture
+def src(tmp_path) -> Path:
+    return write(make_tables(11), tmp_path / "src")
+
+
+def test_round_trip_keeps_every_value(src, tmp_path):
+    tables = make_tables(11)
+    load(extract(str(src)), tmp_path / "lake")
+    lk = Lake.open(tmp_path / "lake")
+    posts = lk.read("posts").sort("network", "post_id")
+    want = pl.DataFrame(tables["posts"], infer_schema_length=None).sort("network", "post_id")
+    assert posts["post_id"].to_list() == want["post_id"].to_list()
+    assert posts["likes"].to_list() == want["likes"].to_list()
+    assert posts["sentiment"].to_list() == pytest.approx(want["sentiment"].to_list())
+    follows = lk.read("follows")
+    assert follows.height == len(tables["follows"])
+    # dense keys beside the string ids, one consistent mapping per network
+    keys = lk.read("_account_keys")
+    assert keys.group_by("network").agg(
+        (pl.col("account_key").max() + 1 == pl.len()).alias("dense"))["dense"].all()
+    j = follows.join(keys.rename({"account_id": "follower_id", "account_key": "k"}),
+                     on=["network", "follower_id"])
+    assert (j["k"] == j["follower_key"]).all()
+
+
+def test_followers_are_sorted_by_followee(src, tmp_path):
+    load(extract(str(src)), tmp_path / "lake")
+    for f in Lake.open(tmp_path / "lake").table_files("follows"):
+        df = pl.read_parquet(f)
+        assert df["followee_key"].is_sorted()
+
+
+def test_reload_changes_nothing(src, tmp_path):
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    before = tree_state(root / ".snapshots" / "current")
+    report = load(extract(str(src)), root)
+    assert report.skipped
+    assert tree_state(root / ".snapshots" / "current") == before
+
+
+def test_new_batch_upserts_by_key(src, tmp_path):
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    batch2 = tmp_path / "batch2"
+    batch2.mkdir()
+    first = pl.read_csv(src / "posts.csv").head(1).with_columns(pl.lit(999).alias("likes"))
+    first.write_csv(batch2 / "posts.csv")
+    report = load(extract(str(batch2)), root)
+    assert report.counts["posts"].replaced == 1
+    posts = Lake.open(root).read("posts")
+    assert posts.filter(pl.col("post_id") == first["post_id"][0])["likes"].to_list() == [999]
+    assert posts.height == pl.read_csv(src / "posts.csv").height
+    manifest = json.loads((root / "manifest.json").read_text())
+    assert len(manifest["loads"]) == 2
+    for entry in manifest["loads"]:
+        for c in entry["tables"].values():
+            assert c["rows_in"] == c["accepted"] + c["quarantined"]
+
+
+def test_new_accounts_keep_old_keys(src, tmp_path):
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    old = Lake.open(root).read("_account_keys")
+    batch2 = tmp_path / "b2"
+    batch2.mkdir()
+    pl.DataFrame({"network": ["x", "x"], "follower_id": ["zz-new", "x01"],
+                  "followee_id": ["x00", "zz-new"]}).write_csv(batch2 / "follows.csv")
+    load(extract(str(batch2)), root)
+    new = Lake.open(root).read("_account_keys")
+    assert old.join(new, on=["network", "account_id"], suffix="_new").filter(
+        pl.col("account_key") != pl.col("account_key_new")).height == 0
+    assert new.filter(pl.col("account_id") == "zz-new")["account_key"].item() == old.filter(
+        pl.col("network") == "x")["account_key"].max() + 1
+
+
+@pytest.mark.parametrize("fail_at", range(1, 12))
+def test_failure_at_any_write_leaves_previous_lake(src, tmp_path, monkeypatch, fail_at):
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    before = snapshot_view(root)
+    batch2 = write(make_tables(12), tmp_path / "b2")
+    calls = {"n": 0}
+    real = lake_mod.write_parquet_atomic
+
+    def flaky(df, path, **kw):
+        calls["n"] += 1
+        if calls["n"] == fail_at:
+            raise OSError("disk full (injected)")
+        return real(df, path, **kw)
+    monkeypatch.setattr(lake_mod, "write_parquet_atomic", flaky)
+    with pytest.raises(OSError, match="injected"):
+        load(extract(str(batch2)), root)
+    monkeypatch.undo()
+    assert frames_equal(snapshot_view(root), before)
+    load(extract(str(batch2)), root)  # and the next load works
+    assert Lake.open(root).read("posts").height > before["posts"].height
+
+
+def test_killed_load_leaves_previous_lake_readable(tmp_path):
+    from etl.sample import generate
+    data = tmp_path / "data"
+    generate(data, seed=1, scale=0.3, campaigns=2)
+    root = tmp_path / "lake"
+    small = write(make_tables(3), tmp_path / "small")
+    load(extract(str(small)), root)
+    before = snapshot_view(root)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    for delay in (0.8, 1.6, 2.4):
+        proc = subprocess.Popen([sys.executable, "-m", "reach_cli.main", "etl", str(data),
+                                 "--lake", str(root)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        now = snapshot_view(root)
+        assert frames_equal(now, before) or now["posts"].height > before["posts"].height
+        if not frames_equal(now, before):
+            break  # the load had committed before the kill: also a consistent state
