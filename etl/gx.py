@@ -121,7 +121,7 @@ def validate_lake(lake: Lake, *, docs: bool = True) -> LakeValidation:
     problems = manifest_problems(lake)
     index = root / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     report = LakeValidation(all(r.success for r in results) and not problems, results,
-                            index if docs and index.exists() else None, problems,
+                            index.resolve() if docs and index.exists() else None, problems,
                             datetime.now(UTC).isoformat())
     tmp = lake.root / ".validation.json.tmp"
     tmp.write_text(json.dumps(report.to_json(), indent=2, default=str))

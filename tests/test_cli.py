@@ -1,0 +1,77 @@
+"""The command line as a person meets it: help, exit codes, messages."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from reach_cli.main import build_parser, main
+
+COMMANDS = ["demo", "sample", "etl", "compute", "run", "validate", "dashboard", "export",
+            "publish"]
+
+
+def test_top_level_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    text = capsys.readouterr().out
+    for c in COMMANDS:
+        assert c in text
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help_with_an_example(command, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    assert e.value.code == 0
+    assert "example:" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["etl", str(tmp_path / "nope"), "--lake", str(tmp_path / "l")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["compute"])  # --lake missing
+    assert e.value.code == 2
+
+
+def test_table_fault_exits_1(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "posts.csv").write_text("network,post_id\nx,1\n")
+    assert main(["etl", str(src), "--lake", str(tmp_path / "lake")]) == 1
+    assert "required column `account_id`" in capsys.readouterr().err
+
+
+def test_not_built_yet_says_so(tmp_path, sample_lake, capsys):
+    lake, _ = sample_lake
+    assert main(["compute", "--lake", str(lake), "--engine", "spark"]) == 2
+    assert "not built yet" in capsys.readouterr().err
+
+
+def test_compute_and_export(sample_lake, tmp_path, capsys):
+    lake, marts = sample_lake
+    assert main(["compute", "--lake", str(lake)]) == 0
+    out = tmp_path / "reach.csv"
+    cid = marts["reach"]["campaign_id"][0]
+    assert main(["export", "--lake", str(lake), "--mart", "reach", "--out", str(out),
+                 "--campaign", cid]) == 0
+    back = pl.read_csv(out)
+    assert set(back["campaign_id"]) == {cid}
+    assert back.height == marts["reach"].filter(pl.col("campaign_id") == cid).height
+    assert main(["export", "--lake", str(lake), "--mart", "../../etc/passwd",
+                 "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_validate_passes_on_the_sample(sample_lake, capsys):
+    lake, _ = sample_lake
+    assert main(["validate", "--lake", str(lake), "--no-docs"]) == 0
+    assert "passed" in capsys.readouterr().out
+
+
+def test_dashboard_refuses_public_bind_without_credentials(sample_lake, monkeypatch, capsys):
+    lake, _ = sample_lake
+    monkeypatch.delenv("REACH_DASHBOARD_USER", raising=False)
+    assert main(["dashboard", "--lake", str(lake), "--host", "0.0.0.0"]) == 2
+    assert "REACH_DASHBOARD_USER" in capsys.readouterr().err

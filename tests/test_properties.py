@@ -1,0 +1,136 @@
+"""Invariants that must hold on any data (Hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from etl.load import _assign_keys
+from etl.parse import coerce
+from reach.credit import coverage_credit
+from reach.graph import FollowerGraph, Marker
+from reach.schema import TIMESTAMP
+from reach.sketches import SketchStore, follower_sketches, reach_estimate, what_if
+
+from .conftest import load_and_compute
+from .gen import make_tables, write
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@st.composite
+def graphs(draw, max_n=40):
+    n = draw(st.integers(2, max_n))
+    edges = draw(st.sets(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
+                         max_size=n * 6))
+    edges = [(a, b) for a, b in edges if a != b]
+    fol = np.array([a for a, _ in edges], dtype=np.int32)
+    fee = np.array([b for _, b in edges], dtype=np.int64)
+    return FollowerGraph.from_edges("x", fol, fee, n), edges, n
+
+
+@given(graphs(), st.data())
+@SETTINGS
+def test_reach_invariants(g, data):
+    graph, edges, n = g
+    authors = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1,
+                                                 max_size=4))), dtype=np.int64)
+    sharers = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=8))),
+                       dtype=np.int64)
+    exposers = np.unique(np.concatenate([authors, sharers]))
+    m = Marker(n)
+    first = m.count(graph.followers_of(authors), authors)
+    total = m.count(graph.followers_of(exposers), authors)
+    potential = int(graph.in_degree(exposers).sum())
+    assert 0 <= first <= total <= potential
+    want = {a for a, b in edges if b in set(exposers.tolist())} - set(authors.tolist())
+    assert total == len(want)
+    shapley, incremental = coverage_credit(graph, exposers, authors)
+    assert shapley.sum() == pytest.approx(total)
+    assert (incremental <= shapley + 1e-9).all()
+    assert not m.bits.any()  # the marker is clean for the next cell
+
+
+@given(graphs(max_n=300), st.data())
+@SETTINGS
+def test_sketch_bounds_contain_the_exact_value(g, data):
+    graph, _, n = g
+    store = SketchStore(follower_sketches(graph))
+    exposers = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1,
+                                                  max_size=30))), dtype=np.int64)
+    authors = exposers[:1]
+    exact = Marker(n).count(graph.followers_of(exposers), authors)
+    est = reach_estimate(store, exposers, authors)
+    assert est.low <= exact <= est.high
+    cands = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), max_size=20))),
+                     dtype=np.int64)
+    added = what_if(store, exposers, cands, authors)
+    both = np.concatenate([exposers, cands]).astype(np.int64)
+    exact_added = Marker(n).count(graph.followers_of(both), authors) - exact
+    assert added.low <= exact_added <= added.high
+
+
+def test_sketch_error_is_small_at_scale():
+    rng = np.random.default_rng(0)
+    n = 200_000
+    fee = np.sort(rng.integers(0, 300, 1_000_000))
+    fol = rng.integers(0, n, fee.size).astype(np.int32)
+    codes = np.unique(fee * n + fol)
+    graph = FollowerGraph.from_edges("x", (codes % n).astype(np.int32), codes // n, n)
+    store = SketchStore(follower_sketches(graph))
+    exposers = np.arange(0, 300, dtype=np.int64)
+    exact = Marker(n).count(graph.followers_of(exposers), exposers[:1])
+    est = reach_estimate(store, exposers, exposers[:1])
+    assert est.low <= exact <= est.high
+    assert abs(est.estimate - exact) / exact < 0.05 and est.rel_error < 0.05
+
+
+@given(st.lists(st.tuples(st.sampled_from(["x", "fb"]), st.text(min_size=1, max_size=6)),
+                max_size=40), st.lists(st.tuples(st.sampled_from(["x", "fb"]),
+                                                 st.text(min_size=1, max_size=6)), max_size=40))
+@SETTINGS
+def test_account_keys_are_dense_stable_and_bijective(first, second):
+    empty = pl.DataFrame(schema={"network": pl.String, "account_id": pl.String,
+                                 "account_key": pl.Int32})
+
+    def batch(rows):
+        return {"accounts": pl.DataFrame(rows, schema={"network": pl.String,
+                                                       "account_id": pl.String}, orient="row")}
+    k1 = _assign_keys(empty, batch(first))
+    k2 = _assign_keys(k1, batch(second))
+    assert k1.join(k2, on=["network", "account_id"], suffix="_2").filter(
+        pl.col("account_key") != pl.col("account_key_2")).height == 0
+    for _, part in k2.group_by("network"):
+        keys = sorted(part["account_key"].to_list())
+        assert keys == list(range(len(keys)))
+        assert part["account_id"].n_unique() == part.height
+
+
+@given(st.datetimes(timezones=st.just(__import__("datetime").UTC)))
+@SETTINGS
+def test_timestamps_round_trip_through_text(t):
+    t = t.replace(microsecond=0)
+    for text in (t.strftime("%Y-%m-%dT%H:%M:%SZ"), t.strftime("%Y-%m-%d %H:%M:%S"),
+                 t.isoformat()):
+        got = coerce(pl.Series([text]), TIMESTAMP).item()
+        assert got == t, text
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-10**12, 10**12)), max_size=30))
+@SETTINGS
+def test_integers_round_trip_through_text(values):
+    s = pl.Series([None if v is None else str(v) for v in values], dtype=pl.String)
+    assert coerce(s, pl.Int64()).to_list() == values
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_mart_invariants_on_generated_lakes(seed, tmp_path):
+    marts = load_and_compute(write(make_tables(seed), tmp_path / "src"), tmp_path / "lake")
+    r = marts["reach"].filter(pl.col("method") == "exact")
+    assert (r["total_reach"] >= r["first_degree_reach"]).all()
+    per_net = r.filter(pl.col("network") != "all")
+    assert (per_net["second_degree_reach"] >= 0).all()
