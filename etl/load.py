@@ -90,35 +90,67 @@ def _rule_of(reason: pl.Expr) -> pl.Expr:
 
 
 class _TableBatch:
-    """One table's rows of this batch, typed, with reasons for the rejected ones."""
+    """One table's rows of this batch, typed, with reasons for the rejected ones.
+
+    The raw values and the "file line N" locations are only materialised for the rows
+    that end up in quarantine: at ten million rows, copies cost more than checks.
+    """
 
     def __init__(self, spec: Table, extract: Extract):
-        typed, raw, reasons, where = [], [], [], []
+        typed, raw, reasons, files, lines = [], [], [], [], []
         for part in (p for p in extract.parts if p.table == spec.name):
             t, r = to_canonical(part.raw, spec)
             typed.append(t)
-            raw.append(_strings(part.raw))
+            raw.append(part.raw)
             reasons.append(r)
-            lines = part.lines.alias("line")
-            file_col = (part.files.alias("file") if part.files is not None else
-                        pl.repeat(part.file, part.raw.height, eager=True, dtype=pl.String))
-            where.append(pl.DataFrame({"file": file_col, "line": lines}).with_columns(
-                pl.format("{} {} {}", pl.col("file"), pl.lit(part.line_word), pl.col("line"))
-                .alias("where")))
+            # One name per part, not ten million copies: rows get theirs when needed.
+            files.append((part.files if part.files is not None else part.file,
+                          part.raw.height))
+            lines.append(part.lines.alias("line"))
+            self.line_word = part.line_word
         self.spec = spec
-        empty = pl.DataFrame(schema=spec.schema)
-        self.typed = pl.concat(typed, how="diagonal") if typed else empty
+        self.parts_raw = raw
+        self.typed = (pl.concat(typed, how="diagonal") if typed
+                      else pl.DataFrame(schema=spec.schema))
         flags = [c for c in self.typed.columns if c.startswith("__type_failed_")]
         self.typed = self.typed.with_columns(pl.col(flags).fill_null(False))
-        self.raw = pl.concat(raw, how="diagonal") if raw else pl.DataFrame()
-        self.where = pl.concat(where) if where else pl.DataFrame(
-            schema={"file": pl.String, "line": pl.Int64, "where": pl.String})
+        self.file_parts = files
+        self.line = pl.concat(lines) if lines else pl.Series("line", [], pl.Int64)
         self.type_reason = (pl.concat(reasons) if reasons
                             else pl.Series("reason", [], dtype=pl.String))
+        self.line_word = getattr(self, "line_word", "line")
 
     @property
     def height(self) -> int:
         return self.typed.height
+
+    def files(self, mask: pl.Series) -> pl.Series:
+        """The source file of each row in ``mask``."""
+        out, start = [], 0
+        for names, height in self.file_parts:
+            m = mask.slice(start, height)
+            start += height
+            out.append(names.filter(m) if isinstance(names, pl.Series)
+                       else pl.repeat(names, int(m.sum()), eager=True, dtype=pl.String))
+        return (pl.concat(out) if out else pl.Series([], dtype=pl.String)).alias("file")
+
+    def where(self, mask: pl.Series | None = None) -> pl.Series:
+        """ "posts.csv line 12" for the rows in ``mask`` (all rows if None)."""
+        if mask is None:
+            mask = pl.Series([True] * self.height)
+        df = pl.DataFrame({"file": self.files(mask), "line": self.line.filter(mask)})
+        return df.select(pl.format("{} {} {}", pl.col("file"), pl.lit(self.line_word),
+                                   pl.col("line"))).to_series().alias("where")
+
+    def raw_rows(self, mask: pl.Series) -> pl.DataFrame:
+        """The rejected rows' original values, as text."""
+        frames, start = [], 0
+        for raw in self.parts_raw:
+            m = mask.slice(start, raw.height)
+            start += raw.height
+            if m.any():
+                frames.append(_strings(raw.filter(m)))
+        return pl.concat(frames, how="diagonal") if frames else pl.DataFrame()
 
 
 def _combine(*reasons: pl.Series) -> pl.Series:
@@ -128,21 +160,27 @@ def _combine(*reasons: pl.Series) -> pl.Series:
                       .then(pl.col("reason"))).to_series()
 
 
-def _duplicate_reason(df: pl.DataFrame, where: pl.Series, ok: pl.Series,
-                      key: tuple[str, ...]) -> pl.Series:
+def _duplicate_reason(batch: _TableBatch, ok: pl.Series) -> pl.Series:
     """Reasons for later rows repeating the key of an earlier accepted row."""
-    idx = pl.int_range(0, df.height, eager=True).alias("_i")
-    keyed = df.select(list(key)).with_columns(idx, where.alias("_where"), ok.alias("_ok"))
-    firsts = (keyed.filter(pl.col("_ok")).group_by(list(key), maintain_order=True)
-              .agg(pl.col("_i").first().alias("_first"), pl.col("_where").first()
-                   .alias("_first_where")))
-    j = keyed.join(firsts, on=list(key), how="left", nulls_equal=True, maintain_order="left")
-    dup = j["_ok"] & j["_first"].is_not_null() & (j["_i"] != j["_first"])
-    key_shown = pl.concat_str([pl.col(k).cast(pl.String) for k in key], separator=", ")
-    msg = j.select(pl.format("duplicate key ({}) = ({}); the first, at {}, was kept "
-                             "(rule: unique-key)", pl.lit(", ".join(key)), key_shown,
-                             pl.col("_first_where"))).to_series()
-    return pl.select(pl.when(dup).then(msg)).to_series()
+    key = list(batch.spec.key)
+    keys = batch.typed.select(key)
+    dup = keys.is_duplicated() & ok
+    if not dup.any():  # the common case: nothing to explain, nothing to build
+        return pl.Series("reason", [None] * batch.height, dtype=pl.String)
+    idx = pl.int_range(0, batch.height, eager=True).alias("_i")
+    rows = keys.with_columns(idx, ok.alias("_ok")).filter(dup)
+    firsts = (rows.filter(pl.col("_ok")).group_by(key, maintain_order=True)
+              .agg(pl.col("_i").first().alias("_first")))
+    j = rows.join(firsts, on=key, how="left", nulls_equal=True, maintain_order="left")
+    later = j.filter(pl.col("_i") != pl.col("_first"))
+    where_first = batch.where().gather(later["_first"])
+    key_shown = later.select(pl.concat_str([pl.col(k).cast(pl.String) for k in key],
+                                           separator=", ")).to_series()
+    msgs = pl.DataFrame({"_i": later["_i"]}).with_columns(
+        (pl.lit(f"duplicate key ({', '.join(key)}) = (") + key_shown + pl.lit("); the first, at ")
+         + where_first + pl.lit(", was kept (rule: unique-key)")).alias("m"))
+    out = pl.DataFrame({"_i": idx}).join(msgs, on="_i", how="left", maintain_order="left")
+    return out["m"].alias("reason")
 
 
 def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
@@ -154,8 +192,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
         checked = follows_context(typed) if name == "follows" else typed
         rules = row_violations(checked, name, params)
         reason = _combine(batch.type_reason, rules)
-        return _combine(reason, _duplicate_reason(typed, batch.where["where"],
-                                                  reason.is_null(), batch.spec.key))
+        return _combine(reason, _duplicate_reason(batch, reason.is_null()))
     posts = pl.concat([lake_tables["posts"].select(TABLES["posts"].names),
                        accepted["posts"].select(TABLES["posts"].names)])
     lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
@@ -165,8 +202,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
         candidates = pl.concat([lake_shares, typed.filter(ok).select(lake_shares.columns)])
         rules = row_violations(shares_context(typed, posts, candidates), name, params)
         reason = _combine(batch.type_reason, rules)
-        reason = _combine(reason, _duplicate_reason(typed, batch.where["where"],
-                                                    reason.is_null(), batch.spec.key))
+        reason = _combine(reason, _duplicate_reason(batch, reason.is_null()))
         new_ok = reason.is_null()
         if (new_ok == ok).all():
             break
@@ -176,7 +212,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
 
 def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Extend the per-network account-key map with every new account id, deterministically."""
-    seen = [df.select("network", pl.col(col).alias("account_id"))
+    seen = [df.select("network", pl.col(col).alias("account_id")).unique()
             for t, df in accepted.items() for col in TABLES[t].account_keys]
     if not seen:
         return existing
@@ -193,9 +229,10 @@ def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]) -> p
 
 
 def _with_keys(df: pl.DataFrame, spec: Table, keys: pl.DataFrame) -> pl.DataFrame:
+    """Add the dense key columns; ``df`` and ``keys`` hold one network."""
     for col, key_col in spec.account_keys.items():
-        k = keys.rename({"account_id": col, "account_key": key_col})
-        df = df.join(k, on=["network", col], how="left", maintain_order="left")
+        k = keys.select(pl.col("account_id").alias(col), pl.col("account_key").alias(key_col))
+        df = df.join(k, on=col, how="left", maintain_order="left")
     return df
 
 
@@ -253,13 +290,19 @@ def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] |
             good = reason.is_null()
             accepted[name] = batch.typed.filter(good).select(spec.names)
             bad = ~good
-            q = pl.concat([batch.raw.filter(bad), batch.where.filter(bad).select("file", "line")],
-                          how="horizontal").with_columns(
-                pl.concat_str([batch.where["where"].filter(bad), pl.lit(": "),
+            q = pl.concat([batch.raw_rows(bad), pl.DataFrame(
+                {"file": batch.files(bad), "line": batch.line.filter(bad)})],
+                how="horizontal").with_columns(
+                pl.concat_str([batch.where(bad), pl.lit(": "),
                                reason.filter(bad)]).alias("reason"),
-                pl.lit(batch_id).alias("batch_id"))
+                pl.lit(batch_id).alias("batch_id")) if bad.any() else pl.DataFrame()
             quarantined[name] = q
             report.counts[name] = TableCount(batch.height, int(good.sum()), int(bad.sum()))
+            if extract.files:  # raw/ is copied from the files: the parsed text can go
+                for part in extract.parts:
+                    if part.table == name:
+                        part.raw = part.raw.clear()
+            del batch
             if q.height:
                 report.quarantine_reasons[name] = dict(
                     q.select(_rule_of(pl.col("reason")).alias("rule"))
@@ -310,9 +353,10 @@ def _write_batch(snap: Snapshot, lake: Lake, extract: Extract, batch_id: str,
             snap.write_partition(name, None, merged)
             report.counts[name].replaced = replaced
             continue
-        df = _with_keys(df, spec, keys)
         replaced = 0
+        net_keys = keys.partition_by("network", as_dict=True, include_key=False)
         for (network,), part in df.partition_by("network", as_dict=True).items():
+            part = _with_keys(part, spec, net_keys[(network,)])
             old_path = lake.tables_dir / name / f"network={network}" / "part-0.parquet"
             old = (pl.read_parquet(old_path) if old_path.exists()
                    else part.drop("network").clear())

@@ -133,9 +133,14 @@ def row_violations(df: pl.DataFrame, table: str, params: Mapping[str, Any]) -> p
         if compiled is not None:
             masks.append(compiled[0])
             msgs.append(compiled[1])
+    none = pl.Series("reason", [None] * df.height, dtype=pl.String)
     if not masks:
-        return pl.Series("reason", [None] * df.height, dtype=pl.String)
+        return none
+    flagged = df.select(pl.any_horizontal(masks).fill_null(False)).to_series()
+    if not flagged.any():  # messages are built only for the rows that need one
+        return none
     parts = [pl.when(m).then(msg) for m, msg in zip(masks, msgs, strict=True)]
-    out = df.select(pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("reason"))
-    return out.select(pl.when(pl.col("reason").str.len_bytes() > 0)
-                      .then(pl.col("reason"))).to_series().alias("reason")
+    sub = df.filter(flagged).rechunk().select(  # rechunk: works around a Polars
+        # panic with constant (scalar) columns after filter (polars 2.1)
+        pl.concat_str(parts, separator="; ", ignore_nulls=True).alias("reason"))
+    return none.scatter(flagged.arg_true(), sub["reason"])

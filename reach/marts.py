@@ -38,6 +38,18 @@ class ComputeSpec:
             raise UsageError(f"exact_limit must be >= 1, got {self.exact_limit}")
 
 
+def reach_mart(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec()
+               ) -> pl.DataFrame:
+    """Only the `reach` mart (exact unless ``spec.approx``): what the benchmark times."""
+    keys = tables["_account_keys"]
+    graphs = build_graphs(tables["follows"], keys)
+    sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
+                 .collect().iter_rows())
+    cells = campaign_cells(tables["posts"], tables["shares"])
+    return reach_rows(cells, graphs, potential_counts(tables["accounts"], graphs, sizes),
+                      person_identities(keys, tables["accounts"]))
+
+
 def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec(),
                   progress: Callable[[str], None] | None = None) -> dict[str, pl.DataFrame]:
     """All engine marts, plus ``sketches`` (per-account follower sketches) when asked."""

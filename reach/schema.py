@@ -51,7 +51,7 @@ class Table:
         raise KeyError(name)
 
 
-S, I, F, B, T = pl.String(), pl.Int64(), pl.Float64(), pl.Boolean(), TIMESTAMP
+S, INT, F, B, T = pl.String(), pl.Int64(), pl.Float64(), pl.Boolean(), TIMESTAMP
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -74,7 +74,7 @@ TABLES: dict[str, Table] = {
                 Column("network", S, True, "social network, lower case"),
                 Column("account_id", S, True, "account id on that network"),
                 Column("handle", S, doc="display handle"),
-                Column("followers_count", I, doc="follower count the platform reports"),
+                Column("followers_count", INT, doc="follower count the platform reports"),
                 Column("is_brand", B, doc="account belongs to the brand"),
                 Column("person_id", S, doc="joins one person's accounts across networks"),
             ),
@@ -101,11 +101,11 @@ TABLES: dict[str, Table] = {
                 Column("created_at", T, True),
                 Column("campaign_id", S, doc="null = organic baseline post"),
                 Column("post_type", S, doc="image, video, text, link, ..."),
-                Column("impressions", I),
-                Column("likes", I),
-                Column("comments", I),
-                Column("shares", I, doc="reshares the platform counts (may exceed share rows)"),
-                Column("clicks", I),
+                Column("impressions", INT),
+                Column("likes", INT),
+                Column("comments", INT),
+                Column("shares", INT, doc="reshares the platform counts (may exceed share rows)"),
+                Column("clicks", INT),
                 Column("sentiment", F, doc="-1 (negative) .. 1 (positive)"),
             ),
             key=("network", "post_id"),

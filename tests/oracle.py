@@ -160,7 +160,7 @@ def cascade_trees(tables):
                 parent_of[s["share_id"]] = tied[0][1]
             else:
                 parent_of[s["share_id"]] = pid
-        for child, par in parent_of.items():  # given-parent cycles go to the root
+        for child in list(parent_of):  # given-parent cycles go to the root
             seen, cur = set(), child
             while cur != pid and cur not in seen:
                 seen.add(cur)
@@ -182,7 +182,7 @@ def cascades(tables):
         depths = nx.shortest_path_length(T, pid)
         size = T.number_of_nodes() - 1
         breadth = defaultdict(int)
-        for n, d in depths.items():
+        for d in depths.values():
             if d > 0:
                 breadth[d] += 1
         sv = (nx.average_shortest_path_length(T.to_undirected()) if size > 0 else None)

@@ -53,7 +53,11 @@ def read_snap(path: Path, *, network: str | None = None, undirected: bool | None
     for f in files:
         net = network or _network_from_name(f)
         und = undirected if undirected is not None else "facebook" in f.name.lower()
-        data = gzip.open(f, "rb").read() if f.name.endswith(".gz") else f.read_bytes()
+        if f.name.endswith(".gz"):
+            with gzip.open(f, "rb") as fh:
+                data = fh.read()
+        else:
+            data = f.read_bytes()
         try:
             df = pl.read_csv(io.BytesIO(data), has_header=False, separator=" ",
                              comment_prefix="#", new_columns=["a", "b"],

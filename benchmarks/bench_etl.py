@@ -1,0 +1,76 @@
+"""ETL benchmark: reach's whole load (validation included) vs DuckDB's bare conversion.
+
+Both read the same sample CSVs (≥10M follow edges) and write Parquet; each runs in its
+own process so peak memory is its own. DuckDB only converts (no validation, no keys,
+no quarantine): the target is reach within 1.5x of it, peak memory under 4 GB.
+
+    python benchmarks/bench_etl.py [--data .bench/data] [--scale 50] [--campaigns 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from _harness import ensure_sample, run_side
+
+TABLES = ("campaigns", "accounts", "follows", "posts", "shares", "conversions")
+
+
+def side_reach(data: Path, out: Path) -> dict:
+    from etl.load import load
+    from etl.sources import extract
+    t0 = time.perf_counter()
+    report = load(extract(str(data)), out)
+    return {"seconds": time.perf_counter() - t0,
+            "rows": {t: c.accepted for t, c in report.counts.items()}}
+
+
+def side_duckdb(data: Path, out: Path) -> dict:
+    import duckdb
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    rows = {}
+    for t in TABLES:
+        con.execute(f"COPY (SELECT * FROM read_csv('{data / (t + '.csv')}', sample_size = -1)) "
+                    f"TO '{out / (t + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
+        rows[t] = con.execute(f"SELECT count(*) FROM '{out / (t + '.parquet')}'").fetchone()[0]
+    return {"seconds": time.perf_counter() - t0, "rows": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices=("reach", "duckdb"))
+    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
+    ap.add_argument("--out", type=Path, default=Path(".bench/etl"))
+    ap.add_argument("--scale", type=float, default=50)
+    ap.add_argument("--campaigns", type=int, default=200)
+    a = ap.parse_args()
+    if a.side:
+        fn = side_reach if a.side == "reach" else side_duckdb
+        print(json.dumps(fn(a.data, a.out)))
+        return
+    ensure_sample(a.data, a.scale, a.campaigns)
+    results = {}
+    for side in ("duckdb", "reach"):
+        target = a.out / side
+        shutil.rmtree(target, ignore_errors=True)
+        results[side] = run_side(Path(__file__), side, "--data", str(a.data),
+                                 "--out", str(target))
+    r, d = results["reach"], results["duckdb"]
+    edges = r["rows"].get("follows", 0)
+    print(f"\nETL of {edges:,} follow edges ({a.data})")
+    print(f"{'':24}{'reach':>12}{'duckdb':>12}")
+    print(f"{'load seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
+    print(f"{'process seconds':24}{r['process_s']:12.2f}{d['process_s']:12.2f}")
+    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
+    print(f"ratio reach/duckdb (load): {r['seconds'] / d['seconds']:.2f}x  (target <= 1.5x); "
+          f"reach peak memory {r['peak_rss_mb'] / 1024:.2f} GB (target < 4 GB)")
+
+
+if __name__ == "__main__":
+    main()

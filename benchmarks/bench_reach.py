@@ -1,0 +1,92 @@
+"""Reach benchmark: the `reach` mart from the lake vs one DuckDB SQL query on the same Parquet.
+
+Builds (or reuses) a lake from the sample at ≥10M follow edges and ≥200 campaigns, then
+in separate processes computes the exact reach mart with reach (CSR gather + bitmap) and
+with sql/reach_mart.sql in DuckDB (join exposers to follows, count distinct per
+campaign × network), checks that the numbers agree, and prints both times and the ratio.
+Targets: reach ≥ 5x faster; peak memory < 2x the follows table's Arrow size.
+
+    python benchmarks/bench_reach.py [--lake .bench/lake] [--data .bench/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from _harness import ROOT, ensure_sample, run_side
+
+
+def side_reach(lake: Path) -> dict:
+    import polars as pl
+
+    from etl.lake import Lake
+    from reach.marts import reach_mart
+    t0 = time.perf_counter()
+    lk = Lake.open(lake)
+    tables = {t: lk.scan(t) for t in ("accounts", "follows", "posts", "shares",
+                                       "_account_keys")}
+    df = reach_mart(tables)
+    seconds = time.perf_counter() - t0
+    rows = df.filter(pl.col("network") != "all").select(
+        "campaign_id", "network", "first_degree_reach", "total_reach")
+    return {"seconds": seconds, "cells": rows.height,
+            "result": rows.filter(pl.col("total_reach") > 0).sort("campaign_id", "network")
+            .rows()}
+
+
+def side_duckdb(lake: Path) -> dict:
+    import duckdb
+    t = lake.resolve() / "tables"
+    sql = (ROOT / "sql" / "reach_mart.sql").read_text().format(
+        posts=t / "posts" / "*" / "*.parquet", shares=t / "shares" / "*" / "*.parquet",
+        follows=t / "follows" / "*" / "*.parquet")
+    t0 = time.perf_counter()
+    rows = duckdb.sql(sql).fetchall()
+    return {"seconds": time.perf_counter() - t0, "cells": len(rows),
+            "result": sorted(list(r) for r in rows)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices=("reach", "duckdb"))
+    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
+    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
+    ap.add_argument("--scale", type=float, default=50)
+    ap.add_argument("--campaigns", type=int, default=200)
+    a = ap.parse_args()
+    if a.side:
+        print(json.dumps((side_reach if a.side == "reach" else side_duckdb)(a.lake)))
+        return
+    import polars as pl
+    if not (a.lake / "manifest.json").exists():
+        ensure_sample(a.data, a.scale, a.campaigns)
+        from etl.load import load
+        from etl.sources import extract
+        print(f"building the lake {a.lake} ...")
+        load(extract(str(a.data)), a.lake)
+    follows = pl.read_parquet(a.lake / "tables" / "follows" / "*" / "*.parquet",
+                              hive_partitioning=True)
+    arrow_mb = follows.estimated_size("mb")
+    res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
+           for side in ("duckdb", "reach")}
+    r, d = res["reach"], res["duckdb"]
+    agree = [list(x) for x in r["result"]] == d["result"]
+    print(f"\nreach mart over {follows.height:,} follow edges, {r['cells']:,} campaign x "
+          f"network cells")
+    print(f"{'':24}{'reach':>12}{'duckdb':>12}")
+    print(f"{'query seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
+    print(f"{'process seconds':24}{r['process_s']:12.2f}{d['process_s']:12.2f}")
+    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
+    print(f"results agree: {agree}")
+    print(f"speed-up reach vs duckdb: {d['seconds'] / r['seconds']:.1f}x (target >= 5x); "
+          f"reach peak {r['peak_rss_mb']:.0f} MB = {r['peak_rss_mb'] / arrow_mb:.2f}x the "
+          f"follows table's Arrow size ({arrow_mb:.0f} MB; target < 2x)")
+    if not agree:
+        raise SystemExit("the two engines disagree")
+
+
+if __name__ == "__main__":
+    main()
