@@ -107,9 +107,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             fol, owner = g.gather(cell.exposers)
             from_authors = fol[cell.is_author[owner]]
             marker = markers[cell.network]
-            first_members = marker.members(from_authors, authors)
-            total_members = marker.members(fol, authors)
-            f, t = int(first_members.size), int(total_members.size)
+            f, t = marker.count(from_authors, authors), marker.count(fol, authors)
             row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                     "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                     "total_reach_high": t}
@@ -118,19 +116,26 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                 per = reached_people.setdefault(cell.campaign_id, {"first": [], "total": [],
                                                                    "authors": [],
                                                                    "sharers": []})
-                per["first"].append(ident[first_members])
-                per["total"].append(ident[total_members])
+                # Authors' identities are excluded across networks in _all_rows, which
+                # also removes this network's A; repeats are harmless to the bitmap.
+                per["first"].append(ident[from_authors])
+                per["total"].append(ident[fol])
                 per["authors"].append(ident[authors])
                 per["sharers"].append(ident[cell.exposers[cell.is_sharer]])
         row["dedup_ratio"] = (row["total_reach"] / pot) if pot and pot > 0 else None
         rows.append(row)
-    rows.extend(_all_rows(rows, reached_people))
+    n_people = max((int(a.max()) + 1 for a in identities.values() if a.size), default=0)
+    rows.extend(_all_rows(rows, reached_people, Marker(n_people)))
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-def _all_rows(rows: list[dict], reached: dict[str, dict[str, list[np.ndarray]]]) -> list[dict]:
-    """Cross-network rows: people counted once across networks (exact cells only)."""
+def _all_rows(rows: list[dict], reached: dict[str, dict[str, list[np.ndarray]]],
+              people: Marker) -> list[dict]:
+    """Cross-network rows: people counted once across networks (exact cells only).
+
+    Identities are dense integers, so one bitmap over them counts distinct people.
+    """
     out = []
     by_campaign: dict[str, list[dict]] = {}
     for r in rows:
@@ -148,13 +153,12 @@ def _all_rows(rows: list[dict], reached: dict[str, dict[str, list[np.ndarray]]])
                     "method": "no_graph" if not exact else "partial"}
             out.append(row)
             continue
-        authors = np.unique(np.concatenate(per["authors"]))
-        first = np.setdiff1d(np.concatenate(per["first"]), authors)
-        total = np.setdiff1d(np.concatenate(per["total"]), authors)
-        f, t = int(first.size), int(total.size)
-        row |= {"authors": int(authors.size),
-                "sharers": int(np.unique(np.concatenate(per["sharers"])).size)
-                if per["sharers"] else 0,
+        authors = np.concatenate(per["authors"])
+        none = np.empty(0, dtype=np.int64)
+        f = people.count(np.concatenate(per["first"]), authors)
+        t = people.count(np.concatenate(per["total"]), authors)
+        row |= {"authors": people.count(authors, none),
+                "sharers": people.count(np.concatenate(per["sharers"]), none),
                 "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t, "dedup_ratio": t / pot if pot else None}

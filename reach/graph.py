@@ -71,13 +71,18 @@ def build_graphs(follows: pl.LazyFrame, account_keys: pl.LazyFrame) -> dict[str,
     """One graph per network that has follows; ``n`` covers every keyed account."""
     sizes = dict(account_keys.group_by("network").agg(pl.col("account_key").max() + 1)
                  .collect().iter_rows())
-    edges = follows.select("network", "follower_key", "followee_key").collect()
     graphs = {}
-    for (network,), part in edges.partition_by("network", as_dict=True,
-                                               maintain_order=True).items():
+    # One network at a time: the partition filter prunes files, and no string column
+    # of ten million network names is ever built.
+    for network in sorted(sizes):
+        part = (follows.filter(pl.col("network") == network)
+                .select("follower_key", "followee_key").collect())
+        if part.height == 0:
+            continue
         graphs[network] = FollowerGraph.from_edges(
             network, part["follower_key"].to_numpy(), part["followee_key"].to_numpy(),
-            int(sizes.get(network, 0)))
+            int(sizes[network]))
+        del part
     return graphs
 
 

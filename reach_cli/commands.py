@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reach.errors import UsageError
@@ -13,18 +15,31 @@ from reach.errors import UsageError
 from .main import err, out
 
 
-def _progress(prefix: str = ""):
+@contextmanager
+def _progress():
+    """A live spinner with the current step and elapsed time; finished steps are logged."""
     start = time.perf_counter()
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                   console=err, transient=True)
+    task = bar.add_task("starting", total=None)
+    last = {"msg": None}
 
     def say(msg: str) -> None:
-        err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {prefix}{msg}")
-    return say
+        if last["msg"]:
+            err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {last['msg']}")
+        last["msg"] = msg
+        bar.update(task, description=msg)
+    with bar:
+        yield say
+    if last["msg"]:
+        err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {last['msg']} · done")
 
 
 def sample(args: argparse.Namespace) -> int:
     from etl.sample import generate
-    counts = generate(args.out, seed=args.seed, scale=args.scale, campaigns=args.campaigns,
-                      fmt=args.fmt, progress=_progress())
+    with _progress() as say:
+        counts = generate(args.out, seed=args.seed, scale=args.scale,
+                          campaigns=args.campaigns, fmt=args.fmt, progress=say)
     t = Table(title=f"sample written to {args.out}")
     t.add_column("table")
     t.add_column("rows", justify="right")
@@ -37,10 +52,11 @@ def sample(args: argparse.Namespace) -> int:
 def etl(args: argparse.Namespace) -> int:
     from etl.load import load
     from etl.sources import extract
-    say = _progress()
-    say(f"reading {args.source}")
-    ext = extract(args.source, fmt=args.fmt, network=args.network, undirected=args.undirected)
-    report = load(ext, args.lake, progress=say)
+    with _progress() as say:
+        say(f"reading {args.source}")
+        ext = extract(args.source, fmt=args.fmt, network=args.network,
+                      undirected=args.undirected)
+        report = load(ext, args.lake, progress=say)
     _print_load(report, args.lake)
     return 0
 
@@ -78,10 +94,10 @@ def compute(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         raise UsageError("--engine spark is not built yet (issue #7); use --engine polars")
     lake = Lake.open(args.lake)
-    say = _progress()
     tables = {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
                                          "conversions", "_account_keys")}
-    marts = compute_marts(tables, spec=ComputeSpec(approx=args.approx), progress=say)
+    with _progress() as say:
+        marts = compute_marts(tables, spec=ComputeSpec(approx=args.approx), progress=say)
     for name, df in marts.items():
         target = (lake.root / "sketches" / "followers.parquet" if name == "sketches"
                   else lake.marts_dir / f"{name}.parquet")
