@@ -44,7 +44,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     # candidate influencers: accounts with followers, weighted towards the larger ones
     has = np.flatnonzero(g.in_degree() > 0)
-    times, errors = [], []
+    times, errors, covered = [], [], 0
     for _ in range(a.repeat):
         cands = rng.choice(has, size=min(a.accounts, has.size), replace=False)
         t = time.perf_counter()
@@ -55,7 +55,7 @@ def main() -> None:
         both = np.concatenate([cell.exposers, cands])
         exact = m.count(g.followers_of(both), cell.authors) - base
         errors.append((est.estimate - exact) / max(exact, 1))
-        assert est.low <= exact <= est.high, (est, exact)
+        covered += est.low <= exact <= est.high
     ms = np.array(times) * 1000
     print(f"what-if on {cell.campaign_id}/{cell.network} ({cell.exposers.size:,} exposers, "
           f"{g.edges:,} edges): {a.accounts:,} candidate accounts")
@@ -63,7 +63,8 @@ def main() -> None:
     print(f"  latency p50 {np.percentile(ms, 50):.1f} ms, p95 {np.percentile(ms, 95):.1f} ms "
           f"(target well under 100 ms)")
     print(f"  relative error vs exact: mean {np.mean(errors):+.2%}, max |e| "
-          f"{np.max(np.abs(errors)):.2%}; exact value inside the bounds in all {a.repeat}")
+          f"{np.max(np.abs(errors)):.2%}; exact value inside the ~95% bounds in "
+          f"{covered} of {a.repeat}")
 
 
 if __name__ == "__main__":
