@@ -98,6 +98,7 @@ class _TableBatch:
 
     def __init__(self, spec: Table, extract: Extract):
         typed, raw, reasons, files, lines = [], [], [], [], []
+        self.line_word = "line"
         for part in (p for p in extract.parts if p.table == spec.name):
             t, r = to_canonical(part.raw, spec)
             typed.append(t)
@@ -118,7 +119,6 @@ class _TableBatch:
         self.line = pl.concat(lines) if lines else pl.Series("line", [], pl.Int64)
         self.type_reason = (pl.concat(reasons) if reasons
                             else pl.Series("reason", [], dtype=pl.String))
-        self.line_word = getattr(self, "line_word", "line")
 
     @property
     def height(self) -> int:

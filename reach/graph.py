@@ -102,10 +102,3 @@ class Marker:
         c = int(np.count_nonzero(self.bits))
         self.bits[marked] = False
         return c
-
-    def members(self, marked: np.ndarray, excluded: np.ndarray) -> np.ndarray:
-        self.bits[marked] = True
-        self.bits[excluded] = False
-        out = np.flatnonzero(self.bits)
-        self.bits[marked] = False
-        return out
