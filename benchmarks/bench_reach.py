@@ -67,11 +67,12 @@ def main() -> None:
         from etl.sources import extract
         print(f"building the lake {a.lake} ...")
         load(extract(str(a.data)), a.lake)
+    res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
+           for side in ("duckdb", "reach")}
+    # Read only after the sides ran: a child's peak RSS counts the parent's pages at fork.
     follows = pl.read_parquet(a.lake / "tables" / "follows" / "*" / "*.parquet",
                               hive_partitioning=True)
     arrow_mb = follows.estimated_size("mb")
-    res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
-           for side in ("duckdb", "reach")}
     r, d = res["reach"], res["duckdb"]
     agree = [list(x) for x in r["result"]] == d["result"]
     print(f"\nreach mart over {follows.height:,} follow edges, {r['cells']:,} campaign x "

@@ -16,6 +16,9 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import groupby
+
 import numpy as np
 import polars as pl
 
@@ -49,118 +52,162 @@ def potential_counts(accounts: pl.LazyFrame, graphs: dict[str, FollowerGraph],
     return out
 
 
-def person_identities(account_keys: pl.LazyFrame, accounts: pl.LazyFrame
-                      ) -> dict[str, np.ndarray]:
-    """Per network, an int64 identity per account key: one per person_id, else per account."""
-    keyed = account_keys.join(accounts.select("network", "account_id", "person_id"),
-                              on=["network", "account_id"], how="left").collect()
-    persons = keyed["person_id"].drop_nulls().unique().sort()
-    person_index = {p: i for i, p in enumerate(persons.to_list())}
-    next_id = len(person_index)
-    out = {}
-    for (network,), part in keyed.sort("network", "account_key").partition_by(
-            "network", as_dict=True, maintain_order=True).items():
-        n = int(part["account_key"].max()) + 1
-        ident = np.arange(next_id, next_id + n, dtype=np.int64)
-        next_id += n
-        known = part.filter(pl.col("person_id").is_not_null())
-        ident[known["account_key"].to_numpy()] = [person_index[p] for p in known["person_id"]]
-        out[network] = ident
-    return out
+@dataclass(frozen=True)
+class PersonLinks:
+    """Which accounts carry a ``person_id``, per network, as dense person indexes.
+
+    ``person_of[network][key]`` is the person's index, or -1 for an account without one
+    (that account is a person of its own, and can only be counted once anyway). Only
+    linked accounts need mapping when people are counted across networks.
+    """
+
+    person_of: dict[str, np.ndarray]
+    linked: dict[str, np.ndarray]  # keys with a person, per network
+    n: int  # distinct persons
+
+    @classmethod
+    def from_tables(cls, account_keys: pl.LazyFrame, accounts: pl.LazyFrame) -> PersonLinks:
+        keyed = (account_keys.join(accounts.select("network", "account_id", "person_id"),
+                                   on=["network", "account_id"], how="left")
+                 .select("network", "account_key",
+                         (pl.col("person_id").rank("dense") - 1).alias("person"))
+                 .collect())
+        person_of, linked = {}, {}
+        for (network,), part in keyed.partition_by("network", as_dict=True).items():
+            ident = np.full(int(part["account_key"].max()) + 1, -1, dtype=np.int64)
+            known = part.filter(pl.col("person").is_not_null())
+            ident[known["account_key"].to_numpy()] = known["person"].to_numpy()
+            person_of[network] = ident
+            linked[network] = np.flatnonzero(ident >= 0)
+        n = int(keyed["person"].max() + 1) if keyed["person"].null_count() < keyed.height else 0
+        return cls(person_of, linked, n)
 
 
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
-               potential: dict[str, np.ndarray], identities: dict[str, np.ndarray],
+               potential: dict[str, np.ndarray], links: PersonLinks,
                *, sketches: dict[str, SketchStore] | None = None, approx: bool = False,
                exact_limit: int = EXACT_LIMIT, progress=None) -> pl.DataFrame:
-    rows = []
     markers = {net: Marker(g.n) for net, g in graphs.items()}
-    # for the cross-network row: identities reached, per campaign
-    reached_people: dict[str, dict[str, list[np.ndarray]]] = {}
-    for i, cell in enumerate(cells):
-        if progress and i % 50 == 0:
-            progress(i, len(cells))
-        g = graphs.get(cell.network)
-        authors = cell.authors
-        pot_arr = potential.get(cell.network)
-        known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
-        # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
-        pot = float(np.nansum(known)) if not np.isnan(known).all() else np.nan
-        row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,
-               "authors": int(authors.size), "sharers": cell.n_sharers,
-               "potential_reach": None if np.isnan(pot) else int(pot)}
-        if g is None:
-            rows.append(row | {"method": "no_graph"})
-            continue
-        gathered = int(g.in_degree(cell.exposers).sum())
-        use_sketch = sketches is not None and (approx or gathered > exact_limit)
-        if use_sketch:
-            store = sketches[cell.network]
-            first = reach_estimate(store, authors, authors)
-            total = reach_estimate(store, cell.exposers, authors)
-            f, t = round(first.estimate), round(total.estimate)
-            row |= {"first_degree_reach": f, "total_reach": t,
-                    "second_degree_reach": max(t - f, 0), "method": "sketch",
-                    "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
-                    "total_reach_high": int(np.ceil(total.high))}
-        else:
-            fol, owner = g.gather(cell.exposers)
-            from_authors = fol[cell.is_author[owner]]
-            marker = markers[cell.network]
-            f, t = marker.count(from_authors, authors), marker.count(fol, authors)
-            row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
-                    "method": "exact", "rel_error": 0.0, "total_reach_low": t,
-                    "total_reach_high": t}
-            ident = identities.get(cell.network)
-            if ident is not None:
-                per = reached_people.setdefault(cell.campaign_id, {"first": [], "total": [],
-                                                                   "authors": [],
-                                                                   "sharers": []})
-                # Authors' identities are excluded across networks in _all_rows, which
-                # also removes this network's A; repeats are harmless to the bitmap.
-                per["first"].append(ident[from_authors])
-                per["total"].append(ident[fol])
-                per["authors"].append(ident[authors])
-                per["sharers"].append(ident[cell.exposers[cell.is_sharer]])
-        row["dedup_ratio"] = (row["total_reach"] / pot) if pot and pot > 0 else None
-        rows.append(row)
-    n_people = max((int(a.max()) + 1 for a in identities.values() if a.size), default=0)
-    rows.extend(_all_rows(rows, reached_people, Marker(n_people)))
+    people = _People(links)
+    rows: list[dict] = []
+    by_campaign = groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)
+    done = 0
+    for campaign_id, group in by_campaign:
+        net_rows = []
+        for cell in group:
+            if progress and done % 50 == 0:
+                progress(done, len(cells))
+            done += 1
+            net_rows.append(_cell_row(cell, graphs.get(cell.network), markers,
+                                      potential.get(cell.network), people,
+                                      sketches, approx, exact_limit))
+        rows.extend(net_rows)
+        rows.append(people.all_row(campaign_id, net_rows))
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-def _all_rows(rows: list[dict], reached: dict[str, dict[str, list[np.ndarray]]],
-              people: Marker) -> list[dict]:
-    """Cross-network rows: people counted once across networks (exact cells only).
+def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
+              pot_arr: np.ndarray | None, people: _People, sketches: dict[str, SketchStore] | None, approx: bool,
+              exact_limit: int) -> dict:
+    authors = cell.authors
+    known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
+    # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
+    pot = float(np.nansum(known)) if not np.isnan(known).all() else np.nan
+    row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,
+           "authors": int(authors.size), "sharers": cell.n_sharers,
+           "potential_reach": None if np.isnan(pot) else int(pot)}
+    if g is None:
+        return row | {"method": "no_graph"}
+    gathered = int(g.in_degree(cell.exposers).sum())
+    if sketches is not None and (approx or gathered > exact_limit):
+        store = sketches[cell.network]
+        first = reach_estimate(store, authors, authors)
+        total = reach_estimate(store, cell.exposers, authors)
+        f, t = round(first.estimate), round(total.estimate)
+        row |= {"first_degree_reach": f, "total_reach": t,
+                "second_degree_reach": max(t - f, 0), "method": "sketch",
+                "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
+                "total_reach_high": int(np.ceil(total.high))}
+    else:
+        # F(A) first, then add F(S): one scatter per gathered follower, no second pass.
+        marker, net = markers[cell.network], cell.network
+        marker.mark(g.followers_of(authors))
+        marker.unmark(authors)
+        f = marker.tally()
+        people.add_reached(net, people.first, marker.bits, f)
+        marker.mark(g.followers_of(cell.exposers[~cell.is_author]))
+        marker.unmark(authors)
+        t = marker.tally()
+        people.add_reached(net, people.total, marker.bits, t)
+        people.add_keys(net, people.authors, authors)
+        people.add_keys(net, people.sharers, cell.exposers[cell.is_sharer])
+        marker.reset()
+        row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
+                "method": "exact", "rel_error": 0.0, "total_reach_low": t,
+                "total_reach_high": t}
+    row["dedup_ratio"] = (row["total_reach"] / pot) if pot and pot > 0 else None
+    return row
 
-    Identities are dense integers, so one bitmap over them counts distinct people.
+
+class _People:
+    """One campaign's people across networks: linked accounts as persons in a bitmap,
+    unlinked ones as plain counts (each is its own person and appears on one network).
+
+    Filled cell by cell; ``all_row`` reads the cross-network row and clears for the next
+    campaign. Authors' persons are excluded across networks, so a person who posted on
+    one network is not counted as reached on another.
     """
-    out = []
-    by_campaign: dict[str, list[dict]] = {}
-    for r in rows:
-        by_campaign.setdefault(r["campaign_id"], []).append(r)
-    for cid, rs in by_campaign.items():
+
+    def __init__(self, links: PersonLinks):
+        self.links = links
+        self.first, self.total = _Tally(links.n), _Tally(links.n)
+        self.authors, self.sharers = _Tally(links.n), _Tally(links.n)
+
+    def add_reached(self, network: str, tally: _Tally, bits: np.ndarray, size: int) -> None:
+        linked = self.links.linked[network]
+        hit = linked[bits[linked]]
+        tally.other += size - hit.size
+        tally.persons.mark(self.links.person_of[network][hit])
+
+    def add_keys(self, network: str, tally: _Tally, keys: np.ndarray) -> None:
+        p = self.links.person_of[network][keys]
+        tally.other += int(np.count_nonzero(p < 0))
+        tally.persons.mark(p[p >= 0])
+
+    def all_row(self, campaign_id: str, rs: list[dict]) -> dict:
         exact = [r for r in rs if r.get("method") == "exact"]
         pot = sum(r["potential_reach"] for r in rs if r.get("potential_reach") is not None)
-        row = {"campaign_id": cid, "network": "all", "posts": sum(r["posts"] for r in rs),
-               "potential_reach": pot}
-        per = reached.get(cid)
-        if not exact or per is None or len(exact) != len(rs):
-            # A network without a graph, or a sketched one: the people cannot be deduplicated.
+        row = {"campaign_id": campaign_id, "network": "all",
+               "posts": sum(r["posts"] for r in rs), "potential_reach": pot}
+        if not exact or len(exact) != len(rs):
+            # A network without a graph, or a sketched one: people cannot be deduplicated.
             row |= {"authors": sum(r["authors"] for r in rs),
                     "sharers": sum(r["sharers"] for r in rs),
                     "method": "no_graph" if not exact else "partial"}
-            out.append(row)
-            continue
-        authors = np.concatenate(per["authors"])
-        none = np.empty(0, dtype=np.int64)
-        f = people.count(np.concatenate(per["first"]), authors)
-        t = people.count(np.concatenate(per["total"]), authors)
-        row |= {"authors": people.count(authors, none),
-                "sharers": people.count(np.concatenate(per["sharers"]), none),
-                "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
-                "method": "exact", "rel_error": 0.0, "total_reach_low": t,
-                "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
-        out.append(row)
-    return out
+        else:
+            authors = self.authors.persons.members()
+            self.first.persons.unmark(authors)
+            self.total.persons.unmark(authors)
+            f, t = self.first.size(), self.total.size()
+            row |= {"authors": self.authors.size(), "sharers": self.sharers.size(),
+                    "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
+                    "method": "exact", "rel_error": 0.0, "total_reach_low": t,
+                    "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
+        for tally in (self.first, self.total, self.authors, self.sharers):
+            tally.reset()
+        return row
+
+
+class _Tally:
+    """Distinct people: linked persons in a bitmap plus a count of unlinked accounts."""
+
+    def __init__(self, n: int):
+        self.persons, self.other = Marker(n), 0
+
+    def size(self) -> int:
+        return self.persons.tally() + self.other
+
+    def reset(self) -> None:
+        self.persons.reset()
+        self.other = 0

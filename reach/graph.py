@@ -29,8 +29,10 @@ class FollowerGraph:
         return int(self.followers.size)
 
     def in_degree(self, keys: np.ndarray | None = None) -> np.ndarray:
-        deg = np.diff(self.offsets)
-        return deg if keys is None else deg[keys]
+        if keys is None:
+            return np.diff(self.offsets)
+        keys = np.asarray(keys, dtype=np.int64)
+        return self.offsets[keys + 1] - self.offsets[keys]
 
     def gather(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Followers of every account in ``keys`` (with repeats), and whose each one is.
@@ -87,18 +89,38 @@ def build_graphs(follows: pl.LazyFrame, account_keys: pl.LazyFrame) -> dict[str,
 
 
 class Marker:
-    """A reusable bitmap over one network's accounts for distinct counts.
+    """A reusable bitmap over one network's accounts (or persons) for distinct counts.
 
-    Marking k followers and counting costs O(k) plus one fast popcount over the bitmap;
-    clearing only touches what was marked, so one Marker serves thousands of cells.
+    Marking k entries costs O(k); counting and clearing are one pass over n bytes
+    (memset-fast), so one Marker serves thousands of cells. Used either in one call
+    (``count``) or step by step (``mark``/``unmark``/``tally``/``members``/``reset``).
     """
 
     def __init__(self, n: int):
         self.bits = np.zeros(max(n, 1), dtype=bool)
 
+    def mark(self, keys: np.ndarray) -> None:
+        self.bits[keys] = True
+
+    def unmark(self, keys: np.ndarray) -> None:
+        self.bits[keys] = False
+
+    def tally(self) -> int:
+        return int(np.count_nonzero(self.bits))
+
+    def members(self) -> np.ndarray:
+        return np.flatnonzero(self.bits)
+
+    def reset(self) -> None:
+        self.bits.fill(False)
+
     def count(self, marked: np.ndarray, excluded: np.ndarray) -> int:
-        self.bits[marked] = True
-        self.bits[excluded] = False
-        c = int(np.count_nonzero(self.bits))
-        self.bits[marked] = False
+        """|set(marked) \\ set(excluded)|, leaving the bitmap clear."""
+        self.mark(marked)
+        self.unmark(excluded)
+        c = self.tally()
+        if marked.size * 32 < self.bits.size:
+            self.unmark(marked)  # few marks: cheaper than clearing every byte
+        else:
+            self.reset()
         return c

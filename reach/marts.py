@@ -12,7 +12,7 @@ import polars as pl
 
 from ._cells import campaign_cells
 from .amplifiers import amplifier_rows
-from .audience import person_identities, potential_counts, reach_rows
+from .audience import PersonLinks, potential_counts, reach_rows
 from .cascades import build_forest, cascade_metrics, shares_triggered
 from .errors import UsageError
 from .graph import build_graphs
@@ -47,7 +47,7 @@ def reach_mart(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSp
                  .collect().iter_rows())
     cells = campaign_cells(tables["posts"], tables["shares"])
     return reach_rows(cells, graphs, potential_counts(tables["accounts"], graphs, sizes),
-                      person_identities(keys, tables["accounts"]))
+                      PersonLinks.from_tables(keys, tables["accounts"]))
 
 
 def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec(),
@@ -79,7 +79,7 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     cells = campaign_cells(posts, shares)
     say(f"reach for {len(cells):,} campaign × network cells")
     out["reach"] = reach_rows(cells, graphs, potential_counts(accounts, graphs, sizes),
-                              person_identities(keys, accounts),
+                              PersonLinks.from_tables(keys, accounts),
                               sketches=stores or None, approx=spec.approx,
                               exact_limit=spec.exact_limit)
     say("cascades")
