@@ -7,7 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves")
+MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves", "uplift",
+         "engagement")
 
 
 class MartReader:

@@ -14,14 +14,17 @@ from ._cells import campaign_cells
 from .amplifiers import amplifier_rows
 from .audience import PersonLinks, potential_counts, reach_rows
 from .cascades import build_forest, cascade_metrics, shares_triggered
+from .engagement import post_engagement, rate_rows
 from .errors import UsageError
 from .graph import build_graphs
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from .timeline import timeline_rows
 from .two_hop import two_hop_rows
+from .uplift import UpliftSpec, uplift_mart
 from .waves import wave_rows
 
-ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves")
+ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves", "uplift",
+                "engagement")
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 
 
@@ -32,6 +35,7 @@ class ComputeSpec:
     approx: bool = False
     exact_limit: int = EXACT_LIMIT
     sketches: bool = True
+    uplift: UpliftSpec = UpliftSpec()
 
     def __post_init__(self) -> None:
         if self.exact_limit < 1:
@@ -100,4 +104,8 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     out["two_hop"] = two_hop_rows(subjects, graphs)
     say("waves")
     out["waves"] = wave_rows(out["cascades"], posts, accounts, forest, graphs)
+    say("engagement uplift (negative-binomial GLM, structural time series)")
+    frame = post_engagement(posts, accounts)
+    out["uplift"] = uplift_mart(frame, spec=spec.uplift)
+    out["engagement"] = rate_rows(frame)
     return out
