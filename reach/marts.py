@@ -12,6 +12,7 @@ import polars as pl
 
 from ._cells import campaign_cells
 from .amplifiers import amplifier_rows
+from .attribution import AttributionSpec, attribution_mart
 from .audience import PersonLinks, potential_counts, reach_rows
 from .cascades import build_forest, cascade_metrics, shares_triggered
 from .engagement import post_engagement, rate_rows
@@ -19,12 +20,13 @@ from .errors import UsageError
 from .graph import build_graphs
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from .timeline import timeline_rows
+from .touchpoints import conversion_paths, nonconverting_paths
 from .two_hop import two_hop_rows
 from .uplift import UpliftSpec, uplift_mart
 from .waves import wave_rows
 
 ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves", "uplift",
-                "engagement")
+                "engagement", "attribution")
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 
 
@@ -36,10 +38,15 @@ class ComputeSpec:
     exact_limit: int = EXACT_LIMIT
     sketches: bool = True
     uplift: UpliftSpec = UpliftSpec()
+    attribution: AttributionSpec = AttributionSpec()
+    window_days: float = 30  # attribution look-back before a conversion
+    nonconverting: bool = False  # build non-converting paths too (costly: every reached account)
 
     def __post_init__(self) -> None:
         if self.exact_limit < 1:
             raise UsageError(f"exact_limit must be >= 1, got {self.exact_limit}")
+        if self.window_days <= 0:
+            raise UsageError(f"the attribution window must be positive, got {self.window_days} days")
 
 
 def reach_mart(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec()
@@ -108,4 +115,24 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     frame = post_engagement(posts, accounts)
     out["uplift"] = uplift_mart(frame, spec=spec.uplift)
     out["engagement"] = rate_rows(frame)
+    if "conversions" in tables:
+        say("conversion paths and attribution models")
+        paths, touches = attribution_paths(tables, spec, cells, graphs)
+        out["attribution"] = attribution_mart(paths, touches, spec.attribution)
     return out
+
+
+def attribution_paths(tables: dict[str, pl.LazyFrame], spec: ComputeSpec,
+                      cells: list | None = None, graphs: dict | None = None
+                      ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Converting paths from the lake, plus non-converting ones when the spec asks."""
+    paths, touches = conversion_paths(tables["posts"], tables["shares"], tables["follows"],
+                                      tables["conversions"], window_days=spec.window_days)
+    if not spec.nonconverting:
+        return paths, touches
+    if graphs is None:
+        graphs = build_graphs(tables["follows"], tables["_account_keys"])
+    cells = campaign_cells(tables["posts"], tables["shares"]) if cells is None else cells
+    first = int(paths["path"].max() + 1) if paths.height else 0
+    null_paths, null_touches = nonconverting_paths(cells, graphs, tables["conversions"], first)
+    return pl.concat([paths, null_paths]), pl.concat([touches, null_touches])

@@ -90,14 +90,14 @@ def _print_load(report, lake: Path) -> None:
 
 def compute(args: argparse.Namespace) -> int:
     from etl.lake import Lake, write_parquet_atomic
-    from reach.marts import ComputeSpec, compute_marts
+    from reach.marts import compute_marts
     if args.engine == "spark":
         raise UsageError("--engine spark is not built yet (issue #7); use --engine polars")
     lake = Lake.open(args.lake)
     tables = {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
                                          "conversions", "_account_keys")}
     with _progress() as say:
-        marts = compute_marts(tables, spec=ComputeSpec(approx=args.approx), progress=say)
+        marts = compute_marts(tables, spec=_spec(args), progress=say)
     for name, df in marts.items():
         target = (lake.root / "sketches" / "followers.parquet" if name == "sketches"
                   else lake.marts_dir / f"{name}.parquet")
@@ -110,6 +110,55 @@ def compute(args: argparse.Namespace) -> int:
             t.add_row(name, f"{df.height:,}")
     out.print(t)
     _print_headline(marts["reach"])
+    return 0
+
+
+def _spec(args: argparse.Namespace):
+    from reach.attribution import AttributionSpec
+    from reach.marts import ComputeSpec
+    if args.half_life_days <= 0 or args.order < 1:
+        raise UsageError("--half-life-days must be > 0 and --order >= 1")
+    return ComputeSpec(approx=getattr(args, "approx", False), window_days=args.window_days,
+                       nonconverting=args.with_nonconverting,
+                       attribution=AttributionSpec(half_life_days=args.half_life_days,
+                                                   order=args.order))
+
+
+def attribution(args: argparse.Namespace) -> int:
+    from etl.lake import Lake
+    from reach.attribution import attribution_rows
+    from reach.marts import attribution_paths
+    from reach.touchpoints import with_channels
+    spec = _spec(args)
+    lake = Lake.open(args.lake)
+    tables = {t: lake.scan(t) for t in ("follows", "posts", "shares", "conversions",
+                                         "_account_keys")}
+    with _progress() as say:
+        say("building conversion paths")
+        paths, touches = attribution_paths(tables, spec)
+        say(f"attributing {int(paths['converted'].sum()):,} conversions ({args.model})")
+        rows = attribution_rows(args.model, args.by, paths, with_channels(touches, args.by),
+                                spec.attribution)
+    t = Table(title=f"{args.model} attribution by {args.by} · {int(paths['converted'].sum()):,} "
+                    f"conversions, {touches.height:,} touchpoints, {args.window_days:g}-day window")
+    weight = {"markov": "removal effect", "shapley": "Shapley value"}.get(args.model)
+    for col in (args.by, "conversions", "value", "share") + ((weight,) if weight else ()):
+        t.add_column(col, justify="left" if col == args.by else "right")
+    for r in rows.iter_rows(named=True):
+        cells = [r["channel"], f"{r['conversions_credited']:,.1f}", f"{r['value_credited']:,.2f}",
+                 f"{r['share_of_total']:.1%}" if r["share_of_total"] is not None else "-"]
+        if weight:
+            w, se = r["weight"], r["weight_se"]
+            cells.append("" if w is None else f"{w:.4g}" + (f" ± {se:.2g}" if se else ""))
+        t.add_row(*cells)
+    out.print(t)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        if args.out.suffix.lower() == ".csv":
+            rows.write_csv(args.out)
+        else:
+            rows.write_parquet(args.out)
+        out.print(f"wrote {rows.height:,} rows to {args.out}")
     return 0
 
 
@@ -202,7 +251,8 @@ def demo(args: argparse.Namespace) -> int:
         sample(argparse.Namespace(out=data, seed=7, scale=1.0, campaigns=6, fmt="csv"))
     etl(argparse.Namespace(source=str(data), lake=lake, fmt=None, network=None,
                            undirected=False))
-    compute(argparse.Namespace(lake=lake, engine="polars", approx=False))
+    compute(argparse.Namespace(lake=lake, engine="polars", approx=False, window_days=30,
+                               half_life_days=7, order=1, with_nonconverting=False))
     out.print(f"\nnext: reach validate --lake {lake}   ·   reach export --lake {lake} "
               f"--mart reach --out reach.csv")
     if args.no_serve:

@@ -75,7 +75,8 @@ reach etl follows.txt.gz --format snap --network x --lake lake/""", c.etl)
     _lake_arg(p)
 
     p = _cmd(sub, "compute", "build the marts (reach, two_hop, cascades, amplifiers, timeline, "
-             "waves, uplift) from the lake", "reach compute --lake lake/", c.compute)
+             "waves, uplift, engagement, attribution) from the lake",
+             "reach compute --lake lake/", c.compute)
     _lake_arg(p)
     _compute_args(p)
 
@@ -83,6 +84,22 @@ reach etl follows.txt.gz --format snap --network x --lake lake/""", c.etl)
     _source_args(p)
     _lake_arg(p)
     _compute_args(p)
+
+    p = _cmd(sub, "attribution", "credit conversions to campaigns or networks under one model",
+             """reach attribution --lake lake/ --model markov --by campaign
+reach attribution --lake lake/ --model time_decay --half-life-days 3 --by network
+reach attribution --lake lake/ --model shapley --by campaign_network --out credit.csv""",
+             c.attribution)
+    _lake_arg(p)
+    from reach.attribution import CHANNEL_TYPES, MODELS
+    p.add_argument("--model", choices=tuple(MODELS), default="markov",
+                   help="attribution model (default markov): first_touch, last_touch, linear, "
+                        "time_decay, position (40/20/40), markov (removal effects), shapley")
+    p.add_argument("--by", choices=CHANNEL_TYPES, default="campaign",
+                   help="what a channel is (default campaign)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="also write the table (.csv, else Parquet)")
+    _attribution_args(p)
 
     p = _cmd(sub, "validate", "re-run the expectation suites on the lake (exit 1 on failure)",
              "reach validate --lake lake/", c.validate)
@@ -132,6 +149,21 @@ def _compute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("polars", "spark"), default="polars")
     p.add_argument("--approx", action="store_true",
                    help="use theta sketches for every reach union (method=sketch)")
+    _attribution_args(p)
+
+
+def _attribution_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--window-days", type=float, default=30,
+                   help="a touchpoint counts if it came at most this long before the "
+                        "conversion (default 30)")
+    p.add_argument("--half-life-days", type=float, default=7,
+                   help="time_decay: a touchpoint this old gets half the weight (default 7)")
+    p.add_argument("--order", type=int, default=1,
+                   help="markov: chain order (states are the last N channels; default 1)")
+    p.add_argument("--with-nonconverting", action="store_true",
+                   help="markov/shapley: also build the paths of reached accounts that did "
+                        "not convert (conversion rates instead of conversions only; costly "
+                        "on large graphs)")
 
 
 def _version() -> str:

@@ -66,8 +66,24 @@ def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True) -> di
         if k not in seen:
             seen.add(k)
             unique.append(f)
+    # conversions: some accounts convert, once or twice, before, during or after the posts
+    crnd = random.Random(seed + 1000)
+    conversions = []
+    for a in acc:
+        for _ in range(crnd.choice([0, 0, 0, 1, 2])):
+            conversions.append({
+                "network": a["network"], "account_id": a["account_id"],
+                "converted_at": iso(T0 + timedelta(hours=crnd.randint(0, 400),
+                                                   minutes=crnd.randint(0, 59))),
+                "value": crnd.choice([None, round(crnd.uniform(1, 100), 2)])})
+    seen_c, conv = set(), []
+    for c in conversions:
+        k = (c["network"], c["account_id"], c["converted_at"])
+        if k not in seen_c:
+            seen_c.add(k)
+            conv.append(c)
     return {"campaigns": campaigns, "accounts": acc, "follows": unique, "posts": posts,
-            "shares": shares}
+            "shares": shares, "conversions": conv}
 
 
 def write(tables: dict[str, list[dict]], folder: Path) -> Path:

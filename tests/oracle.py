@@ -222,3 +222,76 @@ def two_hop(tables, account):
     first = F.get((net, a), set())
     second = union(F, net, first)
     return len(first - {a}), len((first | second) - {a})
+
+
+def conversion_touches(tables, window_days: float = 30):
+    """Per conversion (network, account, converted_at): its touchpoints [(time, campaign)].
+
+    A touch is a post or share of a campaign post by an account the converter follows,
+    before the conversion and within the window.
+    """
+    from datetime import timedelta
+    post_campaign = {(p["network"], p["post_id"]): p["campaign_id"] for p in tables["posts"]}
+    events = [(p["network"], p["account_id"], p["campaign_id"], ts(p["created_at"]))
+              for p in tables["posts"] if p["campaign_id"]]
+    events += [(s["network"], s["sharer_id"], post_campaign[(s["network"], s["post_id"])],
+                ts(s["created_at"])) for s in tables["shares"]
+               if post_campaign[(s["network"], s["post_id"])]]
+    follows = defaultdict(set)
+    for r in tables["follows"]:
+        follows[(r["network"], r["follower_id"])].add(r["followee_id"])
+    out = {}
+    for c in tables.get("conversions", []):
+        t = ts(c["converted_at"])
+        seen = follows[(c["network"], c["account_id"])]
+        out[(c["network"], c["account_id"], t)] = sorted(
+            (te, cid) for net, who, cid, te in events
+            if net == c["network"] and who in seen and t - timedelta(days=window_days) <= te < t)
+    return out
+
+
+def linear_credit(tables) -> dict[str, float]:
+    """Linear attribution by campaign @ network: each touch gets 1/n of its conversion."""
+    credit = defaultdict(float)
+    for (net, _a, _t), touches in conversion_touches(tables).items():
+        if not touches:
+            credit["(no touchpoint)"] += 1
+        for _te, cid in touches:
+            credit[f"{cid} @ {net}"] += 1 / len(touches)
+    return dict(credit)
+
+
+def first_last_credit(tables) -> tuple[dict[str, float], dict[str, float]]:
+    first, last = defaultdict(float), defaultdict(float)
+    for (net, _a, _t), touches in conversion_touches(tables).items():
+        if not touches:
+            first["(no touchpoint)"] += 1
+            last["(no touchpoint)"] += 1
+            continue
+        first[f"{touches[0][1]} @ {net}"] += 1
+        last[f"{touches[-1][1]} @ {net}"] += 1
+    return dict(first), dict(last)
+
+
+def nonconverting_touches(tables) -> dict[tuple[str, str], list]:
+    """(network, account) never converting there -> sorted [(time, campaign)]: one touch per
+    exposer of a campaign it follows, at the exposer's first post or share in the campaign."""
+    post_campaign = {(p["network"], p["post_id"]): p["campaign_id"] for p in tables["posts"]}
+    first = {}
+    for p in tables["posts"]:
+        if p["campaign_id"]:
+            k = (p["network"], p["campaign_id"], p["account_id"])
+            first[k] = min(first.get(k, ts(p["created_at"])), ts(p["created_at"]))
+    for s in tables["shares"]:
+        cid = post_campaign[(s["network"], s["post_id"])]
+        if cid:
+            k = (s["network"], cid, s["sharer_id"])
+            first[k] = min(first.get(k, ts(s["created_at"])), ts(s["created_at"]))
+    F = followers(tables)
+    converted = {(c["network"], c["account_id"]) for c in tables.get("conversions", [])}
+    out = defaultdict(list)
+    for (net, cid, exposer), t in first.items():
+        for u in F.get((net, exposer), ()):
+            if (net, u) not in converted:
+                out[(net, u)].append((t, cid))
+    return {k: sorted(v) for k, v in out.items()}
