@@ -34,6 +34,8 @@ check-sample: setup
 bench: setup
 	$(PY) benchmarks/bench_etl.py
 	$(PY) benchmarks/bench_reach.py
+	$(PY) benchmarks/bench_whatif.py
+	$(PY) benchmarks/bench_uplift.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -48,8 +48,8 @@ CREDIT_SCHEMA = {"path": pl.Int64, "channel": pl.String, "credit": pl.Float64}
 class AttributionSpec:
     half_life_days: float = 7.0
     order: int = 1  # Markov chain order
-    exact_shapley_max: int = 12  # channels; beyond, Monte Carlo
-    permutations: int = 2000
+    exact_shapley_max: int = 12  # channels; beyond, Monte Carlo (when the game needs it)
+    permutations: int = 500
     seed: int = 0
 
 
@@ -61,115 +61,204 @@ class Weights:
     se: dict[str, float] | None = None
 
 
-# ---- rule-based models: credit per touchpoint -------------------------------------
+@dataclass(frozen=True)
+class PathData:
+    """Paths as flat arrays, built once: touches sorted by path then time (ties by
+    channel), channels as integer codes. Everything below is vectorised over these."""
 
-def _positioned(touches: pl.DataFrame) -> pl.DataFrame:
-    return touches.with_columns(
-        pl.int_range(pl.len()).over("path").alias("pos"), pl.len().over("path").alias("n"))
+    names: list[str]  # channel code -> name
+    path_ids: np.ndarray  # int64, per path
+    converted: np.ndarray  # bool, per path
+    value: np.ndarray  # float64, per path (unknown value: 0)
+    tpath: np.ndarray  # int64, per touch: the row of its path
+    channel: np.ndarray  # int64, per touch
+    age_days: np.ndarray  # float64, per touch: conversion time − touch time
+
+    @classmethod
+    def build(cls, paths: pl.DataFrame, touches: pl.DataFrame) -> PathData:
+        paths = paths.sort("path")
+        rows = paths.select("path", "converted_at").with_row_index("row")
+        t = (touches.select("path", "channel", "touched_at").join(rows, on="path")
+             .sort("row", "touched_at", "channel"))
+        names = t["channel"].unique().sort().to_list()
+        codes = t.select(pl.col("channel").replace_strict(
+            names, list(range(len(names))), return_dtype=pl.Int64))["channel"]
+        age = ((t["converted_at"] - t["touched_at"]).dt.total_microseconds() / 86.4e9)
+        return cls(names, paths["path"].to_numpy(), paths["converted"].to_numpy(),
+                   paths["value"].fill_null(0.0).to_numpy().astype(float),
+                   t["row"].to_numpy().astype(np.int64), codes.to_numpy().astype(np.int64),
+                   age.fill_null(np.nan).to_numpy().astype(float))
+
+    @property
+    def k(self) -> int:
+        return len(self.names)
+
+    def converting_touches(self) -> np.ndarray:
+        return self.converted[self.tpath]
+
+    def positions(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in its path, path length) of each touch under ``mask``."""
+        tp = self.tpath[mask]
+        n = np.bincount(tp, minlength=self.path_ids.size)
+        start = np.cumsum(n) - n
+        return np.arange(tp.size) - start[tp], n[tp]
+
+    def distinct_pairs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Unique (path row, channel) among the touches under ``mask``."""
+        key = _sorted_unique(self.tpath[mask] * max(self.k, 1) + self.channel[mask])
+        return key // max(self.k, 1), key % max(self.k, 1)
 
 
-def first_touch(t: pl.DataFrame, _spec: AttributionSpec) -> pl.DataFrame:
-    return _positioned(t).with_columns((pl.col("pos") == 0).cast(pl.Float64).alias("credit"))
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """np.unique for keys already sorted in runs (by path): a stable sort is near-linear."""
+    s = np.sort(a, kind="stable")
+    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
 
 
-def last_touch(t: pl.DataFrame, _spec: AttributionSpec) -> pl.DataFrame:
-    return _positioned(t).with_columns(
-        (pl.col("pos") == pl.col("n") - 1).cast(pl.Float64).alias("credit"))
+# ---- rule-based models: a credit per touchpoint of a converting path ----------------
+
+def first_touch(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
+    pos, _n = d.positions(m)
+    return (pos == 0).astype(float)
 
 
-def linear(t: pl.DataFrame, _spec: AttributionSpec) -> pl.DataFrame:
-    return _positioned(t).with_columns((1.0 / pl.col("n")).alias("credit"))
+def last_touch(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
+    pos, n = d.positions(m)
+    return (pos == n - 1).astype(float)
 
 
-def position_based(t: pl.DataFrame, _spec: AttributionSpec) -> pl.DataFrame:
-    pos, n = pl.col("pos"), pl.col("n")
-    return _positioned(t).with_columns(
-        pl.when(n == 1).then(1.0).when(n == 2).then(0.5)
-        .when((pos == 0) | (pos == n - 1)).then(0.4)
-        .otherwise(0.2 / (n - 2)).alias("credit"))
+def linear(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
+    _pos, n = d.positions(m)
+    return 1.0 / n
 
 
-def time_decay(t: pl.DataFrame, spec: AttributionSpec) -> pl.DataFrame:
+def position_based(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
+    pos, n = d.positions(m)
+    ends = (pos == 0) | (pos == n - 1)
+    middle = 0.2 / np.maximum(n - 2, 1)
+    return np.select([n == 1, n == 2, ends], [1.0, 0.5, 0.4], default=middle)
+
+
+def time_decay(d: PathData, m: np.ndarray, spec: AttributionSpec) -> np.ndarray:
     if spec.half_life_days <= 0:
         raise UsageError(f"the half-life must be positive, got {spec.half_life_days} days")
-    age_days = (pl.col("converted_at") - pl.col("touched_at")).dt.total_microseconds() / 86.4e9
-    w = pl.lit(0.5).pow(age_days / spec.half_life_days)
-    return t.with_columns((w / w.sum().over("path")).alias("credit"))
+    w = 0.5 ** (d.age_days[m] / spec.half_life_days)
+    total = np.bincount(d.tpath[m], w, minlength=d.path_ids.size)
+    return w / total[d.tpath[m]]
 
 
-# ---- aggregate models: weights per channel ----------------------------------------
+# ---- aggregate models: a weight per channel ----------------------------------------
 
-def markov_weights(paths: pl.DataFrame, touches: pl.DataFrame, spec: AttributionSpec
-                   ) -> Weights:
-    """Removal effects from the absorbing chain start → states → conversion | null."""
+def markov(d: PathData, spec: AttributionSpec) -> Weights:
+    """Removal effects of the absorbing chain (start) → states → (conversion) | (null).
+
+    Order 1 (states = channels): one inverse of I − Q, then for each channel c the
+    probability of converting while avoiding c is x_s − N[s,c]/N[c,c]·x_c (first-visit
+    decomposition; N the fundamental matrix). Higher orders: states are the last
+    ``order`` channels, and each removal is one sparse solve.
+    """
     if spec.order < 1:
         raise UsageError(f"the Markov order must be >= 1, got {spec.order}")
-    states = touches.select("path", "channel").with_columns(
-        pl.concat_list([pl.col("channel").shift(j).over("path")
-                        for j in range(spec.order - 1, -1, -1)])
-        .list.drop_nulls().alias("parts")).with_columns(
-        pl.col("parts").list.join(" > ").alias("state"))
-    steps = states.with_columns(pl.col("state").shift(1).over("path").fill_null("(start)")
-                                .alias("from")).select("from", pl.col("state").alias("to"))
-    ends = (states.group_by("path").agg(pl.col("state").last().alias("from"))
-            .join(paths.select("path", "converted"), on="path")
-            .select("from", pl.when("converted").then(pl.lit("(conversion)"))
-                    .otherwise(pl.lit("(null)")).alias("to")))
-    counts = pl.concat([steps, ends]).group_by("from", "to").len()
-    parts_of = dict(states.select("state", "parts").unique("state").iter_rows())
-    names = ["(start)"] + sorted(parts_of)
-    index = {s: i for i, s in enumerate(names)}
-    n = len(names)
-    out = counts.group_by("from").agg(pl.col("len").sum().alias("out"))
-    counts = counts.join(out, on="from").with_columns(
-        (pl.col("len") / pl.col("out")).alias("p"))
-    fr = np.array([index[s] for s in counts["from"]])
-    to_state = counts["to"].is_in(["(conversion)", "(null)"]).not_().to_numpy()
-    p = counts["p"].to_numpy()
-    q = sp.csr_matrix((p[to_state], (fr[to_state],
-                                     np.array([index[s] for s in counts["to"].filter(
-                                         pl.Series(to_state))]))), shape=(n, n))
-    r = np.zeros(n)
-    conv = (counts["to"] == "(conversion)").to_numpy()
-    np.add.at(r, fr[conv], p[conv])
-
-    def p_convert(removed: np.ndarray | None) -> float:
-        qq, rr = q, r
-        if removed is not None:
-            keep = sp.diags((~removed).astype(float))
-            qq, rr = keep @ q, r * ~removed  # entering a removed state ends in null
-        x = spsolve((sp.identity(n, format="csc") - qq).tocsc(), rr)
-        return float(np.atleast_1d(x)[0])
-
-    base = p_convert(None)
-    channels = sorted(set(touches["channel"].unique().to_list()))
-    weights = {}
-    for c in channels:
-        removed = np.array([False] + [c in parts_of[s] for s in names[1:]])
-        weights[c] = 1 - p_convert(removed) / base if base > 0 else 0.0
-    return Weights(weights)
+    if d.tpath.size == 0:
+        return Weights({})
+    state, parts = _states(d, spec.order)
+    n = len(parts) + 1  # + start (index 0); conversion and null are n, n + 1
+    first = np.r_[True, d.tpath[1:] != d.tpath[:-1]]
+    last = np.r_[d.tpath[1:] != d.tpath[:-1], True]
+    frm = np.where(first, 0, np.r_[0, state[:-1]])
+    to = state.copy()
+    end_from = state[last]
+    end_to = np.where(d.converted[d.tpath[last]], n, n + 1)
+    pair = np.concatenate([frm * (n + 2) + to, end_from * (n + 2) + end_to])
+    if (n + 2) ** 2 <= 50_000_000:  # dense counting is one linear pass
+        count = np.bincount(pair, minlength=(n + 2) ** 2)
+        key = np.flatnonzero(count)
+        count = count[key]
+    else:
+        key, count = np.unique(pair, return_counts=True)
+    f, t = key // (n + 2), key % (n + 2)
+    p = count / np.bincount(f, count, minlength=n)[f]
+    inner = t < n
+    q = sp.csr_matrix((p[inner], (f[inner], t[inner])), shape=(n, n))
+    r = np.bincount(f[t == n], p[t == n], minlength=n)
+    a = (sp.identity(n, format="csc") - q).tocsc()
+    if spec.order == 1 and n <= 4000:
+        nmat = np.linalg.inv(a.toarray())
+        x = nmat @ r
+        # parts[i] == (channel,) for state i + 1 at order 1
+        c_state = np.array([1 + i for i in range(len(parts))])
+        avoid = x[0] - nmat[0, c_state] / np.diag(nmat)[c_state] * x[c_state]
+        chans = [parts[i][0] for i in range(len(parts))]
+        return _removal(d, x[0], dict(zip(chans, avoid.tolist(), strict=True)))
+    base = float(spsolve(a, r)[0])
+    avoid = {}
+    for c in range(d.k):
+        removed = np.r_[False, [c in ps for ps in parts]]
+        keep = sp.diags((~removed).astype(float))
+        avoid[c] = float(spsolve((sp.identity(n, format="csc") - keep @ q).tocsc(),
+                                 r * ~removed)[0])
+    return _removal(d, base, avoid)
 
 
-def shapley_weights(paths: pl.DataFrame, touches: pl.DataFrame, spec: AttributionSpec
-                    ) -> Weights:
-    sets = (touches.select("path", "channel").unique()
-            .group_by("path").agg(pl.col("channel").sort())
-            .join(paths.select("path", "converted"), on="path")
-            .group_by("channel").agg(pl.col("converted").sum().alias("conv"),
-                                     pl.len().alias("total")))
-    channels = sorted({c for cs in sets["channel"].to_list() for c in cs})
-    idx = {c: i for i, c in enumerate(channels)}
-    members = [np.array([idx[c] for c in cs]) for cs in sets["channel"].to_list()]
-    conv = sets["conv"].to_numpy().astype(float)
-    total = sets["total"].to_numpy().astype(float)
-    rate_game = bool((conv < total).any())  # non-converting paths present
-    game = _Game(members, conv, total, len(channels), rate_game)
-    if len(channels) <= spec.exact_shapley_max:
-        phi, se = game.exact(), None
+def _removal(d: PathData, base: float, avoid: dict[int, float]) -> Weights:
+    return Weights({d.names[c]: (1 - p / base) if base > 0 else 0.0 for c, p in avoid.items()})
+
+
+def _states(d: PathData, order: int) -> tuple[np.ndarray, list[tuple[int, ...]]]:
+    """State index (1-based) per touch, and each state's channels (the last ``order``)."""
+    if order == 1:
+        return d.channel + 1, [(c,) for c in range(d.k)]
+    base = d.k + 1
+    code = np.zeros(d.tpath.size, dtype=np.int64)
+    for j in range(order):  # channel j steps back, 0 where the path has not begun
+        back = np.r_[np.zeros(j, dtype=np.int64), d.channel[:d.channel.size - j] + 1]
+        same = np.r_[np.zeros(j, dtype=bool), d.tpath[j:] == d.tpath[:d.tpath.size - j]]
+        code = code * base + np.where(same, back, 0)
+    uniq, state = np.unique(code, return_inverse=True)
+    parts = []
+    for u in uniq.tolist():
+        digits = []
+        for _ in range(order):
+            u, dgt = divmod(u, base)
+            if dgt:
+                digits.append(dgt - 1)
+        parts.append(tuple(digits))
+    return state + 1, parts
+
+
+def shapley(d: PathData, spec: AttributionSpec) -> Weights:
+    """Shapley values of v(S) over groups of paths with the same channel set.
+
+    Conversions only: v(S) = conversions whose channels all lie in S — a sum of unanimity
+    games, so the exact value is Σ conversions/|set| over the sets holding the channel,
+    for any number of channels. With non-converting paths: v(S) = their conversion rate,
+    exact by enumeration up to ``exact_shapley_max`` channels, else Monte Carlo.
+    """
+    if d.tpath.size == 0:
+        return Weights({})
+    prow, pch = d.distinct_pairs(np.ones(d.tpath.size, dtype=bool))
+    # one 64-bit signature per channel set (sum of random words), then group equal sets
+    words = np.random.default_rng(12345).integers(0, 2**63, d.k, dtype=np.int64)
+    sig = np.bincount(prow, minlength=d.path_ids.size).astype(np.int64)
+    np.add.at(sig, prow, words[pch])  # wraps modulo 2^64: fine for a hash
+    has = np.bincount(prow, minlength=d.path_ids.size) > 0
+    rows = np.flatnonzero(has)
+    uniq, first, group = np.unique(sig[rows], return_index=True, return_inverse=True)
+    conv = np.bincount(group, d.converted[rows].astype(float), uniq.size)
+    total = np.bincount(group, minlength=uniq.size).astype(float)
+    starts = np.searchsorted(prow, rows[first])
+    sizes = np.bincount(prow)[rows[first]]
+    members = [pch[s:s + z] for s, z in zip(starts.tolist(), sizes.tolist(), strict=True)]
+    game = _Game(members, conv, total, d.k, rate=bool((conv < total).any()))
+    se = None
+    if not game.rate:
+        phi = game.closed_form()
+    elif d.k <= spec.exact_shapley_max:
+        phi = game.exact()
     else:
         phi, se_arr = game.monte_carlo(spec.permutations, spec.seed)
-        se = dict(zip(channels, se_arr.tolist(), strict=True))
-    return Weights(dict(zip(channels, phi.tolist(), strict=True)), se)
+        se = dict(zip(d.names, se_arr.tolist(), strict=True))
+    return Weights(dict(zip(d.names, phi.tolist(), strict=True)), se)
 
 
 class _Game:
@@ -183,6 +272,12 @@ class _Game:
         if not self.rate:
             return c
         return np.divide(c, n, out=np.zeros_like(c), where=n > 0)
+
+    def closed_form(self) -> np.ndarray:
+        phi = np.zeros(self.k)
+        for m, c in zip(self.members, self.conv, strict=True):
+            phi[m] += c / m.size
+        return phi
 
     def exact(self) -> np.ndarray:
         k = self.k
@@ -213,8 +308,7 @@ class _Game:
             done = np.maximum.reduceat(rank[flat], starts)  # step at which a group is inside
             c = np.cumsum(np.bincount(done, self.conv, self.k))
             n = np.cumsum(np.bincount(done, self.total, self.k))
-            v = self._value(c, n)
-            marginal = np.diff(v, prepend=0.0)
+            marginal = np.diff(self._value(c, n), prepend=0.0)
             contrib = np.empty(self.k)
             contrib[order] = marginal
             total += contrib
@@ -224,73 +318,84 @@ class _Game:
         return mean, np.sqrt(var)
 
 
-def _spread(touches: pl.DataFrame, w: Weights) -> pl.DataFrame:
-    """Each conversion's credit over its distinct channels, in proportion to the weights."""
-    weights = pl.DataFrame({"channel": list(w.weight),
-                            "w": [max(x, 0.0) for x in w.weight.values()]},
-                           schema={"channel": pl.String, "w": pl.Float64})
-    distinct = touches.select("path", "channel").unique().join(weights, on="channel",
-                                                               how="left")
-    total = pl.col("w").fill_null(0).sum().over("path")
-    return distinct.with_columns(
-        pl.when(total > 0).then(pl.col("w").fill_null(0) / total)
-        .otherwise(1.0 / pl.len().over("path")).alias("credit"))
+def spread(d: PathData, w: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(path row, channel, credit): each conversion's credit over its distinct channels in
+    proportion to the weights (negative ones count as 0); equal shares when all are 0."""
+    prow, pch = d.distinct_pairs(d.converting_touches())
+    weight = np.array([max(w.weight.get(n, 0.0), 0.0) for n in d.names])[pch] if d.k else \
+        np.zeros(0)
+    total = np.bincount(prow, weight, minlength=d.path_ids.size)[prow]
+    count = np.bincount(prow, minlength=d.path_ids.size)[prow]
+    credit = np.where(total > 0, weight / np.where(total > 0, total, 1), 1.0 / count)
+    return prow, pch, credit
 
 
-RuleModel = Callable[[pl.DataFrame, AttributionSpec], pl.DataFrame]
-AggregateModel = Callable[[pl.DataFrame, pl.DataFrame, AttributionSpec], Weights]
+RuleModel = Callable[[PathData, np.ndarray, AttributionSpec], np.ndarray]
+AggregateModel = Callable[[PathData, AttributionSpec], Weights]
 MODELS: dict[str, RuleModel | AggregateModel] = {
     "first_touch": first_touch, "last_touch": last_touch, "linear": linear,
-    "time_decay": time_decay, "position": position_based, "markov": markov_weights,
-    "shapley": shapley_weights,
+    "time_decay": time_decay, "position": position_based, "markov": markov,
+    "shapley": shapley,
 }
 AGGREGATE = {"markov", "shapley"}
+
+
+def _credit_arrays(model: str, d: PathData, spec: AttributionSpec
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Weights | None]:
+    """(path row, channel, credit) of touches or distinct pairs, and the model's weights."""
+    if model not in MODELS:
+        raise UsageError(f"unknown attribution model {model!r}; choose from "
+                         f"{', '.join(MODELS)}")
+    if model in AGGREGATE:
+        w = MODELS[model](d, spec)
+        return (*spread(d, w), w)
+    m = d.converting_touches()
+    return d.tpath[m], d.channel[m], MODELS[model](d, m, spec), None
+
+
+def _untouched(d: PathData) -> np.ndarray:
+    touched = np.bincount(d.tpath, minlength=d.path_ids.size) > 0
+    return d.converted & ~touched
 
 
 def credits(model: str, paths: pl.DataFrame, touches: pl.DataFrame,
             spec: AttributionSpec = AttributionSpec()) -> tuple[pl.DataFrame, Weights | None]:
     """(path, channel, credit) for every converting path; credits sum to 1 per path."""
-    if model not in MODELS:
-        raise UsageError(f"unknown attribution model {model!r}; choose from "
-                         f"{', '.join(MODELS)}")
-    converted = paths.filter("converted")
-    conv_touches = touches.join(converted.select("path", "converted_at"), on="path")
-    if model in AGGREGATE:
-        w = MODELS[model](paths, touches, spec) if touches.height else Weights({})
-        got = _spread(conv_touches, w)
-    else:
-        w = None
-        got = MODELS[model](conv_touches, spec)
-    got = got.group_by("path", "channel").agg(pl.col("credit").sum())
-    untouched = converted.join(got.select("path").unique(), on="path", how="anti").select(
-        "path", pl.lit(NO_TOUCH).alias("channel"), pl.lit(1.0).alias("credit"))
-    return pl.concat([got.select(list(CREDIT_SCHEMA)).cast(CREDIT_SCHEMA),
-                      untouched.cast(CREDIT_SCHEMA)]), w
+    d = PathData.build(paths, touches)
+    prow, pch, credit, w = _credit_arrays(model, d, spec)
+    got = (pl.DataFrame({"path": d.path_ids[prow], "channel": np.asarray(d.names,
+                                                                          dtype=object)[pch]
+                         if d.k else [], "credit": credit}, schema=CREDIT_SCHEMA)
+           .group_by("path", "channel").agg(pl.col("credit").sum()))
+    none = pl.DataFrame({"path": d.path_ids[_untouched(d)]}, schema={"path": pl.Int64})
+    none = none.with_columns(pl.lit(NO_TOUCH).alias("channel"), pl.lit(1.0).alias("credit"))
+    return pl.concat([got.select(list(CREDIT_SCHEMA)), none.cast(CREDIT_SCHEMA)]), w
 
 
 def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
-                     touches: pl.DataFrame, spec: AttributionSpec = AttributionSpec()
-                     ) -> pl.DataFrame:
+                     touches: pl.DataFrame, spec: AttributionSpec = AttributionSpec(),
+                     data: PathData | None = None) -> pl.DataFrame:
     """The mart's rows for one model: credit, value and share per channel."""
-    got, w = credits(model, paths, touches, spec)
-    n_conv = paths["converted"].sum()
-    valued = got.join(paths.select("path", pl.col("value").fill_null(0.0)), on="path")
-    agg = valued.group_by("channel").agg(
-        pl.col("credit").sum().alias("conversions_credited"),
-        (pl.col("credit") * pl.col("value")).sum().alias("value_credited"))
-    seen = pl.DataFrame({"channel": sorted(set(touches["channel"].unique().to_list()))},
-                        schema={"channel": pl.String})
-    agg = seen.join(agg, on="channel", how="full", coalesce=True).fill_null(0.0)
-    weight = pl.Series([w.weight.get(c) if w else None for c in agg["channel"]],
-                       dtype=pl.Float64)
-    se = pl.Series([w.se.get(c) if w and w.se else None for c in agg["channel"]],
-                   dtype=pl.Float64)
-    return (agg.with_columns(
-        pl.lit(model).alias("model"), pl.lit(channel_type).alias("channel_type"),
-        (pl.col("conversions_credited") / n_conv if n_conv else pl.lit(None))
-        .alias("share_of_total"), weight.alias("weight"), se.alias("weight_se"))
-        .select(list(MART_SCHEMA)).cast(MART_SCHEMA)
-        .sort("conversions_credited", "channel", descending=[True, False]))
+    d = data or PathData.build(paths, with_channels(touches, channel_type)
+                               if "channel" not in touches.columns else touches)
+    prow, pch, credit, w = _credit_arrays(model, d, spec)
+    conv = np.bincount(pch, credit, minlength=d.k)
+    value = np.bincount(pch, credit * d.value[prow], minlength=d.k)
+    none = _untouched(d)
+    n_conv = int(d.converted.sum())
+    names = d.names + [NO_TOUCH]
+    conv = np.r_[conv, none.sum()]
+    value = np.r_[value, d.value[none].sum()]
+    df = pl.DataFrame({
+        "model": model, "channel_type": channel_type, "channel": names,
+        "conversions_credited": conv, "value_credited": value,
+        "share_of_total": conv / n_conv if n_conv else np.full(conv.size, np.nan),
+        "weight": [w.weight.get(n) if w else None for n in names],
+        "weight_se": [w.se.get(n) if w and w.se else None for n in names],
+    }, schema=MART_SCHEMA).with_columns(pl.col("share_of_total").fill_nan(None))
+    keep = np.r_[np.ones(d.k, dtype=bool), none.any()]
+    return (df.filter(pl.Series(keep))
+            .sort("conversions_credited", "channel", descending=[True, False]))
 
 
 CHANNEL_TYPES = ("campaign", "network", "campaign_network")
@@ -301,6 +406,8 @@ def attribution_mart(paths: pl.DataFrame, touches: pl.DataFrame,
                      models: tuple[str, ...] = tuple(MODELS),
                      channel_types: tuple[str, ...] = CHANNEL_TYPES) -> pl.DataFrame:
     """Every model × channel type, side by side (what the dashboard compares)."""
-    parts = [attribution_rows(m, by, paths, with_channels(touches, by), spec)
-             for by in channel_types for m in models]
+    parts = []
+    for by in channel_types:
+        d = PathData.build(paths, with_channels(touches, by))
+        parts += [attribution_rows(m, by, paths, touches, spec, data=d) for m in models]
     return pl.concat(parts) if parts else pl.DataFrame(schema=MART_SCHEMA)

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
+from functools import partial
 
 import numpy as np
 import polars as pl
 from scipy.stats import norm
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
+from ._cellwise import cells, fit_cells
 from .engagement import Z95
 
 
@@ -34,51 +35,51 @@ class SeriesSpec:
     min_pre_days: int = 28
 
 
-def daily_log_rate(posts: pl.DataFrame) -> pl.DataFrame:
-    """day (Date), y: log((Σ engagements + 0.5) / Σ exposure) per day with usable posts."""
-    return (posts.filter("usable")
-            .group_by(pl.col("created_at").dt.date().alias("day"))
-            .agg(((pl.col("engagements").sum() + 0.5) / pl.col("exposure").sum()).log()
-                 .alias("y"))
-            .sort("day"))
+def daily_log_rate(day: np.ndarray, engagements: np.ndarray, exposure: np.ndarray,
+                   first: int, days: int) -> np.ndarray:
+    """log((Σ engagements + ½) / Σ exposure) for each day first..first+days−1; NaN where no post."""
+    at = day - first
+    inside = (at >= 0) & (at < days)
+    eng = np.bincount(at[inside], engagements[inside], minlength=days)
+    exp = np.bincount(at[inside], exposure[inside], minlength=days)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(exp > 0, np.log((eng + 0.5) / exp), np.nan)
 
 
-def structural_ts_rows(frame: pl.DataFrame, spec: SeriesSpec = SeriesSpec()) -> list[dict]:
-    organic = frame.filter(pl.col("campaign_id").is_null())
-    rows = []
-    campaign = frame.filter(pl.col("campaign_id").is_not_null())
-    for (cid, net), part in sorted(campaign.partition_by(
-            "campaign_id", "network", as_dict=True).items()):
-        authors = part["account_id"].unique().implode()
-        base = organic.filter(pl.col("network") == net, pl.col("account_id").is_in(authors))
-        rows.append({"campaign_id": cid, "network": net, "method": "structural_ts"}
-                    | series_cell(part, base, spec))
-    return rows
+def structural_ts_rows(frame: pl.DataFrame, spec: SeriesSpec = SeriesSpec(),
+                       workers: int | None = None) -> list[dict]:
+    todo = cells(frame.with_columns(pl.col("created_at").dt.epoch("d").alias("day")))
+    rows = fit_cells(partial(series_cell, spec=spec), todo, workers)
+    return [r | {"method": "structural_ts"} for r in rows]
 
 
 def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec) -> dict:
-    row = {"n_campaign_posts": int(camp["usable"].sum()),
-           "posts_left_out": int((~camp["usable"]).sum())}
-    usable = camp.filter("usable")
-    if usable.height == 0 or usable["created_at"].null_count() == usable.height:
+    """One cell; ``camp`` and ``base`` carry ``day`` (days since the epoch)."""
+    usable = camp["usable"].to_numpy() & camp["day"].is_not_null().to_numpy()
+    row = {"n_campaign_posts": int(usable.sum()),
+           "posts_left_out": int((~camp["usable"].to_numpy()).sum())}
+    if not usable.any():
         return row | {"n_baseline_posts": 0,
                       "warning": "no campaign posts with known engagement, exposure and time"}
-    start = usable["created_at"].min().date()
-    end = usable["created_at"].max().date()
-    pre_from = start - timedelta(days=spec.pre_days)
-    pre_posts = base.filter(pl.col("created_at").dt.date() >= pre_from,
-                            pl.col("created_at").dt.date() < start)
-    pre = daily_log_rate(pre_posts)
-    row["n_baseline_posts"] = int(pre_posts["usable"].sum())
-    if pre.height < spec.min_pre_days:
-        return row | {"warning": f"no daily history: organic posts on {pre.height} of the "
+    c_day = camp["day"].to_numpy()[usable].astype(np.int64)
+    start, end = int(c_day.min()), int(c_day.max())
+    b_ok = base["usable"].to_numpy() & base["day"].is_not_null().to_numpy()
+    b_day = base["day"].to_numpy()[b_ok].astype(np.int64)
+    in_pre = (b_day >= start - spec.pre_days) & (b_day < start)
+    row["n_baseline_posts"] = int(in_pre.sum())
+    y_pre = daily_log_rate(b_day, base["engagements"].to_numpy()[b_ok].astype(float),
+                           base["exposure"].to_numpy()[b_ok].astype(float),
+                           start - spec.pre_days, spec.pre_days)
+    with_data = int(np.count_nonzero(~np.isnan(y_pre)))
+    if with_data < spec.min_pre_days:
+        return row | {"warning": f"no daily history: organic posts on {with_data} of the "
                                  f"{spec.pre_days} days before the campaign "
                                  f"(needs {spec.min_pre_days})"}
-    days = pl.date_range(pre_from, end, "1d", eager=True).alias("day").to_frame()
-    y = days.join(pre, on="day", how="left").filter(pl.col("day") < start)["y"].to_numpy()
-    post = daily_log_rate(usable)
-    horizon = (post["day"] - start).dt.total_days().to_numpy() + 1  # 1-based steps
-    gap = _level_gap(y.astype(float), post["y"].to_numpy(), horizon.astype(int))
+    y_post = daily_log_rate(c_day, camp["engagements"].to_numpy()[usable].astype(float),
+                            camp["exposure"].to_numpy()[usable].astype(float),
+                            start, end - start + 1)
+    horizon = np.flatnonzero(~np.isnan(y_post)) + 1  # 1-based steps after the pre-period
+    gap = _level_gap(y_pre, y_post[horizon - 1], horizon)
     if isinstance(gap, str):
         return row | {"warning": gap}
     effect, se = gap

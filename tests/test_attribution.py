@@ -13,12 +13,13 @@ from reach.attribution import (
     MODELS,
     NO_TOUCH,
     AttributionSpec,
+    PathData,
     Weights,
-    _spread,
     attribution_rows,
     credits,
-    markov_weights,
-    shapley_weights,
+    markov,
+    shapley,
+    spread,
 )
 from reach.touchpoints import PATH_SCHEMA, TOUCH_SCHEMA
 
@@ -75,7 +76,7 @@ def test_markov_by_hand():
     without C: 1/2. Removal effects 1 − P'/P = 7/12, 1/2, 1/3.
     """
     paths, touches = make_paths(HAND)
-    w = markov_weights(paths, touches, AttributionSpec())
+    w = markov(PathData.build(paths, touches), AttributionSpec())
     assert w.weight == pytest.approx({"A": 7 / 12, "B": 1 / 2, "C": 1 / 3})
 
 
@@ -83,8 +84,8 @@ def test_markov_second_order_states():
     # With order 2, state "A > B" differs from "C > B"; removing A removes "A > B" too.
     paths, touches = make_paths([(["A", "B"], True, 1), (["C", "B"], False, 0),
                                  (["C", "B"], True, 1)])
-    w1 = markov_weights(paths, touches, AttributionSpec(order=1))
-    w2 = markov_weights(paths, touches, AttributionSpec(order=2))
+    w1 = markov(PathData.build(paths, touches), AttributionSpec(order=1))
+    w2 = markov(PathData.build(paths, touches), AttributionSpec(order=2))
     # order 1: B converts 2/3 wherever it came from; order 2 knows A>B always converts
     # P = 2/3 under both. Order 1 without A: 2/3 · 2/3 = 4/9; order 2: 2/3 · 1/2 = 1/3.
     assert w1.weight["B"] == pytest.approx(1.0)
@@ -95,7 +96,7 @@ def test_markov_second_order_states():
 def test_shapley_by_hand():
     """v(A)=v(B)=1, v(C)=0, v(AB)=1, v(AC)=v(BC)=1/2, v(ABC)=3/4 → φ = 1/2, 1/2, −1/4."""
     paths, touches = make_paths(HAND)
-    w = shapley_weights(paths, touches, AttributionSpec())
+    w = shapley(PathData.build(paths, touches), AttributionSpec())
     assert w.weight == pytest.approx({"A": 0.5, "B": 0.5, "C": -0.25})
     assert w.se is None  # exact
 
@@ -133,7 +134,7 @@ def test_shapley_against_all_permutations(seed, with_nulls):
         g[1] += 1
     seen = sorted({c for p, _, _ in spec for c in p})
     expected = _brute_shapley({g: tuple(x) for g, x in groups.items()}, seen, with_nulls)
-    assert shapley_weights(paths, touches, AttributionSpec()).weight == pytest.approx(expected)
+    assert shapley(PathData.build(paths, touches), AttributionSpec()).weight == pytest.approx(expected)
     if not with_nulls:  # the count game is a sum of unanimity games: Σ_T conv_T / |T|
         closed = dict.fromkeys(seen, 0.0)
         for g, (cv, _n) in groups.items():
@@ -147,8 +148,8 @@ def test_shapley_monte_carlo_reports_its_error():
     spec = [(list(rng.choice(list("ABCDEFGH"), size=int(rng.integers(1, 4)))),
              bool(rng.random() < 0.4), 1.0) for _ in range(200)]
     paths, touches = make_paths(spec)
-    exact = shapley_weights(paths, touches, AttributionSpec()).weight
-    mc = shapley_weights(paths, touches, AttributionSpec(exact_shapley_max=0,
+    exact = shapley(PathData.build(paths, touches), AttributionSpec()).weight
+    mc = shapley(PathData.build(paths, touches), AttributionSpec(exact_shapley_max=0,
                                                          permutations=3000, seed=1))
     assert mc.se is not None
     for c, x in exact.items():
@@ -182,9 +183,9 @@ def test_pitfalls():
         rows = attribution_rows(model, "campaign", paths, touches)
         assert rows.filter(pl.col("channel") == "Z")["conversions_credited"].item() == 0.0
     # weights that are all zero (or negative) on a path: equal shares, not NaN
-    _, touches = make_paths([(["A", "B", "B"], True, 1.0)])
-    spread = _spread(touches, Weights({"A": 0.0, "B": -0.3}))
-    assert sorted(spread["credit"].to_list()) == [0.5, 0.5]
+    paths, touches = make_paths([(["A", "B", "B"], True, 1.0)])
+    _row, _ch, credit = spread(PathData.build(paths, touches), Weights({"A": 0.0, "B": -0.3}))
+    assert sorted(credit.tolist()) == [0.5, 0.5]
     # no touchpoints at all
     paths, touches = make_paths([([], True, 2.0)])
     for model in MODELS:

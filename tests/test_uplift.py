@@ -142,3 +142,14 @@ def test_engagement_rate_by_hand():
     organic = rates.filter(pl.col("campaign_id") == ORGANIC).row(0, named=True)
     assert (organic["posts"], organic["posts_left_out"]) == (1, 1)
     assert organic["rate_low"] is None  # one post: no interval, not a fake one
+
+
+def test_parallel_fits_equal_inline_fits(monkeypatch):
+    import reach._cellwise as cw
+    posts, accounts, _truth = simulate(21, campaigns=20)
+    inline = uplift_rows(posts, accounts, spec=UpliftSpec(workers=1))
+    monkeypatch.setattr(cw, "INLINE_BELOW", 0)
+    parallel = uplift_rows(posts, accounts, spec=UpliftSpec(workers=2))
+    # the same fits; single-threaded BLAS in the workers moves the last digits only
+    from polars.testing import assert_frame_equal
+    assert_frame_equal(parallel, inline, rel_tol=1e-6, abs_tol=1e-9)

@@ -1,0 +1,71 @@
+"""Per campaign × network model fits, on every core when there are many.
+
+Each fit sees one cell: the campaign's posts on a network and the organic posts of the
+same authors there. Fits are independent, so large marts spread them over worker
+processes (spawned, so no thread state is forked); small ones run inline.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from multiprocessing import get_context
+
+import polars as pl
+
+INLINE_BELOW = 300  #: cells; fewer run in this process (workers take seconds to start)
+
+Cell = tuple[str, str, pl.DataFrame, pl.DataFrame]  # campaign_id, network, campaign, base
+
+
+def cells(frame: pl.DataFrame, base_filter: Callable[[pl.DataFrame], pl.Expr] | None = None
+          ) -> list[Cell]:
+    """Campaign × network cells with their authors' organic posts on that network."""
+    organic = frame.filter(pl.col("campaign_id").is_null())
+    by_net = {net: part for (net,), part in organic.partition_by("network",
+                                                                  as_dict=True).items()}
+    out = []
+    campaign = frame.filter(pl.col("campaign_id").is_not_null())
+    for (cid, net), part in sorted(campaign.partition_by(
+            "campaign_id", "network", as_dict=True).items()):
+        base = by_net.get(net, organic.clear())
+        keep = pl.col("account_id").is_in(part["account_id"].unique().implode())
+        if base_filter is not None:
+            keep = keep & base_filter(part)
+        out.append((cid, net, part, base.filter(keep)))
+    return out
+
+
+@contextmanager
+def _single_threaded_children():
+    """Workers inherit these at spawn: one thread each, or BLAS and Polars pools would
+    oversubscribe the cores the processes already fill."""
+    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+            "POLARS_MAX_THREADS")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update(dict.fromkeys(keys, "1"))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def fit_cells(fit: Callable[[pl.DataFrame, pl.DataFrame], dict], todo: list[Cell],
+              workers: int | None = None) -> list[dict]:
+    """``fit(campaign, base)`` for every cell, in order; rows get campaign_id and network."""
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or len(todo) < INLINE_BELOW:
+        results = [fit(c, b) for _, _, c, b in todo]
+    else:
+        with _single_threaded_children(), ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn")) as pool:
+            results = list(pool.map(fit, [t[2] for t in todo], [t[3] for t in todo],
+                                    chunksize=max(1, len(todo) // (workers * 8))))
+    return [{"campaign_id": cid, "network": net} | r
+            for (cid, net, _, _), r in zip(todo, results, strict=True)]
