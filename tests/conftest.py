@@ -16,6 +16,22 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run slow tests")
 
 
+MEASURED: list[str] = []  # statistical checks report here; printed after the run
+
+
+@pytest.fixture
+def measured():
+    """Append a line (e.g. an interval coverage) to the summary printed after the tests."""
+    return MEASURED.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASURED:
+        terminalreporter.section("measured by the statistical tests")
+        for line in MEASURED:
+            terminalreporter.write_line(line)
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--runslow"):
         return

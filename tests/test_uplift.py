@@ -21,7 +21,7 @@ def _z_scores(df: pl.DataFrame, truth: dict) -> np.ndarray:
     return (ok["log_effect"].to_numpy() - tr) / ok["std_error"].to_numpy()
 
 
-def test_nb_glm_intervals_cover_the_true_effect():
+def test_nb_glm_intervals_cover_the_true_effect(measured):
     """Known effects per network (+0.30, +0.12, 0, −0.20): ≥85% coverage over ≥100 cells."""
     z = []
     for seed in (11, 12):
@@ -31,8 +31,8 @@ def test_nb_glm_intervals_cover_the_true_effect():
         z.append(_z_scores(df, truth))
     z = np.concatenate(z)
     coverage = float(np.mean(np.abs(z) <= 1.959964))
-    print(f"\nnb_glm: 95% intervals cover the true effect in {coverage:.1%} of {z.size} cells; "
-          f"mean z {z.mean():+.3f}, sd z {z.std():.3f}")
+    measured(f"uplift nb_glm: 95% intervals cover the true effect in {coverage:.1%} of "
+             f"{z.size} cells; mean z {z.mean():+.3f}, sd z {z.std():.3f}")
     assert z.size >= 100
     assert coverage >= 0.85
     # unbiased within their standard errors: the mean z-score is ~N(0, 1/n)
@@ -40,12 +40,13 @@ def test_nb_glm_intervals_cover_the_true_effect():
     assert 0.8 < z.std() < 1.25
 
 
-def test_structural_ts_intervals_cover_the_true_effect():
+def test_structural_ts_intervals_cover_the_true_effect(measured):
     frame, truth = simulate_daily(5, cells=112)
     df = pl.DataFrame(structural_ts_rows(frame), schema=UPLIFT_SCHEMA)
     z = _z_scores(df, truth)
     coverage = float(np.mean(np.abs(z) <= 1.959964))
-    print(f"\nstructural_ts: coverage {coverage:.1%} of {z.size} cells; mean z {z.mean():+.3f}")
+    measured(f"uplift structural_ts: 95% intervals cover the true effect in {coverage:.1%} of "
+             f"{z.size} cells; mean z {z.mean():+.3f}, sd z {z.std():.3f}")
     assert z.size >= 100 and coverage >= 0.85
     # The daily log rate has a small Jensen bias (campaign days pool more posts): documented.
     assert abs(z.mean()) < 0.35
