@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 REACH := $(VENV)/bin/reach
 
-.PHONY: setup demo test test-slow check-sample bench lint clean
+.PHONY: setup system-deps demo test test-slow check-sample bench lint clean
 
 setup: $(VENV)/.installed
 
@@ -15,6 +15,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+# Debian packages some tests need (PostgreSQL server); CI runs this first.
+system-deps:
+	./.ci/system-deps
 
 demo: setup
 	$(REACH) demo --workdir demo

@@ -8,6 +8,7 @@ from reach.errors import UsageError
 
 from .readers.base import Extract
 from .readers.canonical import looks_canonical, read_folder
+from .readers.database import looks_like_url, read_database
 from .readers.snap import looks_like_snap, read_snap
 from .readers.twitter1516 import looks_like_twitter1516, read_twitter1516
 
@@ -33,10 +34,13 @@ def detect_format(path: Path) -> str:
 
 
 def extract(source: str, *, fmt: str | None = None, network: str | None = None,
-            undirected: bool = False) -> Extract:
-    if "://" in source:
-        raise UsageError("reading canonical tables from a database URL is not built yet "
-                         "(tracked in issue #6); export the tables to files and load the folder")
+            undirected: bool = False, queries: Path | None = None,
+            db_schema: str | None = None, progress=None) -> Extract:
+    if looks_like_url(source):
+        return read_database(source, queries=queries, schema=db_schema, progress=progress)
+    if queries is not None or db_schema is not None:
+        raise UsageError("--queries and --db-schema are for database sources (a URL such as "
+                         "postgresql://user@host/db)")
     path = Path(source)
     if not path.exists():
         raise UsageError(f"source {source} does not exist")

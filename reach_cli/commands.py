@@ -53,9 +53,12 @@ def etl(args: argparse.Namespace) -> int:
     from etl.load import load
     from etl.sources import extract
     with _progress() as say:
-        say(f"reading {args.source}")
+        from etl.readers.database import looks_like_url
+        from etl.warehouse import safe_url
+        say(f"reading {safe_url(args.source) if looks_like_url(args.source) else args.source}")
         ext = extract(args.source, fmt=args.fmt, network=args.network,
-                      undirected=args.undirected)
+                      undirected=args.undirected, queries=getattr(args, "queries", None),
+                      db_schema=getattr(args, "db_schema", None), progress=say)
         report = load(ext, args.lake, progress=say)
     _print_load(report, args.lake)
     return 0
@@ -241,7 +244,29 @@ def export(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
-    raise UsageError("`reach publish` is not built yet (issue #6)")
+    from rich.progress import BarColumn, MofNCompleteColumn
+
+    from etl.lake import Lake
+    from etl.warehouse import default_url, safe_url
+    from etl.warehouse import publish as publish_marts
+    lake = Lake.open(args.lake)
+    url = args.db or default_url(lake.root)
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=err, transient=True)
+    with bar:
+        task = bar.add_task("publishing", total=None)
+
+        def progress(table: str, done: int, total: int) -> None:
+            bar.update(task, description=f"publishing {table}", completed=done, total=total)
+        counts = publish_marts(lake.root, url, progress=progress)
+    t = Table(title=f"published to {safe_url(url)} (one transaction)")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        t.add_row(name, f"{n:,}")
+    out.print(t)
+    out.print("analyst queries to start from: sql/analyst/*.sql")
+    return 0
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -250,7 +275,7 @@ def demo(args: argparse.Namespace) -> int:
     if not (data / "posts.csv").exists():
         sample(argparse.Namespace(out=data, seed=7, scale=1.0, campaigns=6, fmt="csv"))
     etl(argparse.Namespace(source=str(data), lake=lake, fmt=None, network=None,
-                           undirected=False))
+                           undirected=False, queries=None, db_schema=None))
     compute(argparse.Namespace(lake=lake, engine="polars", approx=False, window_days=30,
                                half_life_days=7, order=1, with_nonconverting=False))
     out.print(f"\nnext: reach validate --lake {lake}   ·   reach export --lake {lake} "

@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = _cmd(sub, "etl", "extract, validate and load a source into the lake",
              """reach etl data/ --lake lake/
 reach etl ../shared/data/twitter15_16 --lake lake/      # Twitter15/16 propagation trees
-reach etl follows.txt.gz --format snap --network x --lake lake/""", c.etl)
+reach etl follows.txt.gz --format snap --network x --lake lake/
+reach etl postgresql+psycopg://analyst@db.example.com/social --lake lake/
+reach etl sqlite:///crm.sqlite --queries tables.sql --lake lake/""", c.etl)
     _source_args(p)
     _lake_arg(p)
 
@@ -126,9 +128,15 @@ reach attribution --lake lake/ --model shapley --by campaign_network --out credi
                    help="keep only this campaign (repeatable)")
 
     p = _cmd(sub, "publish", "write the marts to a SQL warehouse through SQLAlchemy",
-             "reach publish --lake lake/ --db sqlite:///lake/warehouse.sqlite", c.publish)
+             """reach publish --lake lake/                       # SQLite: lake/warehouse.sqlite
+reach publish --lake lake/ --db postgresql+psycopg://reach@db.example.com/marts
+PGPASSWORD=... reach publish --lake lake/ --db postgresql+psycopg://reach@db/marts""",
+             c.publish)
     _lake_arg(p)
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (default: SQLite file in the lake)")
+    p.add_argument("--db", default=None,
+                   help="SQLAlchemy URL (default: $REACH_DB_URL, else an SQLite file in the "
+                        "lake). Passwords may come from the environment (e.g. PGPASSWORD); "
+                        "they are never printed")
     return parser
 
 
@@ -143,6 +151,12 @@ def _source_args(p: argparse.ArgumentParser) -> None:
                         "file name; Twitter15/16: twitter)")
     p.add_argument("--undirected", action="store_true",
                    help="SNAP: each line is a friendship (both follow each other)")
+    p.add_argument("--queries", type=Path, default=None, metavar="FILE",
+                   help="database sources: a .sql file with `-- table: NAME` sections, one "
+                        "query per canonical table (default: read the tables by name)")
+    p.add_argument("--db-schema", default=None,
+                   help="database sources: the schema holding the tables (default: the "
+                        "connection's)")
 
 
 def _compute_args(p: argparse.ArgumentParser) -> None:

@@ -41,6 +41,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def write_marts(lake: Path, marts: dict) -> None:
+    """Write marts as `reach compute` does (the warehouse and dashboard read them there)."""
+    from etl.lake import Lake, write_parquet_atomic
+    marts_dir = Lake.open(lake).marts_dir
+    for name, df in marts.items():
+        if name != "sketches":
+            write_parquet_atomic(df, marts_dir / f"{name}.parquet")
+
+
 def load_and_compute(source: Path, lake: Path, **compute_kw):
     from etl.lake import Lake
     from etl.load import load
@@ -65,4 +74,31 @@ def sample_dir(tmp_path_factory) -> Path:
 def sample_lake(sample_dir, tmp_path_factory) -> tuple[Path, dict[str, pl.DataFrame]]:
     lake = tmp_path_factory.mktemp("lake") / "lake"
     marts = load_and_compute(sample_dir, lake)
+    write_marts(lake, marts)
     return lake, marts
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server (tests/pg.py), or a skip where none is installed.
+
+    CI sets REACH_REQUIRE_POSTGRES=1 after installing it, so there a missing server fails.
+    """
+    from .pg import Server, find_bindir
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("REACH_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) not found; "
+                        "`make system-deps` installs Debian's postgresql")
+        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    server = Server(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """An empty warehouse: an SQLite file, or a fresh database on the throwaway server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
+    return request.getfixturevalue("pg_server").new_database()
