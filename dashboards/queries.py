@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 
 MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves", "uplift",
-         "engagement", "attribution")
+         "engagement", "attribution", "cascade_nodes")
 
 
 class MartReader:

@@ -43,6 +43,7 @@ MART_KEYS: dict[str, tuple[str, ...]] = {
     "uplift": ("campaign_id", "network", "method"),
     "engagement": ("campaign_id", "network"),
     "attribution": ("model", "channel_type", "channel"),
+    "cascade_nodes": ("network", "post_id", "node_id"),
 }
 CAMPAIGNS = "dim_campaigns"
 LOG = "reach_publish_log"

@@ -14,6 +14,7 @@ from ._cells import campaign_cells
 from .amplifiers import amplifier_rows
 from .attribution import AttributionSpec, attribution_mart
 from .audience import PersonLinks, potential_counts, reach_rows
+from .cascade_nodes import cascade_node_rows
 from .cascades import build_forest, cascade_metrics, shares_triggered
 from .engagement import post_engagement, rate_rows
 from .errors import UsageError
@@ -26,7 +27,7 @@ from .uplift import UpliftSpec, uplift_mart
 from .waves import wave_rows
 
 ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves", "uplift",
-                "engagement", "attribution")
+                "engagement", "attribution", "cascade_nodes")
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 
 
@@ -96,6 +97,7 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     say("cascades")
     forest = build_forest(posts, shares, follows)
     out["cascades"] = cascade_metrics(forest, posts, graphs)
+    out["cascade_nodes"] = cascade_node_rows(forest, out["cascades"], graphs)
     say("amplifiers")
     key_ids = keys.select("network", "account_key", "account_id").collect()
     out["amplifiers"] = amplifier_rows(cells, graphs, shares_triggered(forest, posts), key_ids)

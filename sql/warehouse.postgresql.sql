@@ -73,6 +73,44 @@ COMMENT ON COLUMN mart_attribution.weight IS '`markov`: removal effect 1 − P(c
 
 COMMENT ON COLUMN mart_attribution.weight_se IS 'Monte Carlo standard error of the Shapley value (empty when exact)';
 
+CREATE TABLE IF NOT EXISTS mart_cascade_nodes (
+	network TEXT NOT NULL, 
+	post_id TEXT NOT NULL, 
+	campaign_id TEXT, 
+	node_id TEXT NOT NULL, 
+	parent_id TEXT, 
+	account_id TEXT, 
+	depth BIGINT, 
+	created_at TIMESTAMP WITH TIME ZONE, 
+	reach_added BIGINT, 
+	reconstructed BOOLEAN, 
+	PRIMARY KEY (network, post_id, node_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_cascade_nodes_campaign_id ON mart_cascade_nodes (campaign_id);
+
+COMMENT ON TABLE mart_cascade_nodes IS 'reach mart `cascade_nodes`; definitions in docs/marts.md';
+
+COMMENT ON COLUMN mart_cascade_nodes.network IS 'the cascade (its root post) [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.post_id IS 'the cascade (its root post) [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.campaign_id IS 'its campaign [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.node_id IS 'the root post''s id, or a share''s id [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.parent_id IS 'the node it was reshared from (given or reconstructed); empty for the root [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.account_id IS 'who posted or reshared [id]';
+
+COMMENT ON COLUMN mart_cascade_nodes.depth IS 'from the root (0 for the root) [hops]';
+
+COMMENT ON COLUMN mart_cascade_nodes.created_at IS 'when [time]';
+
+COMMENT ON COLUMN mart_cascade_nodes.reach_added IS 'people this node''s account reached that no earlier node of the cascade had (root author excluded); they sum to the cascade''s total_reach; empty without a follower graph [people]';
+
+COMMENT ON COLUMN mart_cascade_nodes.reconstructed IS 'the parent edge was reconstructed';
+
 CREATE TABLE IF NOT EXISTS mart_cascades (
 	network TEXT NOT NULL, 
 	post_id TEXT NOT NULL, 

@@ -35,6 +35,22 @@ CREATE TABLE IF NOT EXISTS mart_attribution (
 	PRIMARY KEY (model, channel_type, channel)
 );
 
+CREATE TABLE IF NOT EXISTS mart_cascade_nodes (
+	network TEXT NOT NULL, 
+	post_id TEXT NOT NULL, 
+	campaign_id TEXT, 
+	node_id TEXT NOT NULL, 
+	parent_id TEXT, 
+	account_id TEXT, 
+	depth BIGINT, 
+	created_at DATETIME, 
+	reach_added BIGINT, 
+	reconstructed BOOLEAN, 
+	PRIMARY KEY (network, post_id, node_id)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_cascade_nodes_campaign_id ON mart_cascade_nodes (campaign_id);
+
 CREATE TABLE IF NOT EXISTS mart_cascades (
 	network TEXT NOT NULL, 
 	post_id TEXT NOT NULL, 

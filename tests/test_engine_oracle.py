@@ -126,3 +126,18 @@ def test_attribution_paths_match_brute_force(case):
     # ties in time are broken by campaign id in both
     assert _credit(marts, "first_touch") == pytest.approx(first)
     assert _credit(marts, "last_touch") == pytest.approx(last)
+
+
+def test_cascade_nodes_add_up_to_the_cascade_reach(case):
+    tables, marts = case
+    nodes, cascades = marts["cascade_nodes"], marts["cascades"]
+    assert nodes.height > 0
+    per = nodes.group_by("network", "post_id").agg(
+        pl.col("reach_added").sum(), pl.len().alias("nodes"),
+        pl.col("parent_id").null_count().alias("roots"))
+    joined = per.join(cascades, on=["network", "post_id"])
+    assert joined.height == per.height
+    assert (joined["roots"] == 1).all()
+    assert (joined["nodes"] == joined["size"] + 1).all()
+    with_graph = joined.filter(pl.col("total_reach").is_not_null())
+    assert (with_graph["reach_added"] == with_graph["total_reach"]).all()

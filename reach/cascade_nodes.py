@@ -1,0 +1,63 @@
+"""The trees of the largest cascades, node by node: the `cascade_nodes` mart.
+
+For the ``top`` largest cascades of each campaign × network (by size), every node (the
+root post and each share) with its parent, depth, time and ``reach_added``: the people
+its account reached that no earlier node of the cascade had reached (the root author
+excluded), in time order. The dashboard draws these trees; it never rebuilds them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from .cascades import Forest
+from .graph import FollowerGraph
+
+NODE_SCHEMA = {
+    "network": pl.String, "post_id": pl.String, "campaign_id": pl.String,
+    "node_id": pl.String, "parent_id": pl.String, "account_id": pl.String,
+    "depth": pl.Int64, "created_at": pl.Datetime("us", "UTC"), "reach_added": pl.Int64,
+    "reconstructed": pl.Boolean,
+}
+
+
+def cascade_node_rows(forest: Forest, cascades: pl.DataFrame,
+                      graphs: dict[str, FollowerGraph], top: int = 3) -> pl.DataFrame:
+    chosen = (cascades.filter(pl.col("campaign_id").is_not_null(), pl.col("size") > 0)
+              .sort("size", "post_id", descending=[True, False])
+              .group_by("campaign_id", "network", maintain_order=True).head(top)
+              .select("network", "post_id", "campaign_id"))
+    nodes = forest.nodes.with_columns(
+        pl.Series("parent_idx", forest.parent), pl.Series("depth", forest.depth),
+        pl.Series("reconstructed", forest.reconstructed))
+    ids = nodes.select(pl.col("idx").alias("parent_idx"), pl.col("node_id").alias("parent_id"))
+    picked = (nodes.join(chosen, on=["network", "post_id"])
+              .join(ids, on="parent_idx", how="left")
+              .with_columns(pl.when(pl.col("is_root")).then(None).otherwise("parent_id")
+                            .alias("parent_id"))
+              .sort("network", "post_id", "t", "idx"))
+    added = []
+    for (network, _post), part in picked.partition_by("network", "post_id", as_dict=True,
+                                                      maintain_order=True).items():
+        added.append(_reach_added(part, graphs.get(network)))
+    reach = np.concatenate(added) if added else np.empty(0, dtype=float)
+    return (picked.with_columns(pl.Series("reach_added", reach).fill_nan(None).cast(pl.Int64),
+                                pl.col("t").alias("created_at"))
+            .select(list(NODE_SCHEMA)).cast(NODE_SCHEMA))
+
+
+def _reach_added(part: pl.DataFrame, g: FollowerGraph | None) -> np.ndarray:
+    """New people per node in time order (``part`` is one cascade, sorted by time)."""
+    if g is None:
+        return np.full(part.height, np.nan)
+    keys = part["account_key"].to_numpy().astype(np.int64)
+    fol, owner = g.gather(keys)
+    author = keys[part["is_root"].to_numpy()]
+    keep = ~np.isin(fol, author)
+    fol, owner = fol[keep], owner[keep]
+    # the first node (in time order) to reach each person gets the credit
+    order = np.lexsort((owner, fol))
+    fol, owner = fol[order], owner[order]
+    first = np.r_[True, fol[1:] != fol[:-1]] if fol.size else np.zeros(0, dtype=bool)
+    return np.bincount(owner[first], minlength=keys.size).astype(float)
