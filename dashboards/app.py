@@ -1,6 +1,8 @@
-"""The reach dashboard (Dash). First page: compare campaigns' distinct reach.
+"""The reach dashboard (Dash): pages for comparing campaigns, one campaign, waves, what-if,
+attribution, data quality and export.
 
-Reads marts through ``dashboards.queries`` only.
+Reads marts through ``dashboards.queries`` only. The selection lives in the URL, so a link
+reproduces the view.
 """
 
 from __future__ import annotations
@@ -10,86 +12,81 @@ import ipaddress
 import os
 from pathlib import Path
 
-import plotly.graph_objects as go
-import polars as pl
-from dash import Dash, Input, Output, dash_table, dcc, html
-from dash.dash_table import FormatTemplate
-from dash.dash_table.Format import Format
+from dash import Dash, Input, Output, State, dcc, html
 
 from reach.errors import UsageError
 
+from . import state as st
+from .format import FONT
+from .pages import attribution, campaign, compare, export, quality, waves, whatif
 from .queries import MartReader
 
-NETWORK_COLOURS = {"x": "#1d1d1f", "instagram": "#c13584", "facebook": "#1877f2",
-                   "linkedin": "#0a66c2", "twitter": "#1da1f2", "tiktok": "#25f4ee",
-                   "all": "#6b7280"}
-
-
-def human(n: float | None) -> str:
-    if n is None:
-        return "–"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:,.0f}"
-
-
-def reach_figure(reach: pl.DataFrame) -> go.Figure:
-    df = reach.filter(pl.col("network") == "all").sort("campaign_id")
-    fig = go.Figure()
-    fig.add_bar(name="first degree (followers of the authors)", x=df["campaign_id"],
-                y=df["first_degree_reach"], marker_color="#2563eb")
-    fig.add_bar(name="second degree (added by reshares)", x=df["campaign_id"],
-                y=df["second_degree_reach"], marker_color="#93c5fd")
-    fig.add_scatter(name="potential reach (sum of follower counts)", x=df["campaign_id"],
-                    y=df["potential_reach"], mode="markers", marker_symbol="line-ew-open",
-                    marker_size=28, marker_line_width=3, marker_color="#dc2626")
-    fig.update_layout(barmode="stack", height=420, margin=dict(l=40, r=20, t=40, b=40),
-                      title="Distinct people reached, all networks, vs the inflated sum",
-                      legend=dict(orientation="h", y=-0.2), yaxis_title="people")
-    return fig
-
-
-def _column(name: str) -> dict:
-    col = {"name": name.replace("_", " "), "id": name}
-    if name == "dedup_ratio":
-        col |= {"type": "numeric", "format": FormatTemplate.percentage(0)}
-    elif name.endswith("reach"):
-        col |= {"type": "numeric", "format": Format().group(True)}
-    return col
+PAGES = {  # path: (title, module)
+    "/": ("Compare campaigns", compare),
+    "/campaign": ("Campaign", campaign),
+    "/waves": ("Waves", waves),
+    "/what-if": ("What if", whatif),
+    "/attribution": ("Attribution", attribution),
+    "/quality": ("Data quality", quality),
+    "/export": ("Export", export),
+}
 
 
 def build_app(lake: Path) -> Dash:
     reader = MartReader(lake)
-    app = Dash(__name__, title="reach", suppress_callback_exceptions=True)
-    reach = reader.read("reach")
-    if reach.height == 0:
-        app.layout = html.Div([html.H1("reach"), html.P(
-            f"No marts in {lake} yet. Run: reach compute --lake {lake}")])
-        return app
-    table = reach.select("campaign_id", "network", "first_degree_reach",
-                         "second_degree_reach", "total_reach", "potential_reach",
-                         "dedup_ratio", "method")
-    app.layout = html.Div(style={"fontFamily": "system-ui, sans-serif", "margin": "16px"},
-                          children=[
-        html.H1("reach — compare campaigns"),
-        html.P("Distinct people each campaign reached (first degree: followers of the "
-               "authors; second degree: people added only by reshares) beside the "
-               "'potential reach' that commercial suites report as a plain sum."),
-        dcc.Graph(id="reach-figure", figure=reach_figure(reach)),
-        dcc.Dropdown(id="network", options=["all"] + sorted(
-            n for n in reach["network"].unique().to_list() if n != "all"), value="all",
-            clearable=False, style={"width": "240px"}),
-        dash_table.DataTable(
-            id="reach-table", sort_action="native", page_size=20,
-            columns=[_column(c) for c in table.columns],
-            data=table.filter(pl.col("network") == "all").to_dicts()),
+    app = Dash(__name__, title="reach", suppress_callback_exceptions=True,
+               update_title="reach · loading…")
+    app.layout = html.Div(style={"fontFamily": FONT, "margin": "0 auto", "maxWidth": "1320px",
+                                 "padding": "8px 16px", "color": "#111827"}, children=[
+        dcc.Location(id="url", refresh="callback-nav"),
+        html.Header(style={"display": "flex", "alignItems": "baseline", "gap": "20px",
+                           "borderBottom": "1px solid #e5e7eb", "flexWrap": "wrap"}, children=[
+            html.H2("reach", style={"margin": "8px 0"}),
+            html.Nav(id="nav", style={"display": "flex", "gap": "14px", "flexWrap": "wrap"}),
+            html.Span(str(reader.lake), style={"marginLeft": "auto", "color": "#9ca3af",
+                                               "fontSize": "12px"}),
+        ]),
+        html.H1(id="page-title", style={"fontSize": "22px", "margin": "14px 0 6px"}),
+        dcc.Loading(html.Div(id="page"), type="circle"),
     ])
 
-    @app.callback(Output("reach-table", "data"), Input("network", "value"))
-    def _filter(network: str):
-        return table.filter(pl.col("network") == network).to_dicts()
+    @app.callback(Output("page", "children"), Output("page-title", "children"),
+                  Output("nav", "children"), Input("url", "pathname"), State("url", "search"))
+    def route(pathname, search):
+        title, module = PAGES.get(pathname or "/", (None, None))
+        keep = st.parse(search)
+        links = [dcc.Link(t, href=p + _carry(keep), style={
+            "fontWeight": "700" if p == (pathname or "/") else "400", "color": "#1d4ed8",
+            "textDecoration": "none"}) for p, (t, _m) in PAGES.items()]
+        if module is None:
+            return compare_missing(pathname), "Not found", links
+        return module.layout(reader, keep), title, links
+
+    for _title, module in PAGES.values():
+        module.register(app, reader)
+    _serve_docs(app, reader)
     return app
+
+
+def _carry(state: dict[str, list[str]]) -> str:
+    return st.with_values("", **{k: v for k, v in state.items()})
+
+
+def compare_missing(pathname: str) -> html.Div:
+    return html.Div([html.P(f"No page at {pathname}."), dcc.Link("Compare campaigns", href="/")])
+
+
+def _serve_docs(app: Dash, reader: MartReader) -> None:
+    """The Great Expectations data docs, from inside the lake only."""
+    from flask import abort, send_from_directory
+
+    @app.server.route("/lake-docs/<path:name>")
+    def _docs(name: str):
+        root = reader.docs_root().resolve()
+        target = (root / name).resolve()
+        if not target.is_relative_to(root) or not target.is_file():
+            abort(404)
+        return send_from_directory(root, target.relative_to(root).as_posix())
 
 
 def _is_loopback(host: str) -> bool:

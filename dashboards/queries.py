@@ -1,10 +1,16 @@
-"""The dashboard's only door to data: read marts (never recompute a metric)."""
+"""The dashboard's only door to data: read marts and lake metadata, never recompute a metric.
+
+Reads are cached by file modification time, so a new `reach compute` shows up on the
+next request and repeated callbacks cost a dictionary lookup.
+"""
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves", "uplift",
@@ -13,9 +19,12 @@ MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves", "upl
 
 class MartReader:
     def __init__(self, lake: Path):
-        self.lake = Path(lake)
+        self.lake = Path(lake).resolve()
+
+    # ---- files ---------------------------------------------------------------------
 
     def path(self, mart: str) -> Path:
+        """A mart's file. Only names in MARTS: no path a caller makes up is ever read."""
         if mart not in MARTS:
             raise KeyError(f"unknown mart '{mart}'; choose from {', '.join(MARTS)}")
         return self.lake / "marts" / f"{mart}.parquet"
@@ -27,21 +36,155 @@ class MartReader:
         p = self.path(mart)
         return _read_cached(str(p), p.stat().st_mtime_ns) if p.exists() else pl.DataFrame()
 
+    def _table(self, name: str) -> pl.DataFrame:
+        files = sorted((self.lake / "tables" / name).glob("**/*.parquet"))
+        if not files:
+            return pl.DataFrame()
+        return _read_cached(",".join(map(str, files)),
+                            max(f.stat().st_mtime_ns for f in files), hive=True)
+
+    # ---- selections ----------------------------------------------------------------
+
     def campaigns(self) -> pl.DataFrame:
-        names = self.lake / "tables" / "campaigns"
+        """campaign_id, name, total_reach (all networks), newest names from the lake."""
         reach = self.read("reach")
-        ids = reach.select("campaign_id").unique() if reach.height else pl.DataFrame(
-            schema={"campaign_id": pl.String})
-        files = sorted(names.glob("*.parquet")) if names.exists() else []
-        if files:
-            ids = ids.join(pl.read_parquet(files).select("campaign_id", "name"),
-                           on="campaign_id", how="left")
+        if reach.height == 0:
+            return pl.DataFrame(schema={"campaign_id": pl.String, "name": pl.String,
+                                        "total_reach": pl.Int64})
+        ids = reach.filter(pl.col("network") == "all").select("campaign_id", "total_reach")
+        names = self._table("campaigns")
+        if names.height:
+            ids = ids.join(names.select("campaign_id", "name"), on="campaign_id", how="left")
         else:
             ids = ids.with_columns(pl.lit(None, pl.String).alias("name"))
-        return ids.with_columns(pl.coalesce("name", "campaign_id").alias("name")).sort(
-            "campaign_id")
+        return ids.with_columns(pl.coalesce("name", "campaign_id").alias("name")).select(
+            "campaign_id", "name", "total_reach").sort("campaign_id")
+
+    def networks(self) -> list[str]:
+        reach = self.read("reach")
+        return sorted(n for n in reach["network"].unique().to_list() if n != "all") \
+            if reach.height else []
+
+    def default_campaigns(self, k: int = 4) -> list[str]:
+        c = self.campaigns().sort("total_reach", descending=True, nulls_last=True)
+        return c["campaign_id"].head(k).to_list()
+
+    # ---- per page ------------------------------------------------------------------
+
+    def compare(self, campaigns: list[str], networks: list[str]) -> dict[str, pl.DataFrame]:
+        pick = pl.col("campaign_id").is_in(campaigns) & pl.col("network").is_in(networks)
+        names = self.campaigns().select("campaign_id", "name")
+        out = {}
+        for mart in ("reach", "uplift", "engagement"):
+            df = self.read(mart)
+            out[mart] = (df.filter(pick).join(names, on="campaign_id", how="left")
+                         if df.height else df)
+        return out
+
+    def timeline(self, campaign: str) -> pl.DataFrame:
+        df = self.read("timeline")
+        return df.filter(pl.col("campaign_id") == campaign).sort("network", "bucket_start") \
+            if df.height else df
+
+    def cascades(self, campaign: str, limit: int = 20) -> pl.DataFrame:
+        df = self.read("cascades")
+        if df.height == 0:
+            return df
+        return (df.filter(pl.col("campaign_id") == campaign, pl.col("size") > 0)
+                .sort("size", "post_id", descending=[True, False]).head(limit))
+
+    def cascade_nodes(self, network: str, post_id: str) -> pl.DataFrame:
+        df = self.read("cascade_nodes")
+        return df.filter(pl.col("network") == network, pl.col("post_id") == post_id) \
+            if df.height else df
+
+    def drawable_cascades(self, campaign: str) -> pl.DataFrame:
+        df = self.read("cascade_nodes")
+        if df.height == 0:
+            return pl.DataFrame(schema={"network": pl.String, "post_id": pl.String,
+                                        "nodes": pl.UInt32})
+        return (df.filter(pl.col("campaign_id") == campaign)
+                .group_by("network", "post_id").agg(pl.len().alias("nodes"))
+                .sort("nodes", "post_id", descending=[True, False]))
+
+    def amplifiers(self, campaign: str, limit: int = 10) -> pl.DataFrame:
+        df = self.read("amplifiers")
+        return (df.filter(pl.col("campaign_id") == campaign, pl.col("rank") <= limit)
+                .sort("network", "rank")) if df.height else df
+
+    def waves(self) -> pl.DataFrame:
+        df = self.read("waves")
+        return df.sort(["created_at", "time_to_half_s"], descending=[True, False],
+                       nulls_last=True) if df.height else df
+
+    def attribution(self, channel_type: str) -> pl.DataFrame:
+        df = self.read("attribution")
+        return df.filter(pl.col("channel_type") == channel_type) if df.height else df
+
+    # ---- what-if: the stored sketches ------------------------------------------------
+
+    def account_keys(self, network: str) -> pl.DataFrame:
+        keys = self._table("_account_keys")
+        return keys.filter(pl.col("network") == network).select("account_id", "account_key") \
+            if keys.height else keys
+
+    def sketch_table(self, network: str) -> pl.DataFrame:
+        path = self.lake / "sketches" / "followers.parquet"
+        if not path.exists():
+            return pl.DataFrame()
+        df = _read_cached(str(path), path.stat().st_mtime_ns)
+        return df.filter(pl.col("network") == network)
+
+    def candidates(self, network: str, campaign: str, limit: int = 300) -> pl.DataFrame:
+        """Accounts with the most followers that are not yet exposers of the campaign."""
+        sk = self.sketch_table(network)
+        if sk.height == 0:
+            return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
+        exposers = self.exposer_ids(campaign, network)
+        return (sk.select("account_key", "followers").sort("followers", descending=True)
+                .join(self.account_keys(network), on="account_key")
+                .filter(~pl.col("account_id").is_in(exposers))
+                .head(limit).select("account_id", "followers"))
+
+    def exposer_ids(self, campaign: str, network: str, role: str | None = None) -> list[str]:
+        amp = self.read("amplifiers")
+        if amp.height == 0:
+            return []
+        pick = (pl.col("campaign_id") == campaign) & (pl.col("network") == network)
+        if role:
+            pick &= pl.col("role") == role
+        return amp.filter(pick)["account_id"].to_list()
+
+    def keys_of(self, network: str, account_ids: list[str]) -> np.ndarray:
+        k = self.account_keys(network).filter(pl.col("account_id").is_in(account_ids))
+        return k["account_key"].to_numpy().astype(np.int64)
+
+    # ---- data quality --------------------------------------------------------------
+
+    def manifest(self) -> dict:
+        p = self.lake / "manifest.json"
+        return json.loads(p.read_text()) if p.exists() else {"loads": [], "tables": {}}
+
+    def validation(self) -> dict | None:
+        p = self.lake / "validation.json"
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def quarantine_counts(self) -> pl.DataFrame:
+        rows = []
+        for load in self.manifest().get("loads", []):
+            for table, reasons in (load.get("quarantine_reasons") or {}).items():
+                for rule, n in reasons.items():
+                    rows.append({"batch_id": load["batch_id"], "table": table, "rule": rule,
+                                 "rows": n})
+        return pl.DataFrame(rows, schema={"batch_id": pl.String, "table": pl.String,
+                                          "rule": pl.String, "rows": pl.Int64})
+
+    def docs_root(self) -> Path:
+        return self.lake / "docs" / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
-@lru_cache(maxsize=32)
-def _read_cached(path: str, mtime_ns: int) -> pl.DataFrame:
-    return pl.read_parquet(path)
+@lru_cache(maxsize=64)
+def _read_cached(path: str, mtime_ns: int, hive: bool = False) -> pl.DataFrame:
+    if "," in path:
+        return pl.read_parquet(path.split(","), hive_partitioning=hive)
+    return pl.read_parquet(path, hive_partitioning=hive)

@@ -44,10 +44,11 @@ def pytest_collection_modifyitems(config, items):
 def write_marts(lake: Path, marts: dict) -> None:
     """Write marts as `reach compute` does (the warehouse and dashboard read them there)."""
     from etl.lake import Lake, write_parquet_atomic
-    marts_dir = Lake.open(lake).marts_dir
+    lk = Lake.open(lake)
     for name, df in marts.items():
-        if name != "sketches":
-            write_parquet_atomic(df, marts_dir / f"{name}.parquet")
+        target = (lk.root / "sketches" / "followers.parquet" if name == "sketches"
+                  else lk.marts_dir / f"{name}.parquet")
+        write_parquet_atomic(df, target)
 
 
 def load_and_compute(source: Path, lake: Path, **compute_kw):

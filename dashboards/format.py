@@ -1,0 +1,54 @@
+"""How numbers, colours and definitions look everywhere in the dashboard."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+NETWORK_COLOURS = {"x": "#1d1d1f", "twitter": "#1da1f2", "instagram": "#c13584",
+                   "facebook": "#1877f2", "linkedin": "#0d9488", "tiktok": "#ff0050",
+                   "youtube": "#ff0000", "all": "#6b7280"}
+FALLBACK = ["#0f766e", "#b45309", "#7c3aed", "#be123c", "#15803d", "#1e40af"]
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+def colour(network: str) -> str:
+    """One colour per network, the same on every page."""
+    return NETWORK_COLOURS.get(network) or FALLBACK[sum(map(ord, network)) % len(FALLBACK)]
+
+
+def human(n: float | None) -> str:
+    """1234567 -> 1.2M; None -> –."""
+    if n is None:
+        return "–"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:,.0f}" if float(n).is_integer() else f"{n:,.1f}"
+
+
+def pct(x: float | None, digits: int = 0) -> str:
+    return "–" if x is None else f"{x:.{digits}%}"
+
+
+def signed_pct(x: float | None) -> str:
+    return "–" if x is None else f"{x:+.0%}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+@lru_cache(maxsize=1)
+def definitions() -> dict[str, dict[str, str]]:
+    """Column definitions from docs/marts.md, for hover text."""
+    from etl.warehouse import column_docs
+    return column_docs()
+
+
+def tooltip(mart: str, column: str) -> str:
+    return definitions().get(mart, {}).get(column, "")

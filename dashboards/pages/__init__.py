@@ -1,0 +1,1 @@
+"""One module per dashboard page: ``layout(reader, state)`` and ``register(app, reader)``."""

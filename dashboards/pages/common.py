@@ -1,0 +1,47 @@
+"""Pieces every page uses: headings, empty states, tables with definitions on hover."""
+
+from __future__ import annotations
+
+import polars as pl
+from dash import dash_table, html
+
+from ..format import FONT, tooltip
+
+
+def empty(message: str) -> html.Div:
+    return html.Div(message, className="empty", style={
+        "padding": "24px", "color": "#4b5563", "background": "#f9fafb",
+        "border": "1px dashed #d1d5db", "borderRadius": "8px", "margin": "8px 0"})
+
+
+def section(title: str, *children, note: str | None = None) -> html.Section:
+    head = [html.H3(title, style={"margin": "20px 0 4px"})]
+    if note:
+        head.append(html.P(note, style={"margin": "0 0 8px", "color": "#4b5563",
+                                        "fontSize": "14px"}))
+    return html.Section(head + list(children))
+
+
+def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
+          page_size: int = 15) -> dash_table.DataTable:
+    """A sortable table; hovering a header shows the column's definition from the docs."""
+    formats = formats or {}
+    cols = [{"name": c.replace("_", " "), "id": c, **formats.get(c, {})} for c in df.columns]
+    return dash_table.DataTable(
+        id=id_, columns=cols, data=df.to_dicts(), sort_action="native", page_size=page_size,
+        tooltip_header={c: tooltip(mart, c) or c.replace("_", " ") for c in df.columns},
+        tooltip_delay=200, tooltip_duration=None,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": FONT, "fontSize": "13px", "padding": "4px 8px",
+                    "maxWidth": "280px", "overflow": "hidden", "textOverflow": "ellipsis"},
+        style_header={"fontWeight": "600", "textDecoration": "underline dotted",
+                      "cursor": "help"})
+
+
+def figure_layout(fig, title: str, height: int = 380):
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=50, b=40),
+                      font_family=FONT, legend=dict(orientation="h", y=-0.18),
+                      plot_bgcolor="white", paper_bgcolor="white")
+    fig.update_xaxes(gridcolor="#eef0f3")
+    fig.update_yaxes(gridcolor="#eef0f3")
+    return fig

@@ -1,0 +1,60 @@
+"""Download any mart, filtered by the current campaigns, as Parquet or CSV."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+from dash import Input, Output, State, dcc, html
+
+from .. import state as st
+from .common import empty
+
+
+def layout(reader, state) -> html.Div:
+    marts = reader.available()
+    if not marts:
+        return empty("No marts yet: run `reach compute --lake LAKE`.")
+    chosen = state.get("campaigns", [])
+    return html.Div([
+        html.P(["Download a mart for your own tools. ",
+                html.B(f"Filtered to {len(chosen)} campaign(s) from the current selection "
+                       f"({', '.join(chosen)})." if chosen else
+                       "No campaigns selected on Compare: the whole mart."),
+                " Column definitions: docs/marts.md."]),
+        html.Div(style={"display": "flex", "gap": "12px", "alignItems": "center"}, children=[
+            dcc.Dropdown(id="ex-mart", options=marts, value=marts[0], clearable=False,
+                         style={"width": "240px"}),
+            dcc.RadioItems(id="ex-format", options=["parquet", "csv"], value="parquet",
+                           inline=True),
+            html.Button("Download", id="ex-go", n_clicks=0),
+        ]),
+        html.Div(id="ex-note"),
+        dcc.Download(id="ex-download"),
+    ])
+
+
+def frame(reader, mart: str, campaigns: list[str]) -> pl.DataFrame:
+    df = reader.read(mart)  # only names in MARTS: nothing outside the lake is read
+    if campaigns and "campaign_id" in df.columns:
+        df = df.filter(pl.col("campaign_id").is_in(campaigns))
+    return df
+
+
+def register(app, reader) -> None:
+    @app.callback(Output("ex-download", "data"), Output("ex-note", "children"),
+                  Input("ex-go", "n_clicks"), State("ex-mart", "value"),
+                  State("ex-format", "value"), State("url", "search"),
+                  prevent_initial_call=True)
+    def download(_n, mart, fmt, search):
+        if mart not in reader.available():
+            return None, empty(f"Unknown mart {mart!r}.")
+        df = frame(reader, mart, st.parse(search).get("campaigns", []))
+        buf = io.BytesIO()
+        if fmt == "csv":
+            df.write_csv(buf)
+        else:
+            df.write_parquet(buf)
+        name = f"{mart}.{'csv' if fmt == 'csv' else 'parquet'}"
+        return (dcc.send_bytes(buf.getvalue(), name),
+                html.P(f"{df.height:,} rows of {mart} → {name}", id="ex-done"))

@@ -1,0 +1,81 @@
+"""What if these accounts reshared? Extra distinct people, from the stored theta sketches."""
+
+from __future__ import annotations
+
+from dash import Input, Output, State, dcc, html
+
+from reach.sketches import SketchStore, what_if
+
+from .. import state as st
+from ..format import human
+from .common import empty
+
+
+def layout(reader, state) -> html.Div:
+    campaigns = reader.campaigns()
+    if campaigns.height == 0:
+        return empty("No marts yet: run `reach compute --lake LAKE`, then reload.")
+    networks = reader.networks()
+    ids = campaigns["campaign_id"].to_list()
+    c = st.first(state, "campaign")
+    c = c if c in ids else (reader.default_campaigns(1) or ids)[0]
+    n = st.first(state, "network")
+    n = n if n in networks else (networks[0] if networks else None)
+    return html.Div([
+        html.P("Choose candidate accounts (for example influencers you might brief): how many "
+               "more distinct people would a reshare by them add to the campaign? Estimated "
+               "from the theta sketches of each account's followers, with ~95% bounds."),
+        html.Div(style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}, children=[
+            dcc.Dropdown(id="wi-campaign", value=c, clearable=False, style={"width": "320px"},
+                         options=[{"label": f"{r['name']} ({r['campaign_id']})",
+                                   "value": r["campaign_id"]}
+                                  for r in campaigns.iter_rows(named=True)]),
+            dcc.Dropdown(id="wi-network", value=n, clearable=False, style={"width": "180px"},
+                         options=networks),
+        ]),
+        dcc.Dropdown(id="wi-accounts", multi=True, value=[], placeholder="candidate accounts "
+                     "(largest audiences first)…", style={"marginTop": "8px"}),
+        dcc.Loading(html.Div(id="wi-answer", style={"fontSize": "20px", "margin": "16px 0"}),
+                    type="dot"),
+    ])
+
+
+def answer(reader, campaign: str, network: str, accounts: list[str]):
+    """(estimate, current exposers) — the library call the page shows."""
+    table = reader.sketch_table(network)
+    if table.height == 0:
+        return None
+    store = SketchStore(table)
+    current = reader.keys_of(network, reader.exposer_ids(campaign, network))
+    authors = reader.keys_of(network, reader.exposer_ids(campaign, network, role="author"))
+    return what_if(store, current, reader.keys_of(network, accounts), excluded=authors)
+
+
+def register(app, reader) -> None:
+    @app.callback(Output("wi-accounts", "options"), Output("url", "search",
+                                                           allow_duplicate=True),
+                  Input("wi-campaign", "value"), Input("wi-network", "value"),
+                  State("url", "search"), prevent_initial_call="initial_duplicate")
+    def options(campaign, network, search):
+        search = st.with_values(search, campaign=campaign, network=network)
+        if not network:
+            return [], search
+        cand = reader.candidates(network, campaign)
+        return [{"label": f"{a} ({human(f)} followers)", "value": a}
+                for a, f in cand.rows()], search
+
+    @app.callback(Output("wi-answer", "children"), Input("wi-accounts", "value"),
+                  State("wi-campaign", "value"), State("wi-network", "value"))
+    def estimate(accounts, campaign, network):
+        if not accounts:
+            return empty("Pick one or more accounts to see how many more people they add.")
+        est = answer(reader, campaign, network, accounts)
+        if est is None:
+            return empty("No follower sketches in this lake: run `reach compute` (sketches "
+                         "are on by default).")
+        return html.Div([
+            html.Span(f"+{human(est.estimate)}", id="wi-estimate",
+                      **{"data-estimate": f"{est.estimate:.6f}"},
+                      style={"fontWeight": "700", "fontSize": "32px"}),
+            html.Span(f" more distinct people on {network} (95%: {human(est.low)} – "
+                      f"{human(est.high)}) if {len(accounts)} account(s) reshared.")])
