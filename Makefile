@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# Debian packages some tests need (PostgreSQL server); CI runs this first.
+# Debian packages some tests need (PostgreSQL server, Chromium + driver); CI runs this first.
 system-deps:
 	./.ci/system-deps
 
@@ -40,6 +40,7 @@ bench: setup
 	$(PY) benchmarks/bench_reach.py
 	$(PY) benchmarks/bench_whatif.py
 	$(PY) benchmarks/bench_uplift.py
+	$(PY) benchmarks/bench_dashboard.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

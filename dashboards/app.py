@@ -34,6 +34,7 @@ PAGES = {  # path: (title, module)
 
 def build_app(lake: Path) -> Dash:
     reader = MartReader(lake)
+    reader.warm()  # read every mart once now, not during the first visitor's request
     app = Dash(__name__, title="reach", suppress_callback_exceptions=True,
                update_title="reach · loading…")
     app.layout = html.Div(style={"fontFamily": FONT, "margin": "0 auto", "maxWidth": "1320px",

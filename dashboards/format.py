@@ -51,4 +51,7 @@ def definitions() -> dict[str, dict[str, str]]:
 
 
 def tooltip(mart: str, column: str) -> str:
-    return definitions().get(mart, {}).get(column, "")
+    """The column's definition in ``mart``, else in the first mart that defines it."""
+    docs = definitions()
+    found = docs.get(mart, {}).get(column)
+    return found or next((d[column] for d in docs.values() if column in d), "")

@@ -29,6 +29,11 @@ class MartReader:
             raise KeyError(f"unknown mart '{mart}'; choose from {', '.join(MARTS)}")
         return self.lake / "marts" / f"{mart}.parquet"
 
+    def warm(self) -> None:
+        for mart in self.available():
+            self.read(mart)
+        self.campaigns()
+
     def available(self) -> list[str]:
         return [m for m in MARTS if self.path(m).exists()]
 

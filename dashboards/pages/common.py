@@ -45,3 +45,13 @@ def figure_layout(fig, title: str, height: int = 380):
     fig.update_xaxes(gridcolor="#eef0f3")
     fig.update_yaxes(gridcolor="#eef0f3")
     return fig
+
+
+def plain_figure(data: list[dict], title: str, height: int = 380, **layout) -> dict:
+    """A figure as plain dicts: plotly's object model validates every property and costs
+    ~100 ms per figure; a dict goes straight to the browser (the callback p95 budget)."""
+    base = {"title": {"text": title}, "height": height,
+            "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "font": {"family": FONT},
+            "legend": {"orientation": "h", "y": -0.18}, "plot_bgcolor": "white",
+            "paper_bgcolor": "white"}
+    return {"data": data, "layout": base | layout}

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
 import polars as pl
 from dash import Input, Output, State, dcc, html
 from dash.dash_table import FormatTemplate
 from dash.dash_table.Format import Format, Scheme
-from plotly.subplots import make_subplots
 
 from .. import state as st
 from ..format import colour, human, pct, signed_pct
-from .common import empty, figure_layout, section, table
+from .common import empty, plain_figure, section, table
 
 MAX_CAMPAIGNS = 6
 
@@ -45,75 +43,99 @@ def layout(reader, state) -> html.Div:
     ])
 
 
-def reach_figure(reach: pl.DataFrame, networks: list[str]) -> go.Figure:
+def _ys(values) -> list:
+    return [None if v is None else v for v in values]
+
+
+def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
+    """One panel per network: first degree + second degree stacked, potential as a dash."""
     nets = [n for n in networks if n in reach["network"].to_list()]
-    fig = make_subplots(rows=1, cols=max(len(nets), 1), shared_yaxes=True,
-                        subplot_titles=nets or ["(no data)"])
-    for i, net in enumerate(nets, start=1):
+    k = max(len(nets), 1)
+    gap = 0.03
+    width = (1 - gap * (k - 1)) / k
+    data, layout = [], {"barmode": "stack", "annotations": []}
+    for i, net in enumerate(nets):
+        ax = "" if i == 0 else str(i + 1)
         d = reach.filter(pl.col("network") == net).sort("name")
         hover = [f"{n}<br>first degree {human(f)} · second degree {human(s)}<br>"
                  f"distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
                  for n, f, s, t, p, r in d.select("name", "first_degree_reach",
                                                   "second_degree_reach", "total_reach",
                                                   "potential_reach", "dedup_ratio").rows()]
-        fig.add_bar(x=d["name"], y=d["first_degree_reach"], marker_color=colour(net),
-                    name="first degree", legendgroup="first", showlegend=i == 1,
-                    hovertext=hover, hoverinfo="text", row=1, col=i)
-        fig.add_bar(x=d["name"], y=d["second_degree_reach"], marker_color=colour(net),
-                    marker_opacity=0.4, name="second degree (reshares)", legendgroup="second",
-                    showlegend=i == 1, hovertext=hover, hoverinfo="text",
-                    text=[pct(r) for r in d["dedup_ratio"]], textposition="outside",
-                    row=1, col=i)
-        fig.add_scatter(x=d["name"], y=d["potential_reach"], mode="markers",
-                        marker=dict(symbol="line-ew-open", size=26, line_width=3,
-                                    color="#dc2626"),
-                        name="potential reach (sum others report)", legendgroup="pot",
-                        showlegend=i == 1, hovertext=hover, hoverinfo="text", row=1, col=i)
-    fig.update_layout(barmode="stack")
-    fig.update_yaxes(title_text="people", row=1, col=1)
-    return figure_layout(fig, "Distinct people reached vs potential reach "
-                              "(labels: dedup ratio = distinct / potential)", 420)
+        names = d["name"].to_list()
+        common = {"x": names, "xaxis": f"x{ax}", "yaxis": f"y{ax}", "hovertext": hover,
+                  "hoverinfo": "text"}
+        data += [
+            common | {"type": "bar", "y": _ys(d["first_degree_reach"]), "name": "first degree",
+                      "legendgroup": "first", "showlegend": i == 0,
+                      "marker": {"color": colour(net)}},
+            common | {"type": "bar", "y": _ys(d["second_degree_reach"]),
+                      "name": "second degree (reshares)", "legendgroup": "second",
+                      "showlegend": i == 0, "marker": {"color": colour(net), "opacity": 0.4},
+                      "text": [pct(r) for r in d["dedup_ratio"]], "textposition": "outside"},
+            common | {"type": "scatter", "mode": "markers", "y": _ys(d["potential_reach"]),
+                      "name": "potential reach (sum others report)", "legendgroup": "pot",
+                      "showlegend": i == 0,
+                      "marker": {"symbol": "line-ew-open", "size": 26, "line": {"width": 3},
+                                 "color": "#dc2626"}},
+        ]
+        left = i * (width + gap)
+        layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",
+                                "gridcolor": "#eef0f3"}
+        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": "#eef0f3",
+                                **({"matches": "y", "showticklabels": False} if i else
+                                   {"title": {"text": "people"}})}
+        layout["annotations"].append({"text": net, "x": left + width / 2, "y": 1.0,
+                                      "xref": "paper", "yref": "paper", "showarrow": False,
+                                      "yanchor": "bottom", "font": {"size": 14}})
+    return plain_figure(data, "Distinct people reached vs potential reach (labels: dedup "
+                              "ratio = distinct / potential)", 420, **layout)
 
 
-def uplift_figure(uplift: pl.DataFrame) -> go.Figure:
+def _interval_figure(df: pl.DataFrame, value: str, low: str, high: str, title: str,
+                     axis: dict, hover) -> dict:
+    data = []
+    for net in df["network"].unique(maintain_order=True).to_list():
+        part = df.filter(pl.col("network") == net)
+        v = part[value]
+        lo, hi = part[low].fill_null(v), part[high].fill_null(v)
+        data.append({"type": "scatter", "mode": "markers", "name": net,
+                     "x": v.to_list(), "y": [f"{n} · {net}" for n in part["name"]],
+                     "marker": {"color": colour(net), "size": 10},
+                     "error_x": {"type": "data", "symmetric": False,
+                                 "array": (hi - v).to_list(), "arrayminus": (v - lo).to_list()},
+                     "hovertext": hover(part), "hoverinfo": "text"})
+    return plain_figure(data, title, 120 + 28 * max(df.height, 3), xaxis=axis,
+                        yaxis={"automargin": True, "gridcolor": "#eef0f3"})
+
+
+def uplift_figure(uplift: pl.DataFrame) -> dict:
     d = uplift.filter(pl.col("method") == "nb_glm", pl.col("uplift").is_not_null()).sort(
         "network", "name")
-    fig = go.Figure()
-    for net in d["network"].unique(maintain_order=True).to_list():
-        part = d.filter(pl.col("network") == net)
-        fig.add_scatter(
-            x=part["uplift"], y=[f"{n} · {net}" for n in part["name"]], mode="markers",
-            name=net, marker=dict(color=colour(net), size=10),
-            error_x=dict(type="data", symmetric=False,
-                         array=(part["ci_high"] - part["uplift"]).to_list(),
-                         arrayminus=(part["uplift"] - part["ci_low"]).to_list()),
-            hovertext=[f"uplift {signed_pct(u)} (95%: {signed_pct(lo)} to {signed_pct(hi)})"
-                       f"<br>adjusted p {p:.3g}" for u, lo, hi, p in part.select(
-                           "uplift", "ci_low", "ci_high", "p_adjusted").rows()],
-            hoverinfo="text")
-    fig.add_vline(x=0, line_dash="dot", line_color="#6b7280")
-    fig.update_xaxes(tickformat="+.0%", title_text="engagement uplift vs the authors' "
-                                                    "organic posts")
-    return figure_layout(fig, "Uplift per network (negative-binomial GLM, 95% intervals)",
-                         120 + 28 * max(d.height, 3))
+
+    def hover(part):
+        return [f"uplift {signed_pct(u)} (95%: {signed_pct(lo)} to {signed_pct(hi)})"
+                f"<br>adjusted p {p:.3g}" for u, lo, hi, p in part.select(
+                    "uplift", "ci_low", "ci_high", "p_adjusted").rows()]
+    fig = _interval_figure(d, "uplift", "ci_low", "ci_high",
+                           "Uplift per network (negative-binomial GLM, 95% intervals)",
+                           {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": "#6b7280",
+                            "gridcolor": "#eef0f3",
+                            "title": {"text": "engagement uplift vs the authors' organic "
+                                              "posts"}}, hover)
+    return fig
 
 
-def rate_figure(rates: pl.DataFrame) -> go.Figure:
+def rate_figure(rates: pl.DataFrame) -> dict:
     d = rates.filter(pl.col("engagement_rate").is_not_null()).sort("network", "name")
-    fig = go.Figure()
-    for net in d["network"].unique(maintain_order=True).to_list():
-        part = d.filter(pl.col("network") == net)
-        low = part["rate_low"].fill_null(part["engagement_rate"])
-        high = part["rate_high"].fill_null(part["engagement_rate"])
-        fig.add_scatter(
-            x=part["engagement_rate"], y=[f"{n} · {net}" for n in part["name"]],
-            mode="markers", name=net, marker=dict(color=colour(net), size=10),
-            error_x=dict(type="data", symmetric=False,
-                         array=(high - part["engagement_rate"]).to_list(),
-                         arrayminus=(part["engagement_rate"] - low).to_list()),
-            hoverinfo="x+y")
-    fig.update_xaxes(tickformat=".1%", title_text="engagements per impression")
-    return figure_layout(fig, "Engagement rate (95% intervals)", 120 + 28 * max(d.height, 3))
+
+    def hover(part):
+        return [f"{r:.2%} (95%: {pct(lo, 2)} to {pct(hi, 2)})" for r, lo, hi in part.select(
+            "engagement_rate", "rate_low", "rate_high").rows()]
+    return _interval_figure(d, "engagement_rate", "rate_low", "rate_high",
+                            "Engagement rate (95% intervals)",
+                            {"tickformat": ".1%", "gridcolor": "#eef0f3",
+                             "title": {"text": "engagements per impression"}}, hover)
 
 
 def comparison_table(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
