@@ -95,7 +95,7 @@ def compute(args: argparse.Namespace) -> int:
     from etl.lake import Lake, write_parquet_atomic
     from reach.marts import compute_marts
     if args.engine == "spark":
-        raise UsageError("--engine spark is not built yet (issue #7); use --engine polars")
+        return _compute_spark(args)
     lake = Lake.open(args.lake)
     tables = {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
                                          "conversions", "_account_keys")}
@@ -112,6 +112,48 @@ def compute(args: argparse.Namespace) -> int:
         if name != "sketches":
             t.add_row(name, f"{df.height:,}")
     out.print(t)
+    _print_headline(marts["reach"])
+    return 0
+
+
+def _compute_spark(args: argparse.Namespace) -> int:
+    from etl.lake import write_parquet_atomic
+    from reach.spark_engine import SPARK_MARTS, compute_spark, read_lake, session
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise UsageError("--engine spark needs PySpark: pip install 'reach[spark]' (and a "
+                         "Java runtime)") from None
+    conf = {}
+    for item in args.spark_conf:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--spark-conf {item!r}: expected KEY=VALUE")
+        conf[key] = value
+    lake = str(args.lake)
+    local = "://" not in lake
+    if local and not (Path(lake) / "tables").exists():
+        raise UsageError(f"{lake} holds no lake tables; load one with `reach etl`")
+    with _progress() as say:
+        say("starting Spark")
+        # no --spark-master: spark-submit's, or local[*] when run plainly
+        spark = session(args.spark_master, conf)
+        marts = compute_spark(spark, read_lake(spark, lake), approx=args.approx, progress=say)
+        say("writing marts")
+        for name, df in marts.items():
+            if local:
+                write_parquet_atomic(df, Path(lake) / "marts" / f"{name}.parquet")
+            else:
+                spark.createDataFrame(df.to_arrow()).write.mode("overwrite").parquet(
+                    f"{lake.rstrip('/')}/marts/{name}.parquet")
+    t = Table(title=f"marts written by Spark to {lake}/marts")
+    t.add_column("mart")
+    t.add_column("rows", justify="right")
+    for name, df in marts.items():
+        t.add_row(name, f"{df.height:,}")
+    out.print(t)
+    out.print(f"Spark computes {', '.join(SPARK_MARTS)}; the other marts come from "
+              "`reach compute --engine polars`.")
     _print_headline(marts["reach"])
     return 0
 
@@ -277,6 +319,7 @@ def demo(args: argparse.Namespace) -> int:
     etl(argparse.Namespace(source=str(data), lake=lake, fmt=None, network=None,
                            undirected=False, queries=None, db_schema=None))
     compute(argparse.Namespace(lake=lake, engine="polars", approx=False, window_days=30,
+                               spark_master=None, spark_conf=[],
                                half_life_days=7, order=1, with_nonconverting=False))
     out.print(f"\nnext: reach validate --lake {lake}   ·   reach export --lake {lake} "
               f"--mart reach --out reach.csv")

@@ -160,7 +160,14 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _compute_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--engine", choices=("polars", "spark"), default="polars")
+    p.add_argument("--engine", choices=("polars", "spark"), default="polars",
+                   help="polars (one machine, every mart) or spark (reach, two_hop, "
+                        "amplifiers, timeline on a cluster; see the README)")
+    p.add_argument("--spark-master", default=None, metavar="URL",
+                   help="spark: the master (default local[*]; e.g. spark://host:7077, yarn)")
+    p.add_argument("--spark-conf", action="append", default=[], metavar="KEY=VALUE",
+                   help="spark: configuration passed through (repeatable), e.g. "
+                        "spark.executor.memory=8g")
     p.add_argument("--approx", action="store_true",
                    help="use theta sketches for every reach union (method=sketch)")
     _attribution_args(p)

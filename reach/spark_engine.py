@@ -1,0 +1,150 @@
+"""The Spark engine: reach, two_hop, amplifiers and timeline on a cluster.
+
+Mirrors the Polars engine step for step, in SQL kept in ``sql/spark/`` (one file per
+step, registered as temporary views in this order): exposures → reached → reach counts →
+reach cells → the cross-network rows; cascade parents → shares triggered (the only
+DataFrame code: ancestors by iterated joins) → amplifiers; timeline; two_hop. A change to a
+definition touches ``reach/<module>.py`` and its SQL file here the same way; a test proves
+the two engines give the same rows.
+
+Callers pass a SparkSession and the lake's tables as Spark DataFrames; results come back
+as Polars frames with the Polars engine's schemas (marts are small: per campaign ×
+network). ``approx=True`` counts distinct reach with Spark's HyperLogLog++
+(approx_count_distinct), ``method = "hll"``, ``rel_error`` ≈ 2 × rsd.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from .amplifiers import AMPLIFIER_SCHEMA
+from .audience import REACH_SCHEMA
+from .timeline import TIMELINE_SCHEMA
+from .two_hop import TWO_HOP_SCHEMA
+
+SQL = Path(__file__).resolve().parents[1] / "sql" / "spark"
+TABLES = ("posts", "shares", "follows", "accounts", "_account_keys")
+SPARK_MARTS = ("reach", "two_hop", "amplifiers", "timeline")
+MAX_DEPTH = 1000  # cascade levels; deeper means a cycle among given parents
+
+
+def sql(name: str, **params) -> str:
+    text = (SQL / f"{name}.sql").read_text()
+    return text.format(**params) if params else text
+
+
+def session(master: str | None = None, conf: dict[str, str] | None = None, app: str = "reach"):
+    """A SparkSession: ``master`` (e.g. local[2], spark://host:7077, yarn) and any conf."""
+    from pyspark.sql import SparkSession
+    builder = SparkSession.builder.appName(app)
+    if master:
+        builder = builder.master(master)
+    defaults = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
+    if master is None or master.startswith("local"):
+        # one machine: a few shuffle partitions per core, not the cluster default of 200
+        defaults["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
+    for k, v in (defaults | (conf or {})).items():
+        builder = builder.config(k, v)
+    return builder.getOrCreate()
+
+
+def read_lake(spark, root: str) -> dict:
+    """The lake's tables from any Hadoop-compatible path (file:, hdfs:, s3a:, abfs:, …)."""
+    root = root.rstrip("/")
+    return {t: spark.read.parquet(f"{root}/tables/{t}") for t in TABLES}
+
+
+def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.01,
+                  progress: Callable[[str], None] | None = None) -> dict[str, pl.DataFrame]:
+    say = progress or (lambda _m: None)
+    for name, df in tables.items():
+        df.createOrReplaceTempView(name.lstrip("_"))
+    view = _viewer(spark)
+    view("in_degree", "SELECT network, followee_key, count(*) AS in_degree FROM follows "
+                      "GROUP BY network, followee_key")
+    view("graph_networks", "SELECT DISTINCT network FROM follows")
+    say("spark: exposures and reached people")
+    view("exposures", sql("exposures"), cache=True)
+    view("reached", sql("reached"), cache=True)
+    view("reach_counts", sql("reach_counts_approx", rsd=rsd) if approx else sql("reach_counts"))
+    say("spark: reach")
+    view("reach_cells", sql("reach_cells"), cache=True)
+    cells = spark.sql("SELECT * FROM reach_cells")
+    all_rows = spark.sql(sql("reach_all"))
+    out = {"reach": _polars(cells.unionByName(all_rows), REACH_SCHEMA).sort(
+        "campaign_id", pl.col("network") == "all", "network")}
+    say("spark: cascades and amplifiers")
+    view("cascade_parents", sql("cascade_parents"))
+    view("triggered", _shares_triggered(spark))
+    out["amplifiers"] = _polars(spark.sql(sql("amplifiers")), AMPLIFIER_SCHEMA).sort(
+        "campaign_id", "network", "rank")
+    say("spark: timeline")
+    out["timeline"] = _polars(spark.sql(sql("timeline")), TIMELINE_SCHEMA).sort(
+        "campaign_id", "network", "bucket_start")
+    say("spark: two-hop audiences")
+    out["two_hop"] = _polars(spark.sql(sql("two_hop")), TWO_HOP_SCHEMA).sort(
+        "network", "account_id")
+    return out
+
+
+def _viewer(spark):
+    def view(name: str, query, cache: bool = False):
+        df = spark.sql(query) if isinstance(query, str) else query
+        if cache:
+            df = df.cache()
+        df.createOrReplaceTempView(name)
+        return df
+    return view
+
+
+def _shares_triggered(spark):
+    """Per campaign × network × account: distinct shares below its nodes (not its own).
+
+    Ancestors by iterated joins, one cascade level per round, until no chain goes on.
+    """
+    from pyspark.sql import functions as F
+    edges = spark.sql("SELECT network, post_id, share_id AS node, sharer_key AS node_key, "
+                      "parent_node FROM cascade_parents").cache()
+    nodes = spark.sql("SELECT network, post_id, post_id AS node, account_key AS key FROM posts "
+                      "UNION ALL SELECT network, post_id, share_id, sharer_key FROM shares")
+    parent_of = edges.select("network", "post_id", F.col("node").alias("p"),
+                             F.col("parent_node").alias("pp"))
+    # (descendant share d, its sharer, an ancestor node a)
+    frontier = edges.select("network", "post_id", F.col("node").alias("d"),
+                            F.col("node_key").alias("d_key"), F.col("parent_node").alias("a"))
+    pairs = frontier
+    for _ in range(MAX_DEPTH):
+        step = (frontier.join(parent_of, (frontier.network == parent_of.network)
+                              & (frontier.post_id == parent_of.post_id)
+                              & (frontier.a == parent_of.p))
+                .select(frontier.network, frontier.post_id, "d", "d_key",
+                        F.col("pp").alias("a"))).cache()
+        if step.limit(1).count() == 0:
+            break
+        pairs = pairs.unionByName(step)
+        frontier = step
+    camp = spark.sql("SELECT network, post_id, campaign_id FROM posts "
+                     "WHERE campaign_id IS NOT NULL")
+    return (pairs.join(nodes.withColumnRenamed("node", "a"), ["network", "post_id", "a"])
+            .where(F.col("key") != F.col("d_key"))
+            .join(camp, ["network", "post_id"])
+            .groupBy("campaign_id", "network", F.col("key").alias("account_key"))
+            .agg(F.countDistinct("d").alias("shares_triggered")))
+
+
+def _polars(df, schema: dict) -> pl.DataFrame:
+    """Collect a (small) Spark result into a Polars frame with the Polars engine's schema."""
+    rows = [tuple(r) for r in df.select(*schema).collect()]
+    out = pl.DataFrame(rows, schema=list(schema), orient="row", infer_schema_length=None)
+    casts = []
+    for c, t in schema.items():
+        col = pl.col(c)
+        if isinstance(t, pl.Datetime) and out.schema[c] != t:
+            col = (col.dt.replace_time_zone("UTC") if out.schema[c] == pl.Datetime("us")
+                   else col.cast(pl.Datetime("us")).dt.replace_time_zone("UTC"))
+        casts.append(col.cast(t).alias(c))
+    return out.select(casts) if out.height else pl.DataFrame(schema=schema)
