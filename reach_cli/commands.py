@@ -105,7 +105,12 @@ def compute(args: argparse.Namespace) -> int:
         target = (lake.root / "sketches" / "followers.parquet" if name == "sketches"
                   else lake.marts_dir / f"{name}.parquet")
         write_parquet_atomic(df, target)
-    t = Table(title=f"marts written to {lake.marts_dir}")
+    _print_marts(f"marts written to {lake.marts_dir}", marts)
+    return 0
+
+
+def _print_marts(title: str, marts: dict) -> None:
+    t = Table(title=title)
     t.add_column("mart")
     t.add_column("rows", justify="right")
     for name, df in marts.items():
@@ -113,7 +118,6 @@ def compute(args: argparse.Namespace) -> int:
             t.add_row(name, f"{df.height:,}")
     out.print(t)
     _print_headline(marts["reach"])
-    return 0
 
 
 def _compute_spark(args: argparse.Namespace) -> int:
@@ -146,15 +150,9 @@ def _compute_spark(args: argparse.Namespace) -> int:
             else:
                 spark.createDataFrame(df.to_arrow()).write.mode("overwrite").parquet(
                     f"{lake.rstrip('/')}/marts/{name}.parquet")
-    t = Table(title=f"marts written by Spark to {lake}/marts")
-    t.add_column("mart")
-    t.add_column("rows", justify="right")
-    for name, df in marts.items():
-        t.add_row(name, f"{df.height:,}")
-    out.print(t)
+    _print_marts(f"marts written by Spark to {lake}/marts", marts)
     out.print(f"Spark computes {', '.join(SPARK_MARTS)}; the other marts come from "
               "`reach compute --engine polars`.")
-    _print_headline(marts["reach"])
     return 0
 
 

@@ -43,3 +43,24 @@ class Extract:
 
 def line_numbers(height: int, first: int) -> pl.Series:
     return pl.int_range(first, first + height, eager=True, dtype=pl.Int64).alias("line")
+
+
+def conform(raw: pl.DataFrame, table: str, where: str, hint: str,
+            warnings: list[str]) -> pl.DataFrame:
+    """Check a table's required columns (a TableError naming ``where`` and how to fix it)
+    and drop the columns it does not have, saying so in ``warnings``."""
+    from reach.errors import TableError
+    from reach.schema import TABLES
+    spec = TABLES[table]
+    missing = [c for c in spec.required if c not in raw.columns]
+    if missing:
+        raise TableError(
+            f"{where}: required column `{missing[0]}` of table `{table}` is missing "
+            f"(found: {', '.join(raw.columns) or 'no columns'}). {hint.format(col=missing[0])}; "
+            f"required: {', '.join(spec.required)}.")
+    extra = [c for c in raw.columns if c not in spec.names]
+    if extra:
+        warnings.append(f"{where}: columns {', '.join(extra)} are not part of `{table}` and "
+                        "were not loaded")
+        raw = raw.drop(extra)
+    return raw

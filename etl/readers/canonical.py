@@ -17,7 +17,7 @@ import polars as pl
 from reach.errors import TableError
 from reach.schema import TABLES
 
-from .base import Extract, TablePart, line_numbers
+from .base import Extract, TablePart, conform, line_numbers
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
            ".jsonl": "ndjson", ".json": "ndjson"}
@@ -79,16 +79,8 @@ def read_folder(folder: Path) -> Extract:
         if missing and raw.height == 0 and not raw.columns:
             raise TableError(f"{rel}: the file is empty; a {table} file needs a header row "
                              f"with {', '.join(spec.required)}.")
-        if missing:
-            raise TableError(
-                f"{rel}: required column `{missing[0]}` of table `{table}` is missing "
-                f"(found: {', '.join(raw.columns) or 'no columns'}). Add it, or rename the "
-                f"column that holds it; required: {', '.join(spec.required)}.")
-        extra = [c for c in raw.columns if c not in spec.names]
-        if extra:
-            ext.warnings.append(f"{rel}: columns {', '.join(extra)} are not part of `{table}` "
-                                "and were not loaded")
-            raw = raw.drop(extra)
+        raw = conform(raw, table, rel, "Add it, or rename the column that holds it",
+                      ext.warnings)
         ext.files.append(path)
         ext.parts.append(TablePart(table, raw, rel, line_numbers(raw.height, first),
                                    "line" if fmt != "parquet" else "row"))

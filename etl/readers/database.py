@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from reach.errors import TableError, UsageError
 from reach.schema import TABLES
 
-from .base import Extract, TablePart, line_numbers
+from .base import Extract, TablePart, conform, line_numbers
 
 CHUNK = 50_000
 
@@ -79,18 +79,9 @@ def read_database(url: str, *, queries: Path | None = None, schema: str | None =
                         "--queries FILE with `-- table: NAME` sections")
             for table, stmt in todo.items():
                 raw = _fetch(conn, stmt, table, shown, progress)
-                spec = TABLES[table]
-                missing = [c for c in spec.required if c not in raw.columns]
-                if missing:
-                    raise TableError(
-                        f"{shown} {table}: required column `{missing[0]}` is missing (found: "
-                        f"{', '.join(raw.columns) or 'no columns'}); alias it in the query, "
-                        f"e.g. SELECT author AS {missing[0]}")
-                extra = [c for c in raw.columns if c not in spec.names]
-                if extra:
-                    ext.warnings.append(f"{shown} {table}: columns {', '.join(extra)} are not "
-                                        f"part of `{table}` and were not loaded")
-                    raw = raw.drop(extra)
+                raw = conform(raw, table, f"{shown} {table}",
+                              "Alias it in the query (e.g. SELECT author AS {col})",
+                              ext.warnings)
                 ext.parts.append(TablePart(table, raw, f"{shown}#{table}",
                                            line_numbers(raw.height, 1), "row"))
     except sa.exc.SQLAlchemyError as exc:
