@@ -15,6 +15,8 @@ from ._cells import Cell
 from .credit import coverage_credit
 from .graph import FollowerGraph, Marker
 
+RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
+
 AMPLIFIER_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "account_id": pl.String,
     "role": pl.String, "shares_triggered": pl.Int64, "incremental_reach": pl.Int64,
@@ -48,7 +50,10 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
           .join(account_keys, on=["network", "account_key"], how="left")
           .with_columns(pl.col("shares_triggered").fill_null(0)))
     df = df.with_columns(
-        pl.struct(-pl.col("shapley_reach").fill_null(0), -pl.col("shares_triggered"),
+        # Credits are sums of fractions: round so that equal credits tie exactly, whatever
+        # order the engine summed them in (Spark and Polars then rank alike).
+        pl.struct(-pl.col("shapley_reach").fill_null(0).round(RANK_DIGITS),
+                  -pl.col("shares_triggered"),
                   pl.col("account_id")).rank("ordinal")
         .over("campaign_id", "network").cast(pl.Int64).alias("rank"))
     return df.select(list(AMPLIFIER_SCHEMA)).cast(AMPLIFIER_SCHEMA).sort(

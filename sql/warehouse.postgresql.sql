@@ -41,7 +41,7 @@ COMMENT ON COLUMN mart_amplifiers.incremental_reach IS 'people only this account
 
 COMMENT ON COLUMN mart_amplifiers.shapley_reach IS 'exact Shapley credit of total_reach; sums to total_reach per cell [people]';
 
-COMMENT ON COLUMN mart_amplifiers.rank IS 'by shapley_reach, then shares_triggered, then account_id [1 = top]';
+COMMENT ON COLUMN mart_amplifiers.rank IS 'by shapley_reach (compared to 9 decimals, so equal credits tie whatever the summation order), then shares_triggered, then account_id [1 = top]';
 
 CREATE TABLE IF NOT EXISTS mart_attribution (
 	model TEXT NOT NULL, 

@@ -29,6 +29,6 @@ rows_ AS (
     LEFT JOIN graph_networks AS g ON g.network = e.network
 )
 SELECT *, row_number() OVER (PARTITION BY campaign_id, network
-                             ORDER BY coalesce(shapley_reach, 0.0D) DESC,
+                             ORDER BY round(coalesce(shapley_reach, 0.0D), 9) DESC,
                                       shares_triggered DESC, account_id) AS rank
 FROM rows_
