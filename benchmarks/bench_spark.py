@@ -59,7 +59,8 @@ def side_polars(lake: Path, out: Path) -> dict:
 
 def side_spark(lake: Path, out: Path, master: str) -> dict:
     from reach.spark_engine import compute_spark, read_lake, session
-    spark = session(master)
+    # local mode runs executors inside the driver JVM: give it room (default is 1 GB)
+    spark = session(master, {"spark.driver.memory": "8g"})
     spark.sparkContext.setLogLevel("ERROR")
     t0 = time.perf_counter()
     marts = compute_spark(spark, read_lake(spark, str(lake.resolve())))

@@ -44,10 +44,9 @@ def test_table_fault_exits_1(tmp_path, capsys):
     assert "required column `account_id`" in capsys.readouterr().err
 
 
-def test_not_built_yet_says_so(tmp_path, sample_lake, capsys):
-    lake, _ = sample_lake
-    assert main(["compute", "--lake", str(lake), "--engine", "spark"]) == 2
-    assert "not built yet" in capsys.readouterr().err
+def test_bad_database_url_is_a_usage_error(tmp_path, capsys):
+    assert main(["etl", "nosuchdriver://x/y", "--lake", str(tmp_path / "lake")]) == 2
+    assert "not a usable SQLAlchemy URL" in capsys.readouterr().err
 
 
 def test_compute_and_export(sample_lake, tmp_path, capsys):
