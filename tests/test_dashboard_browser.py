@@ -13,10 +13,13 @@ import socket
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import polars as pl
 import pytest
+
+from dashboards import state as st
 
 ARTIFACTS = Path(os.environ.get("REACH_ARTIFACTS", Path(__file__).parent / "artifacts"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -148,7 +151,32 @@ def test_selected_campaigns_show_their_numbers(server, browser, sample_lake):
             pl.col("campaign_id").is_in(chosen), pl.col("network") != "all").select(
             "campaign_id", "network", "first_degree_reach").rows()}
         assert got == want
-        assert f"campaigns={','.join(chosen)}".replace(",", "%2C") in browser.current_url
+        assert st.parse(urlsplit(browser.current_url).query)["campaigns"] == chosen
+
+
+def test_changing_the_selection_redraws_and_keeps_it_in_the_url(server, browser, sample_lake):
+    """Unticking a network redraws the reach figure and the figures below it without that
+    network, and writes the new selection into the URL (a link to send)."""
+    from selenium.webdriver.common.by import By
+    _, marts = sample_lake
+    ids = sorted(marts["reach"]["campaign_id"].unique().to_list())[:2]
+    browser.get(f"{server}/?campaigns={','.join(ids)}")
+    _wait(browser, "#cmp-uplift .js-plotly-plot")
+    _settle(browser)
+    networks = sorted({t["name"] for t in _figure(browser, "cmp-uplift")})
+    assert len(networks) > 1
+    dropped = networks[0]
+    box = browser.find_element(By.CSS_SELECTOR, f"#cmp-networks input[value='{dropped}']")
+    box.click()
+    end = time.time() + 20
+    while time.time() < end and dropped in {t["name"] for t in _figure(browser, "cmp-uplift")}:
+        time.sleep(0.1)
+    _settle(browser)
+    assert {t["name"] for t in _figure(browser, "cmp-uplift")} == set(networks[1:])
+    facets = {t["xaxis"] for t in _figure(browser, "cmp-reach") if t["name"] == "first degree"}
+    assert len(facets) == len(networks) - 1
+    state = st.parse(urlsplit(browser.current_url).query)
+    assert state["campaigns"] == ids and dropped not in state["networks"]
 
 
 def test_export_downloads_the_selected_rows(server, browser, sample_lake):

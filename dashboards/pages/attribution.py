@@ -9,7 +9,7 @@ from dash.dash_table import FormatTemplate
 from dash.dash_table.Format import Format, Scheme
 
 from .. import state as st
-from .common import empty, figure_layout, section, table
+from .common import empty, figure_layout, graph, section, table
 
 MODEL_COLOURS = {"first_touch": "#94a3b8", "last_touch": "#64748b", "linear": "#0ea5e9",
                  "time_decay": "#14b8a6", "position": "#a855f7", "markov": "#f59e0b",
@@ -61,7 +61,7 @@ def register(app, reader) -> None:
         wide = (df.pivot(on="model", index="channel", values="share_of_total")
                 .sort(pl.col(df["model"][0]), descending=True))
         pct = {"type": "numeric", "format": FormatTemplate.percentage(1)}
-        return [dcc.Graph(id="at-figure", figure=figure(df)),
+        return [graph("at-figure", figure(df)),
                 section("Share of conversions by model", table(
                     "at-table", wide, "attribution",
                     {c: pct for c in wide.columns if c != "channel"})),

@@ -10,7 +10,7 @@ from dash.dash_table.Format import Format, Scheme
 
 from .. import state as st
 from ..format import colour, human
-from .common import empty, figure_layout, section, table
+from .common import empty, figure_layout, graph, section, table
 
 
 def layout(reader, state) -> html.Div:
@@ -107,7 +107,7 @@ def register(app, reader) -> None:
     def update(campaign, search):
         search = st.with_values(search, campaign=campaign)
         tl = reader.timeline(campaign)
-        body = [dcc.Graph(id="cp-timeline", figure=timeline_figure(tl)) if tl.height
+        body = [graph("cp-timeline", timeline_figure(tl)) if tl.height
                 else empty("No timeline for this campaign (no follower graph on its "
                            "networks).")]
         casc = reader.cascades(campaign)
@@ -130,7 +130,7 @@ def register(app, reader) -> None:
                     for n, p, k in drawable.rows()]
             body.append(section("One cascade as a tree", dcc.Dropdown(
                 id="cp-tree-pick", options=opts, value=opts[0]["value"], clearable=False,
-                style={"maxWidth": "520px"}), dcc.Graph(id="cp-tree")))
+                style={"maxWidth": "520px"}), graph("cp-tree")))
         amp = reader.amplifiers(campaign)
         if amp.height:
             body.append(section("Top amplifiers", table(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from dash import dash_table, html
+from dash import dash_table, dcc, html
 
 from ..format import FONT, tooltip
 
@@ -20,6 +20,12 @@ def section(title: str, *children, note: str | None = None) -> html.Section:
         head.append(html.P(note, style={"margin": "0 0 8px", "color": "#4b5563",
                                         "fontSize": "14px"}))
     return html.Section(head + list(children))
+
+
+def graph(id_: str, figure=None) -> dcc.Graph:
+    """A figure with the same toolbar everywhere (no vendor logo)."""
+    return dcc.Graph(id=id_, figure={} if figure is None else figure,
+                     config={"displaylogo": False})
 
 
 def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import polars as pl
-from dash import Input, Output, State, dcc, html
+from dash import Input, Output, State, dcc, html, no_update
 from dash.dash_table import FormatTemplate
 from dash.dash_table.Format import Format, Scheme
 
 from .. import state as st
 from ..format import colour, human, pct, signed_pct
-from .common import empty, plain_figure, section, table
+from .common import empty, graph, plain_figure, section, table
 
 MAX_CAMPAIGNS = 6
 
@@ -22,6 +22,9 @@ def layout(reader, state) -> html.Div:
     chosen = [c for c in state.get("campaigns", []) if c in campaigns["campaign_id"].to_list()]
     chosen = chosen or reader.default_campaigns()
     nets = [n for n in state.get("networks", []) if n in networks] or networks
+    # The first figure comes with the layout, not after a second round trip to a callback.
+    selection = _selection(chosen, nets)
+    body, note = headline(reader, **selection)
     return html.Div([
         html.P("Distinct people each campaign reached, per network: first degree (followers "
                "of the authors) and second degree (people added only by reshares), beside "
@@ -38,8 +41,10 @@ def layout(reader, state) -> html.Div:
                                                                  "marginRight": "12px"}),
                                     "value": n} for n in networks]),
         ]),
-        html.Div(id="cmp-note"),
-        dcc.Loading(html.Div(id="cmp-body"), type="dot"),
+        html.Div(note, id="cmp-note"),
+        dcc.Store(id="cmp-drawn", data=selection),
+        html.Div(body, id="cmp-body"),
+        dcc.Loading(html.Div(id="cmp-more", style={"minHeight": "200px"}), type="dot"),
     ])
 
 
@@ -168,42 +173,64 @@ FORMATS = {c: {"type": "numeric", "format": Format().group(True)}
 
 def register(app, reader) -> None:
     @app.callback(Output("cmp-body", "children"), Output("cmp-note", "children"),
-                  Output("url", "search", allow_duplicate=True),
+                  Output("url", "search", allow_duplicate=True), Output("cmp-drawn", "data"),
                   Input("cmp-campaigns", "value"), Input("cmp-networks", "value"),
-                  State("url", "search"), prevent_initial_call="initial_duplicate")
-    def update(campaigns, networks, search):
-        campaigns, networks = campaigns or [], networks or []
-        note = None
-        if len(campaigns) > MAX_CAMPAIGNS:
-            note = empty(f"Showing the first {MAX_CAMPAIGNS} campaigns; remove some to add "
-                         "others.")
-            campaigns = campaigns[:MAX_CAMPAIGNS]
-        elif len(campaigns) < 2:
-            note = empty("Pick at least two campaigns to compare them.")
-        search = st.with_values(search, campaigns=campaigns, networks=networks)
-        if not campaigns or not networks:
-            return empty("Nothing selected."), note, search
-        data = reader.compare(campaigns, networks + ["all"])
-        reach = data["reach"].filter(pl.col("network") != "all")
-        body = [dcc.Graph(id="cmp-reach", figure=reach_figure(reach, networks),
-                          config={"displaylogo": False})]
-        if data["uplift"].height:
-            body.append(dcc.Graph(id="cmp-uplift", figure=uplift_figure(data["uplift"]),
-                                  config={"displaylogo": False}))
-            warned = data["uplift"].filter(pl.col("method") == "nb_glm",
-                                           pl.col("warning").is_not_null())
-            if warned.height:
-                body.append(html.Details([html.Summary(
-                    f"{warned.height} cell(s) without an uplift estimate — why"),
-                    html.Ul([html.Li(f"{n} · {net}: {w}") for n, net, w in warned.select(
-                        "name", "network", "warning").rows()])]))
-        else:
-            body.append(empty("No uplift mart: run `reach compute` again to add it."))
-        if data["engagement"].height:
-            body.append(dcc.Graph(id="cmp-rate", figure=rate_figure(data["engagement"]),
-                                  config={"displaylogo": False}))
-        body.append(section("The numbers", table(
-            "cmp-table", comparison_table(data), "reach", FORMATS),
-            note="Hover a column name for its definition. 'all' rows count each person "
-                 "once across networks."))
-        return body, note, search
+                  State("url", "search"), State("cmp-drawn", "data"),
+                  prevent_initial_call=True)
+    def update(campaigns, networks, search, drawn):
+        selection = _selection(campaigns or [], networks or [])
+        if selection == drawn:
+            return no_update, no_update, no_update, no_update  # the layout drew it already
+        body, note = headline(reader, **selection)
+        return body, note, st.with_values(search, **selection), selection
+
+    @app.callback(Output("cmp-more", "children"), Input("cmp-drawn", "data"))
+    def more(selection):
+        return details(reader, **selection) if selection else None
+
+
+def _selection(campaigns: list[str], networks: list[str]) -> dict[str, list[str]]:
+    return {"campaigns": campaigns[:MAX_CAMPAIGNS], "networks": networks}
+
+
+def headline(reader, campaigns: list[str], networks: list[str]) -> tuple[list, html.Div | None]:
+    """The reach figure for a selection, and a note when the selection needs one.
+
+    It is drawn with the page; uplift, rates and the table (`details`) follow in a second
+    callback, so the first figure is not kept waiting for three more to be drawn."""
+    note = None
+    if len(campaigns) > MAX_CAMPAIGNS:
+        note = empty(f"Showing the first {MAX_CAMPAIGNS} campaigns; remove some to add "
+                     "others.")
+    elif len(campaigns) < 2:
+        note = empty("Pick at least two campaigns to compare them.")
+    if not campaigns or not networks:
+        return [empty("Nothing selected.")], note
+    reach = reader.compare(campaigns[:MAX_CAMPAIGNS], networks)["reach"]
+    return [graph("cmp-reach", reach_figure(reach, networks))], note
+
+
+def details(reader, campaigns: list[str], networks: list[str]) -> list:
+    """Uplift and engagement-rate figures and the sortable table, below the reach figure."""
+    if not campaigns or not networks:
+        return []
+    data = reader.compare(campaigns, networks + ["all"])
+    body = []
+    if data["uplift"].height:
+        body.append(graph("cmp-uplift", uplift_figure(data["uplift"])))
+        warned = data["uplift"].filter(pl.col("method") == "nb_glm",
+                                       pl.col("warning").is_not_null())
+        if warned.height:
+            body.append(html.Details([html.Summary(
+                f"{warned.height} cell(s) without an uplift estimate — why"),
+                html.Ul([html.Li(f"{n} · {net}: {w}") for n, net, w in warned.select(
+                    "name", "network", "warning").rows()])]))
+    else:
+        body.append(empty("No uplift mart: run `reach compute` again to add it."))
+    if data["engagement"].height:
+        body.append(graph("cmp-rate", rate_figure(data["engagement"])))
+    body.append(section("The numbers", table(
+        "cmp-table", comparison_table(data), "reach", FORMATS),
+        note="Hover a column name for its definition. 'all' rows count each person "
+             "once across networks."))
+    return body

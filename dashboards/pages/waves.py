@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import polars as pl
-from dash import dcc, html
+from dash import html
 from dash.dash_table.Format import Format, Scheme
 
 from ..format import colour, duration, human
-from .common import empty, figure_layout, section, table
+from .common import empty, figure_layout, graph, section, table
 
 
 def layout(reader, state) -> html.Div:
@@ -40,7 +40,7 @@ def layout(reader, state) -> html.Div:
                 f"{newest['network']}, {human(newest['total_reach'])} people, "
                 f"{newest['size']} shares, half of them within {newest['time_to_half']}. "
                 "Carried by: ", html.Code(newest["top_amplifiers"] or "nobody yet")]),
-        dcc.Graph(id="waves-figure", figure=fig),
+        graph("waves-figure", fig),
         section("All waves, newest and fastest first", table(
             "waves-table", shown.select("created_at", "network", "post_id", "root_account_id",
                                         "sentiment", "size", "total_reach", "time_to_half",

@@ -1,0 +1,122 @@
+"""The dashboard's server side without a browser: who may see it, what it may read, and the
+first view that comes with the layout."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from dashboards import app as dash_app
+
+
+@pytest.fixture(scope="module")
+def app(sample_lake):
+    return dash_app.build_app(sample_lake[0])
+
+
+def _client(app):
+    return app.server.test_client()
+
+
+def _layout_ids(client, referrer: str | None) -> set[str]:
+    headers = {"Referer": referrer} if referrer else {}
+    resp = client.get("/_dash-layout", headers=headers, base_url="http://127.0.0.1:8050")
+    assert resp.status_code == 200
+    ids: set[str] = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("props"), dict) and "id" in node["props"]:
+                ids.add(node["props"]["id"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(resp.get_json())
+    return ids
+
+
+def test_the_layout_comes_with_the_page_the_browser_asked_for(app):
+    client = _client(app)
+    compare = _layout_ids(client, "http://127.0.0.1:8050/?campaigns=c001,c002")
+    assert {"cmp-campaigns", "cmp-reach", "cmp-drawn"} <= compare
+    assert "cp-campaign" in _layout_ids(client, "http://127.0.0.1:8050/campaign")
+    # No referrer, or another site's: an empty frame that the route callback fills.
+    for ref in (None, "http://elsewhere.example/campaign"):
+        ids = _layout_ids(client, ref)
+        assert "page" in ids and not any(i.startswith(("cmp-", "cp-")) for i in ids)
+
+
+def _export(client, mart: str, fmt: str = "csv"):
+    body = {"output": "..ex-download.data...ex-note.children..",
+            "outputs": [{"id": "ex-download", "property": "data"},
+                        {"id": "ex-note", "property": "children"}],
+            "inputs": [{"id": "ex-go", "property": "n_clicks", "value": 1}],
+            "changedPropIds": ["ex-go.n_clicks"],
+            "state": [{"id": "ex-mart", "property": "value", "value": mart},
+                      {"id": "ex-format", "property": "value", "value": fmt},
+                      {"id": "url", "property": "search", "value": "?campaigns=c001"}]}
+    resp = client.post("/_dash-update-component", data=json.dumps(body),
+                       content_type="application/json")
+    assert resp.status_code == 200
+    return resp.get_json()["response"]
+
+
+def test_export_reads_only_marts_inside_the_lake(app, sample_lake):
+    client = _client(app)
+    ok = _export(client, "reach")
+    assert ok["ex-download"]["data"]["filename"] == "reach.csv"
+    text = base64.b64decode(ok["ex-download"]["data"]["content"]).decode() \
+        if ok["ex-download"]["data"]["base64"] else ok["ex-download"]["data"]["content"]
+    want = sample_lake[1]["reach"].filter(campaign_id="c001").height
+    assert len(text.strip().splitlines()) == want + 1  # header + the campaign's rows
+    for hostile in ("../../../etc/passwd", "/etc/passwd", "reach/../../x", "tables"):
+        refused = _export(client, hostile)
+        assert refused["ex-download"]["data"] is None
+        assert "Unknown mart" in json.dumps(refused["ex-note"])
+
+
+def test_data_docs_are_served_from_inside_the_lake_only(app):
+    client = _client(app)
+    for path in ("/lake-docs/../../../../etc/passwd", "/lake-docs/%2e%2e/%2e%2e/etc/passwd",
+                 "/lake-docs/..%2f..%2fmanifest.json"):
+        assert client.get(path).status_code == 404
+
+
+def test_off_loopback_every_request_needs_the_login(sample_lake, monkeypatch):
+    monkeypatch.setenv("REACH_DASHBOARD_USER", "ana")
+    monkeypatch.setenv("REACH_DASHBOARD_PASSWORD", "s3cret:with colon")
+    app = dash_app.build_app(sample_lake[0])
+    dash_app.protect(app, "0.0.0.0")
+    client = _client(app)
+    for path in ("/", "/_dash-layout", "/lake-docs/index.html", "/export"):
+        resp = client.get(path)
+        assert resp.status_code == 401 and "Basic" in resp.headers["WWW-Authenticate"]
+    wrong = base64.b64encode(b"ana:guess").decode()
+    assert client.get("/", headers={"Authorization": f"Basic {wrong}"}).status_code == 401
+    good = base64.b64encode(b"ana:s3cret:with colon").decode()
+    assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
+
+
+def test_loopback_needs_no_login_and_public_needs_credentials(sample_lake, monkeypatch):
+    from reach.errors import UsageError
+    app = dash_app.build_app(sample_lake[0])
+    dash_app.protect(app, "127.0.0.1")
+    assert _client(app).get("/").status_code == 200
+    monkeypatch.delenv("REACH_DASHBOARD_USER", raising=False)
+    monkeypatch.delenv("REACH_DASHBOARD_PASSWORD", raising=False)
+    with pytest.raises(UsageError, match="REACH_DASHBOARD_USER"):
+        dash_app.protect(dash_app.build_app(sample_lake[0]), "192.168.1.20")
+
+
+def test_the_small_plotly_bundle_is_used_only_at_plotlys_own_version(monkeypatch):
+    import plotly.offline
+    vendored = dash_app.plotly_basic_version()
+    assert vendored, "dashboards/assets/plotly-basic.min.js is missing its version header"
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs_version", lambda: vendored)
+    assert dash_app._assets_ignore() == ""
+    monkeypatch.setattr(plotly.offline, "get_plotlyjs_version", lambda: "0.0.1")
+    assert dash_app._assets_ignore() == r"plotly-basic\.min\.js"
