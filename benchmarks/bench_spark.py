@@ -1,5 +1,6 @@
-"""Spark (local mode) vs the Polars engine on the same lake: reach, two_hop, amplifiers and
-timeline, each engine in its own process, results checked equal, times side by side.
+"""Spark (local mode) vs the Polars engine on the same lake: reach, two_hop, cascades,
+amplifiers and timeline, each engine in its own process, results checked equal, times side
+by side.
 Polars is expected to win on one machine; the point is the same rows and a way out.
 
     python benchmarks/bench_spark.py [--lake .bench/lake] [--master local[2]]
@@ -15,6 +16,7 @@ from pathlib import Path
 from _harness import run_side
 
 KEYS = {"reach": ["campaign_id", "network"], "two_hop": ["network", "account_id"],
+        "cascades": ["network", "post_id"],
         "amplifiers": ["campaign_id", "network", "account_id"],
         "timeline": ["campaign_id", "network", "bucket_start"]}
 
@@ -26,7 +28,7 @@ def side_polars(lake: Path, out: Path) -> dict:
     from reach._cells import campaign_cells
     from reach.amplifiers import amplifier_rows
     from reach.audience import PersonLinks, potential_counts, reach_rows
-    from reach.cascades import build_forest, shares_triggered
+    from reach.cascades import build_forest, cascade_metrics, shares_triggered
     from reach.graph import build_graphs
     from reach.timeline import timeline_rows
     from reach.two_hop import two_hop_rows
@@ -41,6 +43,7 @@ def side_polars(lake: Path, out: Path) -> dict:
     marts = {"reach": reach_rows(cells, graphs, potential_counts(t["accounts"], graphs, sizes),
                                  PersonLinks.from_tables(keys, t["accounts"]))}
     forest = build_forest(t["posts"], t["shares"], t["follows"])
+    marts["cascades"] = cascade_metrics(forest, t["posts"], graphs)
     marts["amplifiers"] = amplifier_rows(
         cells, graphs, shares_triggered(forest, t["posts"]),
         keys.select("network", "account_key", "account_id").collect())
@@ -96,7 +99,7 @@ def main() -> None:
         same[m] = p.height == s.height and all(
             (((p[c] - s[c]).abs().fill_null(0) < 1e-6).all() if p[c].dtype.is_float()
              else p[c].equals(s[c])) for c in p.columns)
-    print(f"\nreach, two_hop, amplifiers, timeline over {edges:,} follow edges")
+    print(f"\n{', '.join(KEYS)} over {edges:,} follow edges")
     print(f"{'':22}{'polars':>10}{'spark ' + a.master:>18}")
     print(f"{'compute seconds':22}{res['polars']['seconds']:10.1f}{res['spark']['seconds']:18.1f}")
     print(f"{'process seconds':22}{res['polars']['process_s']:10.1f}"

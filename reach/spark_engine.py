@@ -1,9 +1,10 @@
-"""The Spark engine: reach, two_hop, amplifiers and timeline on a cluster.
+"""The Spark engine: reach, two_hop, cascades, amplifiers and timeline on a cluster.
 
 Mirrors the Polars engine step for step, in SQL kept in ``sql/spark/`` (one file per
 step, registered as temporary views in this order): exposures → reached → reach counts →
-reach cells → the cross-network rows; cascade parents → shares triggered (the only
-DataFrame code: ancestors by iterated joins) → amplifiers; timeline; two_hop. A change to a
+reach cells → the cross-network rows; cascade parents → cascade links → the tree and its
+ancestor pairs (the only DataFrame code: breadth-first joins, one level per round) →
+cascades, shares triggered → amplifiers; timeline; two_hop. A change to a
 definition touches ``reach/<module>.py`` and its SQL file here the same way; a test proves
 the two engines give the same rows.
 
@@ -23,13 +24,13 @@ import polars as pl
 
 from .amplifiers import AMPLIFIER_SCHEMA
 from .audience import REACH_SCHEMA
+from .cascades import CASCADE_SCHEMA
 from .timeline import TIMELINE_SCHEMA
 from .two_hop import TWO_HOP_SCHEMA
 
 SQL = Path(__file__).resolve().parents[1] / "sql" / "spark"
 TABLES = ("posts", "shares", "follows", "accounts", "_account_keys")
-SPARK_MARTS = ("reach", "two_hop", "amplifiers", "timeline")
-MAX_DEPTH = 1000  # cascade levels; deeper means a cycle among given parents
+SPARK_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline")
 
 
 def sql(name: str, **params) -> str:
@@ -79,7 +80,12 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
         "campaign_id", pl.col("network") == "all", "network")}
     say("spark: cascades and amplifiers")
     view("cascade_parents", sql("cascade_parents"))
-    view("triggered", _shares_triggered(spark))
+    tree, pairs = _cascade_tree(spark)
+    view("cascade_tree", tree, cache=True)
+    view("cascade_pairs", pairs, cache=True)
+    view("triggered", sql("shares_triggered"))
+    out["cascades"] = _polars(spark.sql(sql("cascades")), CASCADE_SCHEMA).sort(
+        "network", "post_id")
     out["amplifiers"] = _polars(spark.sql(sql("amplifiers")), AMPLIFIER_SCHEMA).sort(
         "campaign_id", "network", "rank")
     say("spark: timeline")
@@ -101,39 +107,57 @@ def _viewer(spark):
     return view
 
 
-def _shares_triggered(spark):
-    """Per campaign × network × account: distinct shares below its nodes (not its own).
+def _cascade_tree(spark) -> tuple:
+    """(tree, pairs): every share with its parent, depth and whether its edge was rebuilt;
+    every share with each node above it, the root included.
 
-    Ancestors by iterated joins, one cascade level per round, until no chain goes on.
+    Breadth-first from the roots, one level per round, so it ends after the deepest level
+    whatever the data. Shares that no chain from the root reaches (a cycle among given
+    parents, or below one) hang from the root and count as rebuilt, as in build_forest.
     """
     from pyspark.sql import functions as F
-    edges = spark.sql("SELECT network, post_id, share_id AS node, sharer_key AS node_key, "
-                      "parent_node FROM cascade_parents").cache()
-    nodes = spark.sql("SELECT network, post_id, post_id AS node, account_key AS key FROM posts "
-                      "UNION ALL SELECT network, post_id, share_id, sharer_key FROM shares")
-    parent_of = edges.select("network", "post_id", F.col("node").alias("p"),
-                             F.col("parent_node").alias("pp"))
-    # (descendant share d, its sharer, an ancestor node a)
-    frontier = edges.select("network", "post_id", F.col("node").alias("d"),
-                            F.col("node_key").alias("d_key"), F.col("parent_node").alias("a"))
-    pairs = frontier
-    for _ in range(MAX_DEPTH):
-        step = (frontier.join(parent_of, (frontier.network == parent_of.network)
-                              & (frontier.post_id == parent_of.post_id)
-                              & (frontier.a == parent_of.p))
-                .select(frontier.network, frontier.post_id, "d", "d_key",
-                        F.col("pp").alias("a"))).cache()
-        if step.limit(1).count() == 0:
+    links = spark.sql(sql("cascade_links")).localCheckpoint()
+    keep = ["network", "post_id", "node", "node_key", "t", "parent", "reconstructed"]
+    # Each level is materialised and cut from its lineage (localCheckpoint), so the plans
+    # stay one level deep however deep the cascades go.
+    level = links.where(F.col("parent").isNull()).withColumn("depth", F.lit(1))
+    level = level.localCheckpoint()
+    pairs_ = level.select("network", "post_id", F.col("node").alias("d"),
+                          F.col("node_key").alias("d_key"),
+                          F.col("post_id").alias("a")).localCheckpoint()
+    levels, pairs = [level], [pairs_]
+    depth = 1
+    while True:
+        depth += 1
+        up = level.select("network", "post_id", F.col("node").alias("parent"))
+        level = links.join(up, ["network", "post_id", "parent"]).select(
+            *keep, F.lit(depth).alias("depth")).localCheckpoint()
+        if level.isEmpty():
             break
-        pairs = pairs.unionByName(step)
-        frontier = step
-    camp = spark.sql("SELECT network, post_id, campaign_id FROM posts "
-                     "WHERE campaign_id IS NOT NULL")
-    return (pairs.join(nodes.withColumnRenamed("node", "a"), ["network", "post_id", "a"])
-            .where(F.col("key") != F.col("d_key"))
-            .join(camp, ["network", "post_id"])
-            .groupBy("campaign_id", "network", F.col("key").alias("account_key"))
-            .agg(F.countDistinct("d").alias("shares_triggered")))
+        above = pairs_.select("network", "post_id", F.col("d").alias("parent"), "a")
+        pairs_ = (level.select("network", "post_id", F.col("node").alias("d"),
+                               F.col("node_key").alias("d_key"), F.col("parent").alias("a"))
+                  .unionByName(level.join(above, ["network", "post_id", "parent"]).select(
+                      "network", "post_id", F.col("node").alias("d"),
+                      F.col("node_key").alias("d_key"), "a"))).localCheckpoint()
+        levels.append(level)
+        pairs.append(pairs_)
+    tree = _union(levels).select(*keep, "depth")
+    cut = (links.join(tree.select("network", "post_id", "node"),
+                      ["network", "post_id", "node"], "left_anti")
+           .select("network", "post_id", "node", "node_key", "t",
+                   F.lit(None).cast("string").alias("parent"),
+                   F.lit(True).alias("reconstructed"), F.lit(1).alias("depth")))
+    cut_pairs = cut.select("network", "post_id", F.col("node").alias("d"),
+                           F.col("node_key").alias("d_key"), F.col("post_id").alias("a"))
+    return tree.unionByName(cut), _union(pairs).unionByName(cut_pairs)
+
+
+def _union(frames: list):
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
 
 
 def _polars(df, schema: dict) -> pl.DataFrame:

@@ -161,7 +161,7 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 def _compute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=("polars", "spark"), default="polars",
-                   help="polars (one machine, every mart) or spark (reach, two_hop, "
+                   help="polars (one machine, every mart) or spark (reach, two_hop, cascades, "
                         "amplifiers, timeline on a cluster; see the README)")
     p.add_argument("--spark-master", default=None, metavar="URL",
                    help="spark: the master (default local[*]; e.g. spark://host:7077, yarn)")

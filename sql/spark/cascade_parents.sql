@@ -3,7 +3,7 @@
 -- root author at the post's time or an earlier sharer; ties: smallest account_id, then
 -- node id), else the root post.
 -- Views in: posts, shares, follows.  View out: cascade_parents (share_id, network, post_id,
--- sharer_key, parent_node).
+-- sharer_key, created_at, parent_node, reconstructed).
 WITH nodes AS (
     SELECT network, post_id, post_id AS node_id, account_key, account_id, created_at AS t
     FROM posts
@@ -20,7 +20,8 @@ candidates AS (
                    AND n.account_key = f.followee_key AND n.t < s.created_at
     WHERE s.parent_id IS NULL
 )
-SELECT s.network, s.post_id, s.share_id, s.sharer_key,
-       coalesce(s.parent_id, c.node_id, s.post_id) AS parent_node
+SELECT s.network, s.post_id, s.share_id, s.sharer_key, s.created_at,
+       coalesce(s.parent_id, c.node_id, s.post_id) AS parent_node,
+       s.parent_id IS NULL AS reconstructed
 FROM shares AS s
 LEFT JOIN candidates AS c ON c.network = s.network AND c.share_id = s.share_id AND c.pick = 1
