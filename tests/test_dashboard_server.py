@@ -120,3 +120,17 @@ def test_the_small_plotly_bundle_is_used_only_at_plotlys_own_version(monkeypatch
     assert dash_app._assets_ignore() == ""
     monkeypatch.setattr(plotly.offline, "get_plotlyjs_version", lambda: "0.0.1")
     assert dash_app._assets_ignore() == r"plotly-basic\.min\.js"
+
+
+def test_compare_says_when_it_shows_only_the_first_six(sample_lake):
+    from dashboards.pages import compare
+    from dashboards.queries import MartReader
+    reader = MartReader(sample_lake[0])
+    ids = reader.campaigns()["campaign_id"].to_list()
+    many = (ids * 7)[:7]
+    _, note = compare.headline(reader, many, reader.networks())
+    assert "first 6 campaigns" in json.dumps(note.to_plotly_json(), default=str)
+    _, note = compare.headline(reader, ids[:1], reader.networks())
+    assert "at least two" in json.dumps(note.to_plotly_json(), default=str)
+    _, note = compare.headline(reader, ids[:2], reader.networks())
+    assert note is None

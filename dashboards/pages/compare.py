@@ -24,7 +24,7 @@ def layout(reader, state) -> html.Div:
     nets = [n for n in state.get("networks", []) if n in networks] or networks
     # The first figure comes with the layout, not after a second round trip to a callback.
     selection = _selection(chosen, nets)
-    body, note = headline(reader, **selection)
+    body, note = headline(reader, chosen, nets)
     return html.Div([
         html.P("Distinct people each campaign reached, per network: first degree (followers "
                "of the authors) and second degree (people added only by reshares), beside "
@@ -178,10 +178,11 @@ def register(app, reader) -> None:
                   State("url", "search"), State("cmp-drawn", "data"),
                   prevent_initial_call=True)
     def update(campaigns, networks, search, drawn):
-        selection = _selection(campaigns or [], networks or [])
-        if selection == drawn:
+        campaigns, networks = campaigns or [], networks or []
+        selection = _selection(campaigns, networks)
+        if selection == drawn and len(campaigns) <= MAX_CAMPAIGNS:
             return no_update, no_update, no_update, no_update  # the layout drew it already
-        body, note = headline(reader, **selection)
+        body, note = headline(reader, campaigns, networks)
         return body, note, st.with_values(search, **selection), selection
 
     @app.callback(Output("cmp-more", "children"), Input("cmp-drawn", "data"))
