@@ -12,8 +12,6 @@ Great Expectations itself, and a test proves the two flag the same rows.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Mapping
 from datetime import datetime
 from functools import cache
@@ -23,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from reach.errors import ReachError
+from reach.resources import resource
 
 #: handled by the loader's key-deduplication step (first row kept), not row by row
 KEY_RULES = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique")
@@ -30,15 +29,7 @@ KEY_RULES = ("expect_compound_columns_to_be_unique", "expect_column_values_to_be
 
 def suites_dir() -> Path:
     """The expectations/ folder: $REACH_EXPECTATIONS, the source checkout, or the install."""
-    env = os.environ.get("REACH_EXPECTATIONS")
-    candidates = [Path(env)] if env else []
-    candidates += [Path(__file__).resolve().parents[1] / "expectations",
-                   Path(sys.prefix) / "share" / "reach" / "expectations"]
-    for c in candidates:
-        if (c / "posts.json").is_file():
-            return c
-    raise ReachError("cannot find the expectation suites (expectations/*.json); "
-                     "set REACH_EXPECTATIONS to the folder that holds them")
+    return resource("expectations", env="REACH_EXPECTATIONS")
 
 
 @cache

@@ -27,10 +27,9 @@ import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
 from reach.errors import ReachError, UsageError
+from reach.resources import CHECKOUT, resource
 
-ROOT = Path(__file__).resolve().parents[1]
-SQL_DIR = ROOT / "sql"
-DOCS = ROOT / "docs" / "marts.md"
+SQL_DIR = CHECKOUT / "sql"  # where `python -m etl.warehouse` writes the generated DDL
 
 #: publish order and each mart's natural key
 MART_KEYS: dict[str, tuple[str, ...]] = {
@@ -68,7 +67,7 @@ def safe_url(url: str | sa.URL) -> str:
 def column_docs(text: str | None = None) -> dict[str, dict[str, str]]:
     """docs/marts.md as {mart: {column: "unit: meaning"}}."""
     if text is None:
-        text = DOCS.read_text() if DOCS.exists() else ""
+        text = resource("docs", "marts.md").read_text()
     out: dict[str, dict[str, str]] = {}
     mart = None
     for line in text.splitlines():
@@ -304,11 +303,8 @@ def _chunks(items: list, n: int) -> Iterator[list]:
         yield items[i:i + n]
 
 
-ANALYST = SQL_DIR / "analyst"
-
-
 def analyst_queries() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(ANALYST.glob("*.sql"))}
+    return {p.stem: p for p in sorted(resource("sql", "analyst").glob("*.sql"))}
 
 
 def analyst_query(name: str) -> sa.TextClause:

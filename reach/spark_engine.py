@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import polars as pl
 
 from .amplifiers import AMPLIFIER_SCHEMA
 from .audience import REACH_SCHEMA
 from .cascades import CASCADE_SCHEMA
+from .resources import resource
 from .timeline import TIMELINE_SCHEMA
 from .two_hop import TWO_HOP_SCHEMA
 
-SQL = Path(__file__).resolve().parents[1] / "sql" / "spark"
 TABLES = ("posts", "shares", "follows", "accounts", "_account_keys")
 SPARK_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline")
 
 
 def sql(name: str, **params) -> str:
-    text = (SQL / f"{name}.sql").read_text()
+    text = (resource("sql", "spark") / f"{name}.sql").read_text()
     return text.format(**params) if params else text
 
 
