@@ -10,6 +10,10 @@ from .. import state as st
 from ..format import human
 from .common import empty
 
+ROUGH = ("Rough: these accounts add few people next to the campaign's audience, and a "
+         "sketch measures that difference only coarsely. Trust the interval, not the "
+         "point estimate.")
+
 
 def layout(reader, state) -> html.Div:
     campaigns = reader.campaigns()
@@ -78,4 +82,6 @@ def register(app, reader) -> None:
                       **{"data-estimate": f"{est.estimate:.6f}"},
                       style={"fontWeight": "700", "fontSize": "32px"}),
             html.Span(f" more distinct people on {network} (95%: {human(est.low)} – "
-                      f"{human(est.high)}) if {len(accounts)} account(s) reshared.")])
+                      f"{human(est.high)}) if {len(accounts)} account(s) reshared."),
+            *([html.P(ROUGH, id="wi-rough", style={"color": "#92400e"})]
+              if est.rel_error > 0.25 else [])])
