@@ -15,10 +15,10 @@ from pathlib import Path
 
 from _harness import run_side
 
-KEYS = {"reach": ["campaign_id", "network"], "two_hop": ["network", "account_id"],
-        "cascades": ["network", "post_id"],
-        "amplifiers": ["campaign_id", "network", "account_id"],
-        "timeline": ["campaign_id", "network", "bucket_start"]}
+from reach.schema import MART_KEYS
+from reach.spark_engine import SPARK_MARTS
+
+KEYS = {m: list(MART_KEYS[m]) for m in SPARK_MARTS}  # each mart's natural key
 
 
 def side_polars(lake: Path, out: Path) -> dict:

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-MARTS = ("reach", "cascades", "amplifiers", "timeline", "two_hop", "waves", "uplift",
-         "engagement", "attribution", "cascade_nodes")
+from reach.schema import MART_KEYS
+
+MARTS = tuple(MART_KEYS)
 
 
 class MartReader:

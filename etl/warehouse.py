@@ -28,22 +28,10 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 
 from reach.errors import ReachError, UsageError
 from reach.resources import CHECKOUT, resource
+from reach.schema import MART_KEYS  # publish order and each mart's natural key
 
 SQL_DIR = CHECKOUT / "sql"  # where `python -m etl.warehouse` writes the generated DDL
 
-#: publish order and each mart's natural key
-MART_KEYS: dict[str, tuple[str, ...]] = {
-    "reach": ("campaign_id", "network"),
-    "two_hop": ("network", "account_id"),
-    "cascades": ("network", "post_id"),
-    "amplifiers": ("campaign_id", "network", "account_id"),
-    "timeline": ("campaign_id", "network", "bucket_start"),
-    "waves": ("network", "post_id"),
-    "uplift": ("campaign_id", "network", "method"),
-    "engagement": ("campaign_id", "network"),
-    "attribution": ("model", "channel_type", "channel"),
-    "cascade_nodes": ("network", "post_id", "node_id"),
-}
 CAMPAIGNS = "dim_campaigns"
 LOG = "reach_publish_log"
 BATCH = 5_000

@@ -19,6 +19,7 @@ from .cascades import build_forest, cascade_metrics, shares_triggered
 from .engagement import post_engagement, rate_rows
 from .errors import UsageError
 from .graph import build_graphs
+from .schema import MART_KEYS
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from .timeline import timeline_rows
 from .touchpoints import conversion_paths, nonconverting_paths
@@ -26,8 +27,7 @@ from .two_hop import two_hop_rows
 from .uplift import UpliftSpec, uplift_mart
 from .waves import wave_rows
 
-ENGINE_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline", "waves", "uplift",
-                "engagement", "attribution", "cascade_nodes")
+ENGINE_MARTS = tuple(MART_KEYS)
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 
 

@@ -259,15 +259,15 @@ def dashboard(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from dashboards.queries import MARTS
     from etl.lake import Lake
+    from reach.schema import MART_KEYS
     lake = Lake.open(args.lake)
     known = [p.stem for p in sorted(lake.marts_dir.glob("*.parquet"))]
     if args.mart not in known:
         hint = f"available: {', '.join(known)}" if known else (
             f"no marts yet; run: reach compute --lake {args.lake}")
         raise UsageError(f"--mart '{args.mart}' is not in {lake.marts_dir} ({hint}; "
-                         f"documented marts: {', '.join(MARTS)})")
+                         f"documented marts: {', '.join(MART_KEYS)})")
     fmt = args.fmt or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
     df = pl.read_parquet(lake.marts_dir / f"{args.mart}.parquet")
     if args.campaign:

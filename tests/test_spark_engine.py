@@ -9,13 +9,13 @@ import shutil
 import polars as pl
 import pytest
 
+from reach.schema import MART_KEYS
+from reach.spark_engine import SPARK_MARTS
+
 from .conftest import load_and_compute, write_marts
 from .gen import make_tables, write
 
-KEYS = {"reach": ["campaign_id", "network"], "two_hop": ["network", "account_id"],
-        "cascades": ["network", "post_id"],
-        "amplifiers": ["campaign_id", "network", "account_id"],
-        "timeline": ["campaign_id", "network", "bucket_start"]}
+KEYS = {m: list(MART_KEYS[m]) for m in SPARK_MARTS}  # each mart's natural key
 
 
 @pytest.fixture(scope="module")
