@@ -26,6 +26,8 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTableComment
 
+from etl import dburl
+from etl.dburl import safe_url
 from reach.errors import ReachError, UsageError
 from reach.resources import CHECKOUT, resource
 from reach.schema import MART_KEYS  # publish order and each mart's natural key
@@ -40,14 +42,6 @@ DIALECTS = ("postgresql", "sqlite")
 
 def default_url(lake_root: Path) -> str:
     return os.environ.get("REACH_DB_URL") or f"sqlite:///{Path(lake_root).resolve()}/warehouse.sqlite"
-
-
-def safe_url(url: str | sa.URL) -> str:
-    """The URL as it may be shown: password hidden."""
-    try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"//[^@/]*@", "//***@", str(url))
 
 
 # ---- schema: from the marts' Parquet schemas and docs/marts.md ------------------------
@@ -184,11 +178,7 @@ def publish(lake_root: Path, url: str | None = None, *,
     marts = read_marts(lake.root)
     campaigns = _campaigns(lake)
     md = metadata({m: df.schema for m, df in marts.items()})
-    try:
-        engine = sa.create_engine(url)
-    except Exception as exc:  # bad URL: say so without echoing a password
-        raise UsageError(f"--db {safe_url(url)} is not a usable SQLAlchemy URL: "
-                         f"{type(exc).__name__}") from None
+    engine = dburl.engine(url, f"--db {safe_url(url)}")
     dialect = engine.dialect.name
     counts: dict[str, int] = {}
     total = sum(df.height for df in marts.values()) + campaigns.height
@@ -221,19 +211,11 @@ def publish(lake_root: Path, url: str | None = None, *,
                 "last_batch": manifest["loads"][-1]["batch_id"] if manifest["loads"] else None,
                 "row_counts": json.dumps(counts)}])
     except sa.exc.SQLAlchemyError as exc:
-        raise ReachError(_scrub(f"publishing to {safe_url(url)} failed: "
-                                f"{str(getattr(exc, 'orig', exc)).strip()}", url)) from None
+        raise ReachError(dburl.failure(f"publishing to {safe_url(url)} failed", exc, url)
+                         ) from None
     finally:
         engine.dispose()
     return counts
-
-
-def _scrub(message: str, url: str) -> str:
-    try:
-        password = sa.make_url(url).password
-    except Exception:
-        password = None
-    return message.replace(password, "***") if password else message
 
 
 def _campaigns(lake) -> pl.DataFrame:

@@ -40,21 +40,26 @@ def sample(args: argparse.Namespace) -> int:
     with _progress() as say:
         counts = generate(args.out, seed=args.seed, scale=args.scale,
                           campaigns=args.campaigns, fmt=args.fmt, progress=say)
-    t = Table(title=f"sample written to {args.out}")
-    t.add_column("table")
+    _print_counts(f"sample written to {args.out}", counts)
+    return 0
+
+
+def _print_counts(title: str, counts: dict[str, int], label: str = "table") -> None:
+    """A two-column table: name, rows."""
+    t = Table(title=title)
+    t.add_column(label)
     t.add_column("rows", justify="right")
     for name, n in counts.items():
         t.add_row(name, f"{n:,}")
     out.print(t)
-    return 0
 
 
 def etl(args: argparse.Namespace) -> int:
     from etl.load import load
     from etl.sources import extract
     with _progress() as say:
+        from etl.dburl import safe_url
         from etl.readers.database import looks_like_url
-        from etl.warehouse import safe_url
         say(f"reading {safe_url(args.source) if looks_like_url(args.source) else args.source}")
         ext = extract(args.source, fmt=args.fmt, network=args.network,
                       undirected=args.undirected, queries=getattr(args, "queries", None),
@@ -79,13 +84,8 @@ def _print_load(report, lake: Path) -> None:
                   f"[red]{c.quarantined:,}[/]" if c.quarantined else "0", f"{c.replaced:,}")
     out.print(t)
     if report.repairs:
-        r = Table(title="repaired or dropped by the reader's rules")
-        r.add_column("rule")
-        r.add_column("rows", justify="right")
-        for rule, n in report.repairs.items():
-            if n:
-                r.add_row(rule, f"{n:,}")
-        out.print(r)
+        _print_counts("repaired or dropped by the reader's rules",
+                      {rule: n for rule, n in report.repairs.items() if n}, "rule")
     for table, reasons in report.quarantine_reasons.items():
         shown = ", ".join(f"{rule} ({n:,})" for rule, n in reasons.items())
         out.print(f"[red]quarantined[/] {table}: {shown} → {lake}/quarantine/{table}/")
@@ -110,13 +110,8 @@ def compute(args: argparse.Namespace) -> int:
 
 
 def _print_marts(title: str, marts: dict) -> None:
-    t = Table(title=title)
-    t.add_column("mart")
-    t.add_column("rows", justify="right")
-    for name, df in marts.items():
-        if name != "sketches":
-            t.add_row(name, f"{df.height:,}")
-    out.print(t)
+    _print_counts(title, {name: df.height for name, df in marts.items() if name != "sketches"},
+                  "mart")
     _print_headline(marts["reach"])
 
 
@@ -286,8 +281,9 @@ def export(args: argparse.Namespace) -> int:
 def publish(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn
 
+    from etl.dburl import safe_url
     from etl.lake import Lake
-    from etl.warehouse import default_url, safe_url
+    from etl.warehouse import default_url
     from etl.warehouse import publish as publish_marts
     lake = Lake.open(args.lake)
     url = args.db or default_url(lake.root)
@@ -299,12 +295,7 @@ def publish(args: argparse.Namespace) -> int:
         def progress(table: str, done: int, total: int) -> None:
             bar.update(task, description=f"publishing {table}", completed=done, total=total)
         counts = publish_marts(lake.root, url, progress=progress)
-    t = Table(title=f"published to {safe_url(url)} (one transaction)")
-    t.add_column("table")
-    t.add_column("rows", justify="right")
-    for name, n in counts.items():
-        t.add_row(name, f"{n:,}")
-    out.print(t)
+    _print_counts(f"published to {safe_url(url)} (one transaction)", counts)
     out.print("analyst queries to start from: sql/analyst/*.sql")
     return 0
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import polars as pl
 import sqlalchemy as sa
 
+from etl import dburl
+from etl.dburl import safe_url
 from reach.errors import TableError, UsageError
 from reach.schema import TABLES
 
@@ -56,13 +58,8 @@ def read_queries(path: Path) -> dict[str, str]:
 
 def read_database(url: str, *, queries: Path | None = None, schema: str | None = None,
                   progress=None) -> Extract:
-    from etl.warehouse import safe_url
     shown = safe_url(url)
-    try:
-        engine = sa.create_engine(url)
-    except Exception as exc:
-        raise UsageError(f"{shown} is not a usable SQLAlchemy URL ({type(exc).__name__})"
-                         ) from None
+    engine = dburl.engine(url, shown)
     ext = Extract(fmt="database", source=shown)
     try:
         with engine.connect() as conn:
@@ -85,9 +82,7 @@ def read_database(url: str, *, queries: Path | None = None, schema: str | None =
                 ext.parts.append(TablePart(table, raw, f"{shown}#{table}",
                                            line_numbers(raw.height, 1), "row"))
     except sa.exc.SQLAlchemyError as exc:
-        from etl.warehouse import _scrub
-        raise TableError(_scrub(f"{shown}: reading failed: "
-                                f"{str(getattr(exc, 'orig', exc)).strip()}", url)) from None
+        raise TableError(dburl.failure(f"{shown}: reading failed", exc, url)) from None
     finally:
         engine.dispose()
     return ext
