@@ -39,15 +39,10 @@ class MartReader:
         return [m for m in MARTS if self.path(m).exists()]
 
     def read(self, mart: str) -> pl.DataFrame:
-        p = self.path(mart)
-        return _read_cached(str(p), p.stat().st_mtime_ns) if p.exists() else pl.DataFrame()
+        return _parquet([self.path(mart)])
 
     def _table(self, name: str) -> pl.DataFrame:
-        files = sorted((self.lake / "tables" / name).glob("**/*.parquet"))
-        if not files:
-            return pl.DataFrame()
-        return _read_cached(",".join(map(str, files)),
-                            max(f.stat().st_mtime_ns for f in files), hive=True)
+        return _parquet(sorted((self.lake / "tables" / name).glob("**/*.parquet")), hive=True)
 
     # ---- selections ----------------------------------------------------------------
 
@@ -135,11 +130,8 @@ class MartReader:
             if keys.height else keys
 
     def sketch_table(self, network: str) -> pl.DataFrame:
-        path = self.lake / "sketches" / "followers.parquet"
-        if not path.exists():
-            return pl.DataFrame()
-        df = _read_cached(str(path), path.stat().st_mtime_ns)
-        return df.filter(pl.col("network") == network)
+        df = _parquet([self.lake / "sketches" / "followers.parquet"])
+        return df.filter(pl.col("network") == network) if df.height else df
 
     def candidates(self, network: str, campaign: str, limit: int = 300) -> pl.DataFrame:
         """Accounts with the most followers that are not yet exposers of the campaign."""
@@ -189,8 +181,14 @@ class MartReader:
         return self.lake / "docs" / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
+def _parquet(paths: list[Path], hive: bool = False) -> pl.DataFrame:
+    """The files read as one frame (empty if none exists), cached until one of them changes."""
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return pl.DataFrame()
+    return _read_cached(tuple(map(str, paths)), max(p.stat().st_mtime_ns for p in paths), hive)
+
+
 @lru_cache(maxsize=64)
-def _read_cached(path: str, mtime_ns: int, hive: bool = False) -> pl.DataFrame:
-    if "," in path:
-        return pl.read_parquet(path.split(","), hive_partitioning=hive)
-    return pl.read_parquet(path, hive_partitioning=hive)
+def _read_cached(paths: tuple[str, ...], mtime_ns: int, hive: bool) -> pl.DataFrame:
+    return pl.read_parquet(list(paths), hive_partitioning=hive)
