@@ -44,20 +44,26 @@ def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
                       "cursor": "help"})
 
 
+GRID = "#eef0f3"
+
+
+def _look(title: str, height: int) -> dict:
+    """The layout every figure shares: title, size, margins, font, legend below."""
+    return {"title": {"text": title}, "height": height,
+            "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "font": {"family": FONT},
+            "legend": {"orientation": "h", "y": -0.18}, "plot_bgcolor": "white",
+            "paper_bgcolor": "white"}
+
+
 def figure_layout(fig, title: str, height: int = 380):
-    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=50, b=40),
-                      font_family=FONT, legend=dict(orientation="h", y=-0.18),
-                      plot_bgcolor="white", paper_bgcolor="white")
-    fig.update_xaxes(gridcolor="#eef0f3")
-    fig.update_yaxes(gridcolor="#eef0f3")
+    """The shared look on a plotly Figure."""
+    fig.update_layout(**_look(title, height))
+    fig.update_xaxes(gridcolor=GRID)
+    fig.update_yaxes(gridcolor=GRID)
     return fig
 
 
 def plain_figure(data: list[dict], title: str, height: int = 380, **layout) -> dict:
     """A figure as plain dicts: plotly's object model validates every property and costs
     ~100 ms per figure; a dict goes straight to the browser (the callback p95 budget)."""
-    base = {"title": {"text": title}, "height": height,
-            "margin": {"l": 50, "r": 20, "t": 50, "b": 40}, "font": {"family": FONT},
-            "legend": {"orientation": "h", "y": -0.18}, "plot_bgcolor": "white",
-            "paper_bgcolor": "white"}
-    return {"data": data, "layout": base | layout}
+    return {"data": data, "layout": _look(title, height) | layout}

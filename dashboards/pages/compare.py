@@ -9,7 +9,7 @@ from dash.dash_table.Format import Format, Scheme
 
 from .. import state as st
 from ..format import colour, human, pct, signed_pct
-from .common import empty, graph, plain_figure, section, table
+from .common import GRID, empty, graph, plain_figure, section, table
 
 MAX_CAMPAIGNS = 6
 
@@ -86,8 +86,8 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
         ]
         left = i * (width + gap)
         layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",
-                                "gridcolor": "#eef0f3"}
-        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": "#eef0f3",
+                                "gridcolor": GRID}
+        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": GRID,
                                 **({"matches": "y", "showticklabels": False} if i else
                                    {"title": {"text": "people"}})}
         layout["annotations"].append({"text": net, "x": left + width / 2, "y": 1.0,
@@ -111,7 +111,7 @@ def _interval_figure(df: pl.DataFrame, value: str, low: str, high: str, title: s
                                  "array": (hi - v).to_list(), "arrayminus": (v - lo).to_list()},
                      "hovertext": hover(part), "hoverinfo": "text"})
     return plain_figure(data, title, 120 + 28 * max(df.height, 3), xaxis=axis,
-                        yaxis={"automargin": True, "gridcolor": "#eef0f3"})
+                        yaxis={"automargin": True, "gridcolor": GRID})
 
 
 def uplift_figure(uplift: pl.DataFrame) -> dict:
@@ -125,7 +125,7 @@ def uplift_figure(uplift: pl.DataFrame) -> dict:
     fig = _interval_figure(d, "uplift", "ci_low", "ci_high",
                            "Uplift per network (negative-binomial GLM, 95% intervals)",
                            {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": "#6b7280",
-                            "gridcolor": "#eef0f3",
+                            "gridcolor": GRID,
                             "title": {"text": "engagement uplift vs the authors' organic "
                                               "posts"}}, hover)
     return fig
@@ -139,7 +139,7 @@ def rate_figure(rates: pl.DataFrame) -> dict:
             "engagement_rate", "rate_low", "rate_high").rows()]
     return _interval_figure(d, "engagement_rate", "rate_low", "rate_high",
                             "Engagement rate (95% intervals)",
-                            {"tickformat": ".1%", "gridcolor": "#eef0f3",
+                            {"tickformat": ".1%", "gridcolor": GRID,
                              "title": {"text": "engagements per impression"}}, hover)
 
 
