@@ -58,6 +58,8 @@ class LoadReport:
     repairs: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     quarantine_reasons: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: the first few quarantine reasons per table (file, line, column, value, rule)
+    quarantine_examples: dict[str, list[str]] = field(default_factory=dict)
 
 
 def file_sha256(path: Path) -> str:
@@ -307,6 +309,7 @@ def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] |
                 report.quarantine_reasons[name] = dict(
                     q.select(_rule_of(pl.col("reason")).alias("rule"))
                     .group_by("rule").len().sort("len", descending=True).iter_rows())
+                report.quarantine_examples[name] = q["reason"].head(3).to_list()
         say("assigning account keys")
         keys = _assign_keys(lake.read(KEYS_TABLE) if lake.table_files(KEYS_TABLE) else
                             pl.DataFrame(schema={"network": pl.String, "account_id": pl.String,

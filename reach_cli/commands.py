@@ -89,6 +89,8 @@ def _print_load(report, lake: Path) -> None:
     for table, reasons in report.quarantine_reasons.items():
         shown = ", ".join(f"{rule} ({n:,})" for rule, n in reasons.items())
         out.print(f"[red]quarantined[/] {table}: {shown} → {lake}/quarantine/{table}/")
+        for example in report.quarantine_examples.get(table, []):
+            out.print(f"  e.g. {example}", markup=False, highlight=False)
 
 
 def compute(args: argparse.Namespace) -> int:

@@ -44,6 +44,18 @@ def test_table_fault_exits_1(tmp_path, capsys):
     assert "required column `account_id`" in capsys.readouterr().err
 
 
+def test_a_quarantined_row_is_shown_with_its_line(tmp_path, capsys):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "posts.csv").write_text("network,post_id,account_id,created_at\n"
+                                   "x,p1,a1,2026-01-05T16:40:57Z\n"
+                                   "x,p2,a1,2026/01/05 16:40\n")
+    assert main(["etl", str(src), "--lake", str(tmp_path / "lake")]) == 0
+    out = capsys.readouterr().out
+    assert "quarantined posts: type (1)" in out
+    assert "e.g. posts.csv line 3: `created_at`" in out
+
+
 def test_bad_database_url_is_a_usage_error(tmp_path, capsys):
     assert main(["etl", "nosuchdriver://x/y", "--lake", str(tmp_path / "lake")]) == 2
     assert "not a usable SQLAlchemy URL" in capsys.readouterr().err
