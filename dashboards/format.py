@@ -46,7 +46,7 @@ def duration(seconds: float | None) -> str:
 @lru_cache(maxsize=1)
 def definitions() -> dict[str, dict[str, str]]:
     """Column definitions from docs/marts.md, for hover text."""
-    from etl.warehouse import column_docs
+    from reach.mart_docs import column_docs
     return column_docs()
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 from etl import dburl
 from etl.dburl import safe_url
 from reach.errors import ReachError, UsageError
+from reach.mart_docs import column_docs
 from reach.resources import CHECKOUT, resource
 from reach.schema import MART_KEYS  # publish order and each mart's natural key
 
@@ -45,27 +45,6 @@ def default_url(lake_root: Path) -> str:
 
 
 # ---- schema: from the marts' Parquet schemas and docs/marts.md ------------------------
-
-def column_docs(text: str | None = None) -> dict[str, dict[str, str]]:
-    """docs/marts.md as {mart: {column: "unit: meaning"}}."""
-    if text is None:
-        text = resource("docs", "marts.md").read_text()
-    out: dict[str, dict[str, str]] = {}
-    mart = None
-    for line in text.splitlines():
-        head = re.match(r"^## (\w+) —", line)
-        if head:
-            mart = head.group(1)
-            out[mart] = {}
-            continue
-        row = re.match(r"^\| ([a-z_, ]+) \| (.*?) \| (.*) \|$", line)
-        if mart and row and row.group(1) != "column":
-            unit, meaning = row.group(2), row.group(3).replace("\\|", "|")
-            doc = meaning if unit in ("—", "") else f"{meaning} [{unit}]"
-            for col in row.group(1).split(","):
-                out[mart][col.strip()] = doc
-    return out
-
 
 def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine:
     if dtype == pl.String:
