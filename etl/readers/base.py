@@ -7,6 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
+from reach.errors import TableError
+from reach.schema import TABLES
+
 
 @dataclass
 class TablePart:
@@ -49,8 +52,6 @@ def conform(raw: pl.DataFrame, table: str, where: str, hint: str,
             warnings: list[str]) -> pl.DataFrame:
     """Check a table's required columns (a TableError naming ``where`` and how to fix it)
     and drop the columns it does not have, saying so in ``warnings``."""
-    from reach.errors import TableError
-    from reach.schema import TABLES
     spec = TABLES[table]
     missing = [c for c in spec.required if c not in raw.columns]
     if missing:
