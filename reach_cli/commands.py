@@ -62,8 +62,8 @@ def etl(args: argparse.Namespace) -> int:
         from etl.readers.database import looks_like_url
         say(f"reading {safe_url(args.source) if looks_like_url(args.source) else args.source}")
         ext = extract(args.source, fmt=args.fmt, network=args.network,
-                      undirected=args.undirected, queries=getattr(args, "queries", None),
-                      db_schema=getattr(args, "db_schema", None), progress=say)
+                      undirected=args.undirected, queries=args.queries,
+                      db_schema=args.db_schema, progress=say)
         report = load(ext, args.lake, progress=say)
     _print_load(report, args.lake)
     return 0
