@@ -15,10 +15,9 @@ from pathlib import Path
 
 from _harness import run_side
 
-from reach.schema import MART_KEYS
-from reach.spark_engine import SPARK_MARTS
+from reach.registry import MARTS, SPARK_MARTS
 
-KEYS = {m: list(MART_KEYS[m]) for m in SPARK_MARTS}  # each mart's natural key
+KEYS = {m: list(MARTS[m].key) for m in SPARK_MARTS}  # each mart's natural key
 
 
 def side_polars(lake: Path, out: Path) -> dict:

@@ -37,8 +37,8 @@ PAGES = {  # path: (title, module)
 }
 
 
-def build_app(lake: Path) -> Dash:
-    reader = MartReader(lake)
+def build_app(lake: Path, min_people: int = 0) -> Dash:
+    reader = MartReader(lake, min_people)
     reader.warm()  # read every mart once now, not during the first visitor's request
     definitions()  # and the column definitions behind every table's hover text
     app = Dash(__name__, title="reach", suppress_callback_exceptions=True,
@@ -180,7 +180,8 @@ def protect(app: Dash, host: str) -> None:
         return None
 
 
-def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050) -> None:
-    app = build_app(lake)
+def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050,
+          min_people: int = 0) -> None:
+    app = build_app(lake, min_people)
     protect(app, host)
     app.run(host=host, port=port, debug=False)

@@ -13,14 +13,18 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from reach.schema import MART_KEYS
+from reach.privacy import suppress
+from reach.registry import MARTS as REGISTRY
 
-MARTS = tuple(MART_KEYS)
+MARTS = tuple(REGISTRY)
 
 
 class MartReader:
-    def __init__(self, lake: Path):
+    """Marts as the dashboard shows them: cells under the privacy threshold suppressed."""
+
+    def __init__(self, lake: Path, min_people: int = 0):
         self.lake = Path(lake).resolve()
+        self.min_people = min_people
 
     # ---- files ---------------------------------------------------------------------
 
@@ -39,7 +43,10 @@ class MartReader:
         return [m for m in MARTS if self.path(m).exists()]
 
     def read(self, mart: str) -> pl.DataFrame:
-        return _parquet([self.path(mart)])
+        path = self.path(mart)
+        if not self.min_people or not path.exists():
+            return _parquet([path])
+        return _suppressed(str(path), path.stat().st_mtime_ns, mart, self.min_people)
 
     def _table(self, name: str) -> pl.DataFrame:
         return _parquet(sorted((self.lake / "tables" / name).glob("**/*.parquet")), hive=True)
@@ -187,6 +194,12 @@ def _parquet(paths: list[Path], hive: bool = False) -> pl.DataFrame:
     if not paths:
         return pl.DataFrame()
     return _read_cached(tuple(map(str, paths)), max(p.stat().st_mtime_ns for p in paths), hive)
+
+
+@lru_cache(maxsize=32)
+def _suppressed(path: str, mtime_ns: int, mart: str, min_people: int) -> pl.DataFrame:
+    """A mart under the privacy threshold, worked out once per file version."""
+    return suppress(REGISTRY[mart], _read_cached((path,), mtime_ns, False), min_people)
 
 
 @lru_cache(maxsize=64)

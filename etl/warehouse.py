@@ -29,8 +29,9 @@ from etl import dburl
 from etl.dburl import safe_url
 from reach.errors import ReachError, UsageError
 from reach.mart_docs import column_docs
+from reach.privacy import DEFAULT_MIN_PEOPLE, SUPPRESSED, published_schema, suppress
+from reach.registry import MARTS  # publish order, each mart's key and schema
 from reach.resources import CHECKOUT, resource
-from reach.schema import MART_KEYS  # publish order and each mart's natural key
 
 SQL_DIR = CHECKOUT / "sql"  # where `python -m etl.warehouse` writes the generated DDL
 
@@ -57,8 +58,13 @@ def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine:
         return sa.Boolean()
     if isinstance(dtype, pl.Datetime):
         return sa.DateTime(timezone=True)
+    if dtype == pl.Date:
+        return sa.Date()
     raise UsageError(f"no warehouse type for {dtype}")
 
+
+_GENERAL = {SUPPRESSED: "privacy threshold: the columns left empty in this row because they "
+                        "describe fewer people than --min-people (or would reveal such a cell)"}
 
 CAMPAIGN_SCHEMA = {"campaign_id": pl.String, "name": pl.String,
                    "start_at": pl.Datetime("us", "UTC"), "end_at": pl.Datetime("us", "UTC"),
@@ -71,9 +77,10 @@ def metadata(schemas: dict[str, pl.Schema], docs: dict[str, dict[str, str]] | No
     docs = column_docs() if docs is None else docs
     md = sa.MetaData()
     for mart, schema in schemas.items():
-        keys = MART_KEYS[mart]
+        keys = MARTS[mart].key
         cols = [sa.Column(c, _sql_type(t), primary_key=c in keys, nullable=c not in keys,
-                          comment=docs.get(mart, {}).get(c)) for c, t in schema.items()]
+                          comment=docs.get(mart, {}).get(c, _GENERAL.get(c)))
+                for c, t in schema.items()]
         t = sa.Table(f"mart_{mart}", md, *cols,
                      comment=f"reach mart `{mart}`; definitions in docs/marts.md")
         for c in ("campaign_id", "network"):
@@ -135,7 +142,7 @@ def statements(sql: str) -> list[str]:
 
 def read_marts(lake_root: Path) -> dict[str, pl.DataFrame]:
     marts_dir = Path(lake_root) / "marts"
-    found = {m: pl.read_parquet(marts_dir / f"{m}.parquet") for m in MART_KEYS
+    found = {m: pl.read_parquet(marts_dir / f"{m}.parquet") for m in MARTS
              if (marts_dir / f"{m}.parquet").exists()}
     if not found:
         raise UsageError(f"{marts_dir} holds no marts; run: reach compute --lake {lake_root}")
@@ -144,8 +151,11 @@ def read_marts(lake_root: Path) -> dict[str, pl.DataFrame]:
 
 def publish(lake_root: Path, url: str | None = None, *,
             progress: Callable[[str, int, int], None] | None = None,
-            between_tables: Callable[[str], None] | None = None) -> dict[str, int]:
+            between_tables: Callable[[str], None] | None = None,
+            min_people: int = DEFAULT_MIN_PEOPLE) -> dict[str, int]:
     """Write every mart (and the campaigns) to ``url`` in one transaction; rows per table.
+
+    Cells describing fewer than ``min_people`` people are suppressed (``reach.privacy``).
 
     ``progress(table, rows_done, rows_total)`` is called as rows go in;
     ``between_tables(table)`` after each table, inside the transaction (tests use it to
@@ -154,7 +164,7 @@ def publish(lake_root: Path, url: str | None = None, *,
     from etl.lake import Lake
     lake = Lake.open(lake_root)
     url = url or default_url(lake.root)
-    marts = read_marts(lake.root)
+    marts = {m: suppress(MARTS[m], df, min_people) for m, df in read_marts(lake.root).items()}
     campaigns = _campaigns(lake)
     md = metadata({m: df.schema for m, df in marts.items()})
     engine = dburl.engine(url, f"--db {safe_url(url)}")
@@ -176,7 +186,7 @@ def publish(lake_root: Path, url: str | None = None, *,
             counts[CAMPAIGNS] = campaigns.height
             for mart, df in marts.items():
                 table = md.tables[f"mart_{mart}"]
-                by_campaign = "campaign_id" in MART_KEYS[mart]
+                by_campaign = MARTS[mart].by_campaign
                 mart_ids = df["campaign_id"].unique().drop_nulls().to_list() if by_campaign \
                     else None
                 _replace(conn, table, df, "campaign_id" if by_campaign else None, mart_ids,
@@ -275,25 +285,11 @@ def write_ddl_files(schemas: dict[str, pl.Schema]) -> list[Path]:
     return out
 
 
-def sample_schemas() -> dict[str, pl.Schema]:
-    """The marts' schemas, from a tiny sample run through the pipeline."""
-    import tempfile
-
-    from etl.lake import Lake
-    from etl.load import load
-    from etl.sample import generate
-    from etl.sources import extract
-    from reach.marts import compute_marts
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp) / "data", seed=1, scale=0.05, campaigns=2)
-        load(extract(str(Path(tmp) / "data")), Path(tmp) / "lake")
-        lk = Lake.open(Path(tmp) / "lake")
-        tables = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts",
-                                           "shares", "conversions", "_account_keys")}
-        marts = compute_marts(tables)
-    return {m: marts[m].schema for m in MART_KEYS}
+def registry_schemas() -> dict[str, pl.Schema]:
+    """The marts' schemas as published: the registry's, plus the privacy column."""
+    return {m.name: pl.Schema(published_schema(m)) for m in MARTS.values()}
 
 
 if __name__ == "__main__":
-    for p in write_ddl_files(sample_schemas()):
+    for p in write_ddl_files(registry_schemas()):
         print(f"wrote {p}")

@@ -64,3 +64,43 @@ def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
             exposed_at=part["t"].dt.epoch("us").to_numpy(),
             n_sharers=int(part["sharer"].sum())))
     return cells
+
+
+@dataclass(frozen=True)
+class CellItems:
+    """A cell's campaign posts and shares, one entry each: who made it, when, which kind.
+
+    Frequency counts these (a person following an account that posted twice and shared
+    once has three opportunities to see); weekly marts take them week by week.
+    """
+
+    keys: np.ndarray  # dense account key of the author or sharer
+    at: np.ndarray  # int64 microseconds since the epoch
+    is_post: np.ndarray  # bool: a campaign post (else a share of one)
+
+    def subset(self, mask: np.ndarray) -> CellItems:
+        return CellItems(self.keys[mask], self.at[mask], self.is_post[mask])
+
+    def made(self, posts: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(accounts, how many posts — or shares — each made), accounts sorted."""
+        keys, counts = np.unique(self.keys[self.is_post == posts], return_counts=True)
+        return keys, counts.astype(np.int64)
+
+
+def campaign_items(posts: pl.LazyFrame, shares: pl.LazyFrame
+                   ) -> dict[tuple[str, str], CellItems]:
+    """Every campaign post and every share of one, per (campaign_id, network)."""
+    camp = posts.filter(pl.col("campaign_id").is_not_null())
+    made = pl.concat([
+        camp.select("campaign_id", "network", pl.col("account_key").alias("key"),
+                    pl.col("created_at").alias("t"), pl.lit(True).alias("is_post")),
+        shares.join(camp.select("network", "post_id", "campaign_id"),
+                    on=["network", "post_id"]).select(
+            "campaign_id", "network", pl.col("sharer_key").alias("key"),
+            pl.col("created_at").alias("t"), pl.lit(False).alias("is_post")),
+    ]).collect()
+    return {(cid, net): CellItems(part["key"].to_numpy().astype(np.int64),
+                                  part["t"].dt.epoch("us").to_numpy(),
+                                  part["is_post"].to_numpy())
+            for (cid, net), part in made.partition_by("campaign_id", "network",
+                                                      as_dict=True).items()}

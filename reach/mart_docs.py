@@ -20,7 +20,7 @@ def column_docs(text: str | None = None) -> dict[str, dict[str, str]]:
             mart = head.group(1)
             out[mart] = {}
             continue
-        row = re.match(r"^\| ([a-z_, ]+) \| (.*?) \| (.*) \|$", line)
+        row = re.match(r"^\| ([a-z0-9_, ]+) \| (.*?) \| (.*) \|$", line)
         if mart and row and row.group(1) != "column":
             unit, meaning = row.group(2), row.group(3).replace("\\|", "|")
             doc = meaning if unit in ("—", "") else f"{meaning} [{unit}]"

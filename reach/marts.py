@@ -6,28 +6,24 @@ The caller (the CLI) reads the lake and writes the results; nothing here touches
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 
+import numpy as np
 import polars as pl
 
-from ._cells import campaign_cells
-from .amplifiers import amplifier_rows
-from .attribution import AttributionSpec, attribution_mart
-from .audience import PersonLinks, potential_counts, reach_rows
-from .cascade_nodes import cascade_node_rows
-from .cascades import build_forest, cascade_metrics, shares_triggered
-from .engagement import post_engagement, rate_rows
+from ._cells import CellItems, campaign_cells, campaign_items
+from .attribution import AttributionSpec
+from .audience import PersonLinks, potential_counts
+from .cascades import Forest, build_forest, shares_triggered
+from .engagement import post_engagement
 from .errors import UsageError
-from .graph import build_graphs
-from .schema import MART_KEYS
+from .graph import FollowerGraph, build_graphs
+from .registry import MARTS
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
-from .timeline import timeline_rows
 from .touchpoints import conversion_paths, nonconverting_paths
-from .two_hop import two_hop_rows
-from .uplift import UpliftSpec, uplift_mart
-from .waves import wave_rows
+from .uplift import UpliftSpec
 
-ENGINE_MARTS = tuple(MART_KEYS)
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 
 
@@ -53,74 +49,113 @@ class ComputeSpec:
 def reach_mart(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec()
                ) -> pl.DataFrame:
     """Only the `reach` mart (exact unless ``spec.approx``): what the benchmark times."""
-    keys = tables["_account_keys"]
-    graphs = build_graphs(tables["follows"], keys)
-    sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
-                 .collect().iter_rows())
-    cells = campaign_cells(tables["posts"], tables["shares"])
-    return reach_rows(cells, graphs, potential_counts(tables["accounts"], graphs, sizes),
-                      PersonLinks.from_tables(keys, tables["accounts"]))
+    return compute_marts(tables, spec=replace(spec, sketches=spec.approx),
+                         only=("reach",))["reach"]
+
+
+class Context:
+    """What the mart builders share, each piece built once and only when first asked for."""
+
+    def __init__(self, tables: dict[str, pl.LazyFrame], spec: ComputeSpec,
+                 say: Callable[[str], None]):
+        self.tables, self.spec, self.say = tables, spec, say
+        self.marts: dict[str, pl.DataFrame] = {}
+
+    @cached_property
+    def graphs(self) -> dict[str, FollowerGraph]:
+        self.say("building follower graphs")
+        return build_graphs(self.tables["follows"], self.tables["_account_keys"])
+
+    @cached_property
+    def sizes(self) -> dict[str, int]:
+        return dict(self.tables["_account_keys"].group_by("network")
+                    .agg(pl.col("account_key").max() + 1).collect().iter_rows())
+
+    @cached_property
+    def sketches(self) -> pl.DataFrame | None:
+        if not (self.spec.sketches or self.spec.approx):
+            return None
+        self.say("sketching followers (theta sketches)")
+        sk = [follower_sketches(g).with_columns(pl.lit(net).alias("network"))
+              for net, g in self.graphs.items()]
+        return pl.concat(sk) if sk else None
+
+    @cached_property
+    def stores(self) -> dict[str, SketchStore]:
+        if self.sketches is None:
+            return {}
+        return {net: SketchStore(part) for (net,), part in
+                self.sketches.partition_by("network", as_dict=True).items()}
+
+    @cached_property
+    def cells(self) -> list:
+        self.say("campaign cells")
+        return campaign_cells(self.tables["posts"], self.tables["shares"])
+
+    @cached_property
+    def items(self) -> dict[tuple[str, str], CellItems]:
+        return campaign_items(self.tables["posts"], self.tables["shares"])
+
+    @cached_property
+    def potential(self) -> dict[str, np.ndarray]:
+        return potential_counts(self.tables["accounts"], self.graphs, self.sizes)
+
+    @cached_property
+    def links(self) -> PersonLinks:
+        return PersonLinks.from_tables(self.tables["_account_keys"], self.tables["accounts"])
+
+    @cached_property
+    def forest(self) -> Forest:
+        return build_forest(self.tables["posts"], self.tables["shares"],
+                            self.tables["follows"])
+
+    @cached_property
+    def triggered(self) -> pl.DataFrame:
+        return shares_triggered(self.forest, self.tables["posts"])
+
+    @cached_property
+    def key_ids(self) -> pl.DataFrame:
+        return self.tables["_account_keys"].select("network", "account_key",
+                                                   "account_id").collect()
+
+    @cached_property
+    def two_hop_subjects(self) -> pl.DataFrame:
+        """Every brand account and campaign author."""
+        accounts, posts = self.tables["accounts"], self.tables["posts"]
+        return pl.concat([
+            accounts.filter(pl.col("is_brand").fill_null(False)).select(
+                "network", "account_key", "account_id"),
+            posts.filter(pl.col("campaign_id").is_not_null()).select(
+                "network", "account_key", "account_id"),
+        ]).unique().collect()
+
+    @cached_property
+    def engagement_frame(self) -> pl.DataFrame:
+        return post_engagement(self.tables["posts"], self.tables["accounts"])
+
+    @cached_property
+    def attribution_paths(self) -> tuple[pl.DataFrame, pl.DataFrame]:
+        return attribution_paths(self.tables, self.spec, self.cells, self.graphs)
 
 
 def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = ComputeSpec(),
-                  progress: Callable[[str], None] | None = None) -> dict[str, pl.DataFrame]:
-    """All engine marts, plus ``sketches`` (per-account follower sketches) when asked."""
-    say = progress or (lambda _m: None)
+                  progress: Callable[[str], None] | None = None,
+                  only: tuple[str, ...] | None = None) -> dict[str, pl.DataFrame]:
+    """Every mart of the registry (or ``only`` these), in its order, plus ``sketches``
+    (per-account follower sketches) when the spec asks for them."""
     missing = [t for t in NEEDED if t not in tables]
     if missing:
         raise UsageError(f"compute_marts needs the tables {', '.join(missing)}")
-    posts, shares = tables["posts"], tables["shares"]
-    accounts, follows, keys = tables["accounts"], tables["follows"], tables["_account_keys"]
-
-    say("building follower graphs")
-    graphs = build_graphs(follows, keys)
-    sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
-                 .collect().iter_rows())
+    ctx = Context(tables, spec, progress or (lambda _m: None))
     out: dict[str, pl.DataFrame] = {}
-    stores: dict[str, SketchStore] = {}
-    if spec.sketches or spec.approx:
-        say("sketching followers (theta sketches)")
-        sk = [follower_sketches(g).with_columns(pl.lit(net).alias("network"))
-              for net, g in graphs.items()]
-        if sk:
-            out["sketches"] = pl.concat(sk)
-            stores = {net: SketchStore(part) for (net,), part in
-                      out["sketches"].partition_by("network", as_dict=True).items()}
-
-    say("campaign cells")
-    cells = campaign_cells(posts, shares)
-    say(f"reach for {len(cells):,} campaign × network cells")
-    out["reach"] = reach_rows(cells, graphs, potential_counts(accounts, graphs, sizes),
-                              PersonLinks.from_tables(keys, accounts),
-                              sketches=stores or None, approx=spec.approx,
-                              exact_limit=spec.exact_limit)
-    say("cascades")
-    forest = build_forest(posts, shares, follows)
-    out["cascades"] = cascade_metrics(forest, posts, graphs)
-    out["cascade_nodes"] = cascade_node_rows(forest, out["cascades"], graphs)
-    say("amplifiers")
-    key_ids = keys.select("network", "account_key", "account_id").collect()
-    out["amplifiers"] = amplifier_rows(cells, graphs, shares_triggered(forest, posts), key_ids)
-    say("timeline")
-    out["timeline"] = timeline_rows(cells, graphs)
-    say("two-hop audiences")
-    subjects = pl.concat([
-        accounts.filter(pl.col("is_brand").fill_null(False)).select(
-            "network", "account_key", "account_id"),
-        posts.filter(pl.col("campaign_id").is_not_null()).select(
-            "network", "account_key", "account_id"),
-    ]).unique().collect()
-    out["two_hop"] = two_hop_rows(subjects, graphs)
-    say("waves")
-    out["waves"] = wave_rows(out["cascades"], posts, accounts, forest, graphs)
-    say("engagement uplift (negative-binomial GLM, structural time series)")
-    frame = post_engagement(posts, accounts)
-    out["uplift"] = uplift_mart(frame, spec=spec.uplift)
-    out["engagement"] = rate_rows(frame)
-    if "conversions" in tables:
-        say("conversion paths and attribution models")
-        paths, touches = attribution_paths(tables, spec, cells, graphs)
-        out["attribution"] = attribution_mart(paths, touches, spec.attribution)
+    if only is None and ctx.sketches is not None:
+        out["sketches"] = ctx.sketches
+    for m in MARTS.values():
+        if (only is not None and m.name not in only) or any(t not in tables for t in m.needs):
+            continue
+        if m.step:
+            ctx.say(m.step)
+        ctx.marts[m.name] = out[m.name] = m.build(ctx)
     return out
 
 

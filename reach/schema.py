@@ -140,17 +140,3 @@ TABLES: dict[str, Table] = {
 
 #: tables in the order a load must handle them (referenced tables first)
 LOAD_ORDER = ("campaigns", "accounts", "follows", "posts", "shares", "conversions")
-
-#: every mart the engine writes (docs/marts.md), with the columns that name one row
-MART_KEYS: dict[str, tuple[str, ...]] = {
-    "reach": ("campaign_id", "network"),
-    "two_hop": ("network", "account_id"),
-    "cascades": ("network", "post_id"),
-    "amplifiers": ("campaign_id", "network", "account_id"),
-    "timeline": ("campaign_id", "network", "bucket_start"),
-    "waves": ("network", "post_id"),
-    "uplift": ("campaign_id", "network", "method"),
-    "engagement": ("campaign_id", "network"),
-    "attribution": ("model", "channel_type", "channel"),
-    "cascade_nodes": ("network", "post_id", "node_id"),
-}

@@ -21,15 +21,10 @@ from collections.abc import Callable
 
 import polars as pl
 
-from .amplifiers import AMPLIFIER_SCHEMA
-from .audience import REACH_SCHEMA
-from .cascades import CASCADE_SCHEMA
+from .registry import MARTS
 from .resources import resource
-from .timeline import TIMELINE_SCHEMA
-from .two_hop import TWO_HOP_SCHEMA
 
 TABLES = ("posts", "shares", "follows", "accounts", "_account_keys")
-SPARK_MARTS = ("reach", "two_hop", "cascades", "amplifiers", "timeline")
 
 
 def sql(name: str, **params) -> str:
@@ -75,7 +70,7 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
     view("reach_cells", sql("reach_cells"), cache=True)
     cells = spark.sql("SELECT * FROM reach_cells")
     all_rows = spark.sql(sql("reach_all"))
-    out = {"reach": _polars(cells.unionByName(all_rows), REACH_SCHEMA).sort(
+    out = {"reach": _polars(cells.unionByName(all_rows), MARTS["reach"].schema).sort(
         "campaign_id", pl.col("network") == "all", "network")}
     say("spark: cascades and amplifiers")
     view("cascade_parents", sql("cascade_parents"))
@@ -83,15 +78,15 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
     view("cascade_tree", tree, cache=True)
     view("cascade_pairs", pairs, cache=True)
     view("triggered", sql("shares_triggered"))
-    out["cascades"] = _polars(spark.sql(sql("cascades")), CASCADE_SCHEMA).sort(
+    out["cascades"] = _polars(spark.sql(sql("cascades")), MARTS["cascades"].schema).sort(
         "network", "post_id")
-    out["amplifiers"] = _polars(spark.sql(sql("amplifiers")), AMPLIFIER_SCHEMA).sort(
+    out["amplifiers"] = _polars(spark.sql(sql("amplifiers")), MARTS["amplifiers"].schema).sort(
         "campaign_id", "network", "rank")
     say("spark: timeline")
-    out["timeline"] = _polars(spark.sql(sql("timeline")), TIMELINE_SCHEMA).sort(
+    out["timeline"] = _polars(spark.sql(sql("timeline")), MARTS["timeline"].schema).sort(
         "campaign_id", "network", "bucket_start")
     say("spark: two-hop audiences")
-    out["two_hop"] = _polars(spark.sql(sql("two_hop")), TWO_HOP_SCHEMA).sort(
+    out["two_hop"] = _polars(spark.sql(sql("two_hop")), MARTS["two_hop"].schema).sort(
         "network", "account_id")
     return out
 

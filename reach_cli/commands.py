@@ -119,7 +119,8 @@ def _print_marts(title: str, marts: dict) -> None:
 
 def _compute_spark(args: argparse.Namespace) -> int:
     from etl.lake import write_parquet_atomic
-    from reach.spark_engine import SPARK_MARTS, compute_spark, read_lake, session
+    from reach.registry import SPARK_MARTS
+    from reach.spark_engine import compute_spark, read_lake, session
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -249,35 +250,82 @@ def dashboard(args: argparse.Namespace) -> int:
     from etl.lake import Lake
     lake = Lake.open(args.lake)
     out.print(f"dashboard for {lake.root} at http://{args.host}:{args.port}  (Ctrl+C stops)")
-    serve(lake.root, host=args.host, port=args.port)
+    serve(lake.root, host=args.host, port=args.port, min_people=min_people(args))
     return 0
+
+
+def min_people(args: argparse.Namespace) -> int:
+    """--min-people, else $REACH_MIN_PEOPLE, else the default; never negative."""
+    import os
+
+    from reach.privacy import DEFAULT_MIN_PEOPLE
+    value = getattr(args, "min_people", None)
+    if value is None:
+        env = os.environ.get("REACH_MIN_PEOPLE", "")
+        if env and not env.isdigit():
+            raise UsageError(f"REACH_MIN_PEOPLE={env!r}: expected a whole number (0 = off)")
+        value = int(env) if env else DEFAULT_MIN_PEOPLE
+    if value < 0:
+        raise UsageError(f"--min-people {value}: expected 0 (off) or more")
+    return value
 
 
 def export(args: argparse.Namespace) -> int:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.schema import MART_KEYS
+    from reach.privacy import SUPPRESSED, suppress
+    from reach.registry import MARTS
     lake = Lake.open(args.lake)
+    if (args.mart is None) == (args.target is None):
+        raise UsageError("give either --mart NAME or --for meridian|pymc-marketing")
+    name = args.mart or "reach_frequency_weekly"
     known = [p.stem for p in sorted(lake.marts_dir.glob("*.parquet"))]
-    if args.mart not in known:
-        hint = f"available: {', '.join(known)}" if known else (
+    if name not in known or name not in MARTS:
+        hint = f"available: {', '.join(m for m in known if m in MARTS)}" if known else (
             f"no marts yet; run: reach compute --lake {args.lake}")
-        raise UsageError(f"--mart '{args.mart}' is not in {lake.marts_dir} ({hint}; "
-                         f"documented marts: {', '.join(MART_KEYS)})")
+        raise UsageError(f"--mart '{name}' is not in {lake.marts_dir} ({hint}; "
+                         f"documented marts: {', '.join(MARTS)})")
     fmt = args.fmt or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
-    df = pl.read_parquet(lake.marts_dir / f"{args.mart}.parquet")
+    df = pl.read_parquet(lake.marts_dir / f"{name}.parquet")
     if args.campaign:
         if "campaign_id" not in df.columns:
-            raise UsageError(f"mart '{args.mart}' has no campaign_id; drop --campaign")
+            raise UsageError(f"mart '{name}' has no campaign_id; drop --campaign")
         df = df.filter(pl.col("campaign_id").is_in(args.campaign))
+    threshold = min_people(args)
+    df = suppress(MARTS[name], df, threshold)
+    hidden = df[SUPPRESSED].drop_nulls().len() if SUPPRESSED in df.columns else 0
+    if args.target:
+        if args.campaign:
+            raise UsageError("--for writes the channels (every campaign together); drop "
+                             "--campaign, or export --mart reach_frequency_weekly for one")
+        df = _media_mix(args.target, df, lake)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
         df.write_csv(args.out)
     else:
         df.write_parquet(args.out, compression="zstd")
-    out.print(f"wrote {df.height:,} rows of `{args.mart}` to {args.out} ({fmt})")
+    what = f"`{name}`" + (f" for {args.target}" if args.target else "")
+    out.print(f"wrote {df.height:,} rows of {what} to {args.out} ({fmt})")
+    if threshold:
+        out.print(f"privacy threshold {threshold} people: {hidden:,} rows with suppressed "
+                  "cells (empty; named in the `suppressed` column); --min-people 0 turns it off")
     return 0
+
+
+def _media_mix(target: str, weekly, lake):
+    from reach.mmm import meridian_columns, meridian_frame, pymc_frame
+    if target == "pymc-marketing":
+        return pymc_frame(weekly)
+    conversions = lake.read("conversions") if lake.table_files("conversions") else None
+    frame = meridian_frame(weekly, conversions)
+    args = ", ".join(f"{k}={v!r}" for k, v in meridian_columns(frame).items())
+    out.print("load it in Meridian (add your spend columns as rf_spend):\n"
+              "  from meridian.data import load\n"
+              f"  load.CsvDataLoader(csv_path=..., kpi_type='non_revenue', "
+              f"coord_to_columns=load.CoordToColumns({args}, rf_spend=[...]))",
+              markup=False, highlight=False)
+    return frame
 
 
 def publish(args: argparse.Namespace) -> int:
@@ -296,7 +344,7 @@ def publish(args: argparse.Namespace) -> int:
 
         def progress(table: str, done: int, total: int) -> None:
             bar.update(task, description=f"publishing {table}", completed=done, total=total)
-        counts = publish_marts(lake.root, url, progress=progress)
+        counts = publish_marts(lake.root, url, progress=progress, min_people=min_people(args))
     _print_counts(f"published to {safe_url(url)} (one transaction)", counts)
     out.print("analyst queries to start from: sql/analyst/*.sql")
     return 0

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the sample data and lake go (default: ./demo)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8050)
+    _min_people_arg(p)
     p.add_argument("--no-serve", action="store_true", help="build everything, do not serve")
 
     p = _cmd(sub, "sample", "write a realistic sample data set in the canonical input format",
@@ -117,15 +118,22 @@ reach attribution --lake lake/ --model shapley --by campaign_network --out credi
     p.add_argument("--port", type=int, default=8050)
 
     p = _cmd(sub, "export", "write one mart to a Parquet or CSV file for analysts",
-             "reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001",
+             """reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001
+reach export --lake lake/ --for meridian --out rf.csv          # weekly R&F for Meridian
+reach export --lake lake/ --for pymc-marketing --out rf_long.csv
+reach export --lake lake/ --mart frequency --out f.csv --min-people 0   # no threshold""",
              c.export)
     _lake_arg(p)
-    p.add_argument("--mart", required=True, help="mart name, e.g. reach, cascades, amplifiers")
+    p.add_argument("--mart", default=None, help="mart name, e.g. reach, cascades, amplifiers")
+    p.add_argument("--for", dest="target", choices=("meridian", "pymc-marketing"), default=None,
+                   help="weekly reach and frequency in the shape that media-mix model loads "
+                        "(instead of --mart)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--format", dest="fmt", choices=("parquet", "csv"), default=None,
                    help="default: from --out's suffix, else parquet")
     p.add_argument("--campaign", action="append", default=None,
                    help="keep only this campaign (repeatable)")
+    _min_people_arg(p)
 
     p = _cmd(sub, "publish", "write the marts to a SQL warehouse through SQLAlchemy",
              """reach publish --lake lake/                       # SQLite: lake/warehouse.sqlite
@@ -137,7 +145,15 @@ PGPASSWORD=... reach publish --lake lake/ --db postgresql+psycopg://reach@db/mar
                    help="SQLAlchemy URL (default: $REACH_DB_URL, else an SQLite file in the "
                         "lake). Passwords may come from the environment (e.g. PGPASSWORD); "
                         "they are never printed")
+    _min_people_arg(p)
     return parser
+
+
+def _min_people_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--min-people", type=int, default=None, metavar="N",
+                   help="privacy threshold: cells describing fewer than N distinct people "
+                        "(and cells that would give them away) are left empty and named in a "
+                        "`suppressed` column (default 50, or $REACH_MIN_PEOPLE; 0 turns it off)")
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS mart_amplifiers (
 	incremental_reach BIGINT, 
 	shapley_reach DOUBLE PRECISION, 
 	rank BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, account_id)
 );
 
@@ -42,6 +43,8 @@ COMMENT ON COLUMN mart_amplifiers.incremental_reach IS 'people only this account
 COMMENT ON COLUMN mart_amplifiers.shapley_reach IS 'exact Shapley credit of total_reach; sums to total_reach per cell [people]';
 
 COMMENT ON COLUMN mart_amplifiers.rank IS 'by shapley_reach (compared to 9 decimals, so equal credits tie whatever the summation order), then shares_triggered, then account_id [1 = top]';
+
+COMMENT ON COLUMN mart_amplifiers.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 
 CREATE TABLE IF NOT EXISTS mart_attribution (
 	model TEXT NOT NULL, 
@@ -84,6 +87,7 @@ CREATE TABLE IF NOT EXISTS mart_cascade_nodes (
 	created_at TIMESTAMP WITH TIME ZONE, 
 	reach_added BIGINT, 
 	reconstructed BOOLEAN, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id, node_id)
 );
 
@@ -111,6 +115,8 @@ COMMENT ON COLUMN mart_cascade_nodes.reach_added IS 'people this node''s account
 
 COMMENT ON COLUMN mart_cascade_nodes.reconstructed IS 'the parent edge was reconstructed';
 
+COMMENT ON COLUMN mart_cascade_nodes.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
+
 CREATE TABLE IF NOT EXISTS mart_cascades (
 	network TEXT NOT NULL, 
 	post_id TEXT NOT NULL, 
@@ -124,6 +130,7 @@ CREATE TABLE IF NOT EXISTS mart_cascades (
 	first_share_at TIMESTAMP WITH TIME ZONE, 
 	time_to_half_s DOUBLE PRECISION, 
 	reconstructed_edges BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );
 
@@ -154,6 +161,8 @@ COMMENT ON COLUMN mart_cascades.first_share_at IS 'first share [time]';
 COMMENT ON COLUMN mart_cascades.time_to_half_s IS 'from the post to its ⌈size/2⌉-th share [seconds]';
 
 COMMENT ON COLUMN mart_cascades.reconstructed_edges IS 'shares whose parent was reconstructed (empty parent_id, or a cycle among given parents) [edges]';
+
+COMMENT ON COLUMN mart_cascades.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 
 CREATE TABLE IF NOT EXISTS mart_engagement (
 	campaign_id TEXT NOT NULL, 
@@ -193,6 +202,74 @@ COMMENT ON COLUMN mart_engagement.rate_low IS '95 %% interval: ratio estimator, 
 
 COMMENT ON COLUMN mart_engagement.rate_high IS '95 %% interval: ratio estimator, standard error by linearisation over posts (empty with one post) [ratio]';
 
+CREATE TABLE IF NOT EXISTS mart_frequency (
+	campaign_id TEXT NOT NULL, 
+	network TEXT NOT NULL, 
+	scope TEXT NOT NULL, 
+	method TEXT, 
+	reach_1_plus BIGINT, 
+	reach_3_plus BIGINT, 
+	people_1 BIGINT, 
+	people_2 BIGINT, 
+	people_3 BIGINT, 
+	people_4 BIGINT, 
+	people_5 BIGINT, 
+	people_6 BIGINT, 
+	people_7 BIGINT, 
+	people_8 BIGINT, 
+	people_9 BIGINT, 
+	people_10 BIGINT, 
+	people_11_plus BIGINT, 
+	opportunities BIGINT, 
+	average_frequency DOUBLE PRECISION, 
+	suppressed TEXT, 
+	PRIMARY KEY (campaign_id, network, scope)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_frequency_network ON mart_frequency (network);
+
+COMMENT ON TABLE mart_frequency IS 'reach mart `frequency`; definitions in docs/marts.md';
+
+COMMENT ON COLUMN mart_frequency.campaign_id IS 'the campaign [id]';
+
+COMMENT ON COLUMN mart_frequency.network IS 'the network, or `all`: one person per `person_id` across networks (their OTS summed, authors'' persons excluded) [name]';
+
+COMMENT ON COLUMN mart_frequency.scope IS '`total` (posts and shares), `first_degree` (the campaign''s own posts only: people F(A) \ A), `reshares` (shares only: people F(S) \ A); OTS add up: total = first_degree + reshares';
+
+COMMENT ON COLUMN mart_frequency.method IS '`exact`; `no_graph` (no follower graph: unknown); `partial` (row `all` when some network has no graph)';
+
+COMMENT ON COLUMN mart_frequency.reach_1_plus IS 'people with at least one opportunity to see (scope `total`: = total_reach) [people]';
+
+COMMENT ON COLUMN mart_frequency.reach_3_plus IS 'effective reach: people with three or more [people]';
+
+COMMENT ON COLUMN mart_frequency.people_1 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_2 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_3 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_4 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_5 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_6 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_7 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_8 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_9 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_10 IS 'people with exactly that many opportunities to see [people]';
+
+COMMENT ON COLUMN mart_frequency.people_11_plus IS 'people with eleven or more [people]';
+
+COMMENT ON COLUMN mart_frequency.opportunities IS 'Σ OTS over the reached people (impressions-equivalent) [exposures]';
+
+COMMENT ON COLUMN mart_frequency.average_frequency IS 'opportunities / reach_1_plus [exposures per person]';
+
+COMMENT ON COLUMN mart_frequency.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
+
 CREATE TABLE IF NOT EXISTS mart_reach (
 	campaign_id TEXT NOT NULL, 
 	network TEXT NOT NULL, 
@@ -208,6 +285,7 @@ CREATE TABLE IF NOT EXISTS mart_reach (
 	rel_error DOUBLE PRECISION, 
 	total_reach_low BIGINT, 
 	total_reach_high BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network)
 );
 
@@ -243,6 +321,54 @@ COMMENT ON COLUMN mart_reach.total_reach_low IS '~95 %% bounds of total_reach (e
 
 COMMENT ON COLUMN mart_reach.total_reach_high IS '~95 %% bounds of total_reach (equal to it when exact) [people]';
 
+COMMENT ON COLUMN mart_reach.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
+
+CREATE TABLE IF NOT EXISTS mart_reach_frequency_weekly (
+	level TEXT NOT NULL, 
+	campaign_id TEXT NOT NULL, 
+	network TEXT NOT NULL, 
+	week_start DATE NOT NULL, 
+	iso_week TEXT, 
+	method TEXT, 
+	posts_and_shares BIGINT, 
+	reach BIGINT, 
+	opportunities BIGINT, 
+	average_frequency DOUBLE PRECISION, 
+	cumulative_reach BIGINT, 
+	suppressed TEXT, 
+	PRIMARY KEY (level, campaign_id, network, week_start)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_reach_frequency_weekly_campaign_id ON mart_reach_frequency_weekly (campaign_id);
+
+CREATE INDEX IF NOT EXISTS ix_mart_reach_frequency_weekly_network ON mart_reach_frequency_weekly (network);
+
+COMMENT ON TABLE mart_reach_frequency_weekly IS 'reach mart `reach_frequency_weekly`; definitions in docs/marts.md';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.level IS '`network`: the channel, every campaign on the network together (authors of any campaign excluded); `campaign`: one campaign on one network';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.campaign_id IS 'the campaign; `*` on `network` rows [id]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.network IS 'the network (the channel) [name]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.week_start IS 'Monday of the ISO week (UTC) [date]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.iso_week IS 'the ISO week, e.g. `2026-W09`';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.method IS '`exact`, or `no_graph` (no follower graph: reach unknown, left empty)';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.posts_and_shares IS 'campaign posts and shares made that week [items]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.reach IS 'distinct people reached that week: followers of the accounts that posted or shared that week, authors excluded [people]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.opportunities IS 'Σ over those people of the posts and shares that week by accounts they follow [exposures]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.average_frequency IS 'opportunities / reach [exposures per person]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.cumulative_reach IS 'distinct people reached from the first week up to this one [people]';
+
+COMMENT ON COLUMN mart_reach_frequency_weekly.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
+
 CREATE TABLE IF NOT EXISTS mart_timeline (
 	campaign_id TEXT NOT NULL, 
 	network TEXT NOT NULL, 
@@ -250,6 +376,7 @@ CREATE TABLE IF NOT EXISTS mart_timeline (
 	bucket TEXT, 
 	new_reach BIGINT, 
 	cumulative_reach BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, bucket_start)
 );
 
@@ -269,11 +396,14 @@ COMMENT ON COLUMN mart_timeline.new_reach IS 'people first reached in this bucke
 
 COMMENT ON COLUMN mart_timeline.cumulative_reach IS 'people reached up to the end of this bucket; the last value equals total_reach [people]';
 
+COMMENT ON COLUMN mart_timeline.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
+
 CREATE TABLE IF NOT EXISTS mart_two_hop (
 	network TEXT NOT NULL, 
 	account_id TEXT NOT NULL, 
 	first_degree BIGINT, 
 	two_hop_audience BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, account_id)
 );
 
@@ -286,6 +416,8 @@ COMMENT ON COLUMN mart_two_hop.account_id IS 'the account [id]';
 COMMENT ON COLUMN mart_two_hop.first_degree IS '|F({a}) \ {a}| [people]';
 
 COMMENT ON COLUMN mart_two_hop.two_hop_audience IS '|F(F({a})) ∪ F({a})| minus a: reach if every follower reshared [people]';
+
+COMMENT ON COLUMN mart_two_hop.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 
 CREATE TABLE IF NOT EXISTS mart_uplift (
 	campaign_id TEXT NOT NULL, 
@@ -351,6 +483,7 @@ CREATE TABLE IF NOT EXISTS mart_waves (
 	peak_hour TIMESTAMP WITH TIME ZONE, 
 	peak_hour_shares BIGINT, 
 	top_amplifiers TEXT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );
 
@@ -381,6 +514,8 @@ COMMENT ON COLUMN mart_waves.peak_hour IS 'the hour with the most shares [time]'
 COMMENT ON COLUMN mart_waves.peak_hour_shares IS 'shares in that hour [shares]';
 
 COMMENT ON COLUMN mart_waves.top_amplifiers IS 'up to five sharers with the most Shapley credit of the cascade''s reach [ids, comma-separated]';
+
+COMMENT ON COLUMN mart_waves.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 
 CREATE TABLE IF NOT EXISTS reach_publish_log (
 	published_at TIMESTAMP WITH TIME ZONE NOT NULL, 

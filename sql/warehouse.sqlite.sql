@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS mart_amplifiers (
 	incremental_reach BIGINT, 
 	shapley_reach DOUBLE, 
 	rank BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, account_id)
 );
 
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS mart_cascade_nodes (
 	created_at DATETIME, 
 	reach_added BIGINT, 
 	reconstructed BOOLEAN, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id, node_id)
 );
 
@@ -64,6 +66,7 @@ CREATE TABLE IF NOT EXISTS mart_cascades (
 	first_share_at DATETIME, 
 	time_to_half_s DOUBLE, 
 	reconstructed_edges BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );
 
@@ -85,6 +88,32 @@ CREATE TABLE IF NOT EXISTS mart_engagement (
 
 CREATE INDEX IF NOT EXISTS ix_mart_engagement_network ON mart_engagement (network);
 
+CREATE TABLE IF NOT EXISTS mart_frequency (
+	campaign_id TEXT NOT NULL, 
+	network TEXT NOT NULL, 
+	scope TEXT NOT NULL, 
+	method TEXT, 
+	reach_1_plus BIGINT, 
+	reach_3_plus BIGINT, 
+	people_1 BIGINT, 
+	people_2 BIGINT, 
+	people_3 BIGINT, 
+	people_4 BIGINT, 
+	people_5 BIGINT, 
+	people_6 BIGINT, 
+	people_7 BIGINT, 
+	people_8 BIGINT, 
+	people_9 BIGINT, 
+	people_10 BIGINT, 
+	people_11_plus BIGINT, 
+	opportunities BIGINT, 
+	average_frequency DOUBLE, 
+	suppressed TEXT, 
+	PRIMARY KEY (campaign_id, network, scope)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_frequency_network ON mart_frequency (network);
+
 CREATE TABLE IF NOT EXISTS mart_reach (
 	campaign_id TEXT NOT NULL, 
 	network TEXT NOT NULL, 
@@ -100,10 +129,31 @@ CREATE TABLE IF NOT EXISTS mart_reach (
 	rel_error DOUBLE, 
 	total_reach_low BIGINT, 
 	total_reach_high BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network)
 );
 
 CREATE INDEX IF NOT EXISTS ix_mart_reach_network ON mart_reach (network);
+
+CREATE TABLE IF NOT EXISTS mart_reach_frequency_weekly (
+	level TEXT NOT NULL, 
+	campaign_id TEXT NOT NULL, 
+	network TEXT NOT NULL, 
+	week_start DATE NOT NULL, 
+	iso_week TEXT, 
+	method TEXT, 
+	posts_and_shares BIGINT, 
+	reach BIGINT, 
+	opportunities BIGINT, 
+	average_frequency DOUBLE, 
+	cumulative_reach BIGINT, 
+	suppressed TEXT, 
+	PRIMARY KEY (level, campaign_id, network, week_start)
+);
+
+CREATE INDEX IF NOT EXISTS ix_mart_reach_frequency_weekly_campaign_id ON mart_reach_frequency_weekly (campaign_id);
+
+CREATE INDEX IF NOT EXISTS ix_mart_reach_frequency_weekly_network ON mart_reach_frequency_weekly (network);
 
 CREATE TABLE IF NOT EXISTS mart_timeline (
 	campaign_id TEXT NOT NULL, 
@@ -112,6 +162,7 @@ CREATE TABLE IF NOT EXISTS mart_timeline (
 	bucket TEXT, 
 	new_reach BIGINT, 
 	cumulative_reach BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, bucket_start)
 );
 
@@ -122,6 +173,7 @@ CREATE TABLE IF NOT EXISTS mart_two_hop (
 	account_id TEXT NOT NULL, 
 	first_degree BIGINT, 
 	two_hop_audience BIGINT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, account_id)
 );
 
@@ -159,6 +211,7 @@ CREATE TABLE IF NOT EXISTS mart_waves (
 	peak_hour DATETIME, 
 	peak_hour_shares BIGINT, 
 	top_amplifiers TEXT, 
+	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );
 

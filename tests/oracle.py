@@ -295,3 +295,107 @@ def nonconverting_touches(tables) -> dict[tuple[str, str], list]:
             if (net, u) not in converted:
                 out[(net, u)].append((t, cid))
     return {k: sorted(v) for k, v in out.items()}
+
+
+def campaign_items(tables):
+    """(campaign, network) -> [(account, is_post, created_at)] for posts and shares."""
+    post_campaign = {(p["network"], p["post_id"]): p["campaign_id"] for p in tables["posts"]}
+    out = defaultdict(list)
+    for p in tables["posts"]:
+        if p["campaign_id"]:
+            out[(p["campaign_id"], p["network"])].append((p["account_id"], True,
+                                                          ts(p["created_at"])))
+    for s in tables["shares"]:
+        cid = post_campaign[(s["network"], s["post_id"])]
+        if cid:
+            out[(cid, s["network"])].append((s["sharer_id"], False, ts(s["created_at"])))
+    return out
+
+
+def opportunities(F, net, items, authors) -> dict[str, tuple[int, int]]:
+    """Reached person -> (OTS from posts, OTS from shares), by looking at every follower."""
+    ots = defaultdict(lambda: [0, 0])
+    for account, is_post, _ in items:
+        for u in F.get((net, account), ()):
+            if u not in authors:
+                ots[u][0 if is_post else 1] += 1
+    return {u: tuple(v) for u, v in ots.items()}
+
+
+def distribution(values) -> dict:
+    values = [v for v in values if v > 0]
+    out = {"reach_1_plus": len(values), "reach_3_plus": sum(v >= 3 for v in values),
+           "opportunities": sum(values)}
+    for k in range(1, 11):
+        out[f"people_{k}"] = sum(v == k for v in values)
+    out["people_11_plus"] = sum(v >= 11 for v in values)
+    return out
+
+
+def frequency(tables, F=None):
+    """(campaign, network, scope) -> distribution, networks with a graph and `all`.
+
+    ``F`` ((network, followee) -> followers) may be given for a graph too large for rows.
+    """
+    F = followers(tables) if F is None else F
+    nets = {net for net, _ in F}
+    person = {(a["network"], a["account_id"]): a["person_id"] for a in tables["accounts"]}
+
+    def who(net, a):
+        return person.get((net, a)) or f"{net}:{a}"
+    by_c = defaultdict(dict)
+    for (cid, net), items in campaign_items(tables).items():
+        by_c[cid][net] = items
+    out = {}
+    for cid, cells in by_c.items():
+        per_person = defaultdict(lambda: [0, 0])
+        author_people = set()
+        for net, items in cells.items():
+            if net not in nets:
+                continue
+            authors = {a for a, is_post, _ in items if is_post}
+            author_people |= {who(net, a) for a in authors}
+            ots = opportunities(F, net, items, authors)
+            for scope, vals in _scopes(ots.values()).items():
+                out[(cid, net, scope)] = distribution(vals)
+            for u, (p, s) in ots.items():
+                per_person[who(net, u)][0] += p
+                per_person[who(net, u)][1] += s
+        if set(cells) <= nets:
+            kept = [tuple(v) for u, v in per_person.items() if u not in author_people]
+            for scope, vals in _scopes(kept).items():
+                out[(cid, "all", scope)] = distribution(vals)
+    return out
+
+
+def _scopes(pairs) -> dict[str, list[int]]:
+    pairs = list(pairs)
+    return {"total": [p + s for p, s in pairs], "first_degree": [p for p, _ in pairs],
+            "reshares": [s for _, s in pairs]}
+
+
+def weekly(tables, F=None):
+    """(level, campaign, network, week Monday) -> (reach, opportunities, cumulative)."""
+    from datetime import timedelta
+    F = followers(tables) if F is None else F
+    nets = {net for net, _ in F}
+    cells = campaign_items(tables)
+    groups = {("campaign", cid, net): items for (cid, net), items in cells.items()}
+    for (_, net), items in cells.items():
+        groups.setdefault(("network", "*", net), [])
+        groups[("network", "*", net)] += items
+    out = {}
+    for (level, cid, net), items in groups.items():
+        if net not in nets:
+            continue
+        authors = {a for a, is_post, _ in items if is_post}
+        week = defaultdict(list)
+        for it in items:
+            week[it[2].date() - timedelta(days=it[2].weekday())].append(it)
+        seen = set()
+        for w in sorted(week):
+            ots = opportunities(F, net, week[w], authors)
+            seen |= set(ots)
+            out[(level, cid, net, w)] = (len(ots), sum(p + s for p, s in ots.values()),
+                                         len(seen))
+    return out

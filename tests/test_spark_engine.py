@@ -9,13 +9,12 @@ import shutil
 import polars as pl
 import pytest
 
-from reach.schema import MART_KEYS
-from reach.spark_engine import SPARK_MARTS
+from reach.registry import MARTS, SPARK_MARTS
 
 from .conftest import load_and_compute, write_marts
 from .gen import make_tables, write
 
-KEYS = {m: list(MART_KEYS[m]) for m in SPARK_MARTS}  # each mart's natural key
+KEYS = {m: list(MARTS[m].key) for m in SPARK_MARTS}  # each mart's natural key
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
-from etl.warehouse import MART_KEYS, analyst_queries, analyst_query, metadata, publish, read_marts
+from etl.warehouse import MARTS, analyst_queries, analyst_query, metadata, publish, read_marts
 from reach.errors import ReachError
+from reach.privacy import suppress
 
 
 def _read_back(url: str, mart: str, schema: pl.Schema) -> pl.DataFrame:
@@ -34,14 +35,16 @@ def _read_back(url: str, mart: str, schema: pl.Schema) -> pl.DataFrame:
 
 
 def _sorted(df: pl.DataFrame, mart: str) -> pl.DataFrame:
-    return df.sort(list(MART_KEYS[mart]))
+    return df.sort(list(MARTS[mart].key))
 
 
 def test_publish_round_trips_every_mart(sample_lake, db_url):
     lake, _ = sample_lake
     counts = publish(lake, db_url)
-    marts = read_marts(lake)
-    assert set(MART_KEYS) <= set(marts)
+    # what is published is the mart under the default privacy threshold
+    marts = {m: suppress(MARTS[m], df) for m, df in read_marts(lake).items()}
+    assert set(MARTS) <= set(marts)
+    assert marts["amplifiers"]["suppressed"].drop_nulls().len() > 0
     for mart, df in marts.items():
         assert counts[f"mart_{mart}"] == df.height
         back = _read_back(db_url, mart, df.schema)
@@ -49,11 +52,22 @@ def test_publish_round_trips_every_mart(sample_lake, db_url):
                            rel_tol=1e-12)
 
 
+def test_publish_without_threshold_keeps_every_value(sample_lake, tmp_path):
+    lake, marts = sample_lake
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    publish(lake, url, min_people=0)
+    back = _read_back(url, "amplifiers", pl.Schema(MARTS["amplifiers"].schema
+                                                   | {"suppressed": pl.String}))
+    assert back["suppressed"].null_count() == back.height
+    assert_frame_equal(_sorted(back.drop("suppressed"), "amplifiers"),
+                       _sorted(marts["amplifiers"], "amplifiers"))
+
+
 def _snapshot(url: str) -> dict[str, list]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         out = {f"mart_{m}": sorted(map(tuple, conn.execute(sa.text(
-            f"SELECT * FROM mart_{m}")).all()), key=repr) for m in MART_KEYS}
+            f"SELECT * FROM mart_{m}")).all()), key=repr) for m in MARTS}
         out["log"] = conn.execute(sa.text("SELECT count(*) FROM reach_publish_log")).scalar()
     engine.dispose()
     return out
@@ -112,7 +126,7 @@ def test_a_reader_never_sees_half_a_publish(sample_lake, db_url):
     with reader.connect() as conn:
         after = _state(conn)
     reader.dispose()
-    assert len(seen) == len(MART_KEYS)
+    assert len(seen) == len(MARTS)
     assert all(s == before for s in seen)  # old rows, complete, all through the publish
     assert after[0] == before[0] and after[1] == before[1] + 1
 
@@ -124,7 +138,7 @@ def _state(conn) -> tuple:
 
 def test_analyst_queries_agree_with_the_marts(sample_lake, db_url):
     lake, marts = sample_lake
-    publish(lake, db_url)
+    publish(lake, db_url, min_people=0)  # the queries' logic, on every value
     assert set(analyst_queries()) == {"campaign_comparison", "top_amplifiers", "reach_funnel"}
     reach, amp = marts["reach"], marts["amplifiers"]
     campaign = reach.filter(pl.col("network") == "all").sort(
@@ -206,14 +220,21 @@ def test_timestamps_keep_utc(sample_lake, db_url):
     assert first.tzinfo is not None and first.utcoffset() == UTC.utcoffset(None)
 
 
-def test_ddl_files_match_the_marts_and_their_docs(sample_lake):
-    """sql/warehouse.*.sql are generated from the marts' schemas and docs/marts.md."""
-    from etl.warehouse import DIALECTS, column_docs, ddl, ddl_path
+def test_every_mart_is_built_with_its_registered_schema(sample_lake):
     _, marts = sample_lake
-    schemas = {m: marts[m].schema for m in MART_KEYS}
+    assert [m for m in marts if m != "sketches"] == list(MARTS)
+    for name, df in marts.items():
+        if name != "sketches":
+            assert df.schema == pl.Schema(MARTS[name].schema), name
+
+
+def test_ddl_files_match_the_registry_and_the_docs():
+    """sql/warehouse.*.sql are generated from the registry's schemas and docs/marts.md."""
+    from etl.warehouse import DIALECTS, column_docs, ddl, ddl_path, registry_schemas
+    schemas = registry_schemas()
     docs = column_docs()
-    for mart, schema in schemas.items():
-        assert set(schema) == set(docs[mart]), f"docs/marts.md and mart {mart} differ"
+    for mart, m in MARTS.items():
+        assert set(m.schema) == set(docs[mart]), f"docs/marts.md and mart {mart} differ"
     md = metadata(schemas)
     for dialect in DIALECTS:
         assert ddl_path(dialect).read_text() == ddl(md, dialect), (

@@ -1,0 +1,160 @@
+"""How often each reached person was exposed: the `frequency` mart.
+
+For campaign c on network n, a reached person's *opportunities to see* (OTS) = the number
+of c's posts and shares on n made by accounts that person follows; reached people are
+F(A ∪ S) \\ A as in the `reach` mart, so the distribution sums to total_reach. Three
+scopes per cell: ``total`` (every post and share), ``first_degree`` (the campaign's own
+posts only: people F(A) \\ A) and ``reshares`` (shares only: people F(S) \\ A). OTS of
+the scopes add up: opportunities(total) = opportunities(first_degree) +
+opportunities(reshares). Network ``all``: a person's OTS summed over their accounts
+(``person_id``), authors' persons excluded, as in the reach mart's ``all`` row.
+
+Counting is exact: one weighted scatter per gathered follower into a reusable counter
+array, so it costs about what the reach mart's bitmap scatter costs.
+"""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import numpy as np
+import polars as pl
+
+from ._cells import Cell, CellItems
+from .audience import PersonLinks
+from .graph import FollowerGraph
+
+TOP = 11  #: OTS of 11 and more share the last bucket
+SCOPES = ("total", "first_degree", "reshares")
+BUCKETS = [f"people_{k}" for k in range(1, TOP)] + [f"people_{TOP}_plus"]
+
+FREQUENCY_SCHEMA = {
+    "campaign_id": pl.String, "network": pl.String, "scope": pl.String,
+    "method": pl.String, "reach_1_plus": pl.Int64, "reach_3_plus": pl.Int64,
+    **dict.fromkeys(BUCKETS, pl.Int64),
+    "opportunities": pl.Int64, "average_frequency": pl.Float64,
+}
+
+
+class Counter:
+    """A reusable int32 count per account of one network (cleared after each use)."""
+
+    def __init__(self, n: int):
+        self.counts = np.zeros(max(n, 1), dtype=np.int32)
+
+    def add(self, graph: FollowerGraph, keys: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Add ``weights[i]`` to every follower of ``keys[i]``; returns the followers touched
+        (with repeats)."""
+        fol, owner = graph.gather(keys)
+        if fol.size:
+            w = weights[owner]
+            if w.min() == w.max():
+                np.add.at(self.counts, fol, int(w[0]))
+            else:
+                np.add.at(self.counts, fol, w.astype(np.int32))
+        return fol
+
+    def take(self, keys: np.ndarray) -> np.ndarray:
+        """The counts at ``keys`` (distinct), then zero them."""
+        vals = self.counts[keys].astype(np.int64)
+        self.counts[keys] = 0
+        return vals
+
+
+def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
+                  posts: Counter, shares: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reached keys, OTS from posts, OTS from shares) for one cell's items.
+
+    ``excluded`` (the cell's authors) are never counted as reached. Counters come back clear.
+    """
+    touched = [posts.add(graph, *items.made(posts=True)),
+               shares.add(graph, *items.made(posts=False))]
+    reached = np.unique(np.concatenate(touched))
+    from_posts, from_shares = posts.take(reached), shares.take(reached)
+    keep = ~np.isin(reached, excluded)
+    return reached[keep], from_posts[keep], from_shares[keep]
+
+
+def distribution(ots: np.ndarray) -> dict:
+    """Reach and frequency columns of one scope from the OTS of each reached person."""
+    ots = ots[ots > 0]
+    hist = np.bincount(np.minimum(ots, TOP), minlength=TOP + 1)[1:]
+    total = int(ots.sum())
+    return {"reach_1_plus": int(ots.size), "reach_3_plus": int(np.count_nonzero(ots >= 3)),
+            **{b: int(h) for b, h in zip(BUCKETS, hist, strict=True)},
+            "opportunities": total,
+            "average_frequency": total / ots.size if ots.size else None}
+
+
+def scope_rows(campaign_id: str, network: str, method: str,
+               from_posts: np.ndarray | None, from_shares: np.ndarray | None) -> list[dict]:
+    base = {"campaign_id": campaign_id, "network": network, "method": method}
+    if from_posts is None:
+        return [base | {"scope": s} for s in SCOPES]
+    return [base | {"scope": "total"} | distribution(from_posts + from_shares),
+            base | {"scope": "first_degree"} | distribution(from_posts),
+            base | {"scope": "reshares"} | distribution(from_shares)]
+
+
+def frequency_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
+                   items: dict[tuple[str, str], CellItems], links: PersonLinks) -> pl.DataFrame:
+    counters = {net: (Counter(g.n), Counter(g.n)) for net, g in graphs.items()}
+    rows: list[dict] = []
+    for campaign_id, group in groupby(sorted(cells, key=lambda c: c.campaign_id),
+                                      key=lambda c: c.campaign_id):
+        people = _PersonOTS(links)
+        exact = True
+        for cell in group:
+            g = graphs.get(cell.network)
+            if g is None:
+                exact = False
+                rows += scope_rows(campaign_id, cell.network, "no_graph", None, None)
+                continue
+            reached, fp, fs = opportunities(g, items[(campaign_id, cell.network)],
+                                            cell.authors, *counters[cell.network])
+            rows += scope_rows(campaign_id, cell.network, "exact", fp, fs)
+            people.add(cell.network, reached, fp, fs, cell.authors)
+        rows += (scope_rows(campaign_id, "all", "exact", *people.totals()) if exact else
+                 scope_rows(campaign_id, "all", "partial" if people.cells else "no_graph",
+                            None, None))
+    if not rows:
+        return pl.DataFrame(schema=FREQUENCY_SCHEMA)
+    return (pl.DataFrame(rows, schema=FREQUENCY_SCHEMA)
+            .sort("campaign_id", pl.col("network") == "all", "network",
+                  pl.col("scope").replace_strict(SCOPES, range(3), return_dtype=pl.Int8)))
+
+
+class _PersonOTS:
+    """One campaign's OTS across networks: linked accounts summed per person, unlinked
+    accounts kept as they are (each is a person of its own, on one network)."""
+
+    def __init__(self, links: PersonLinks):
+        self.links, self.cells = links, 0
+        self.posts = np.zeros(max(links.n, 1), np.int64)
+        self.shares = np.zeros(max(links.n, 1), np.int64)
+        self.authors: list[np.ndarray] = []
+        self.other_posts: list[np.ndarray] = []
+        self.other_shares: list[np.ndarray] = []
+
+    def add(self, network: str, reached: np.ndarray, fp: np.ndarray, fs: np.ndarray,
+            authors: np.ndarray) -> None:
+        self.cells += 1
+        person = self.links.person_of[network]
+        p = np.where(reached < person.size, person[np.minimum(reached, person.size - 1)], -1)
+        linked = p >= 0
+        np.add.at(self.posts, p[linked], fp[linked])
+        np.add.at(self.shares, p[linked], fs[linked])
+        self.other_posts.append(fp[~linked])
+        self.other_shares.append(fs[~linked])
+        pa = person[authors[authors < person.size]]
+        self.authors.append(pa[pa >= 0])
+
+    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.authors:
+            gone = np.concatenate(self.authors)
+            self.posts[gone] = 0
+            self.shares[gone] = 0
+        hit = np.flatnonzero((self.posts > 0) | (self.shares > 0))
+        fp = np.concatenate([self.posts[hit], *self.other_posts])
+        fs = np.concatenate([self.shares[hit], *self.other_shares])
+        return fp, fs
