@@ -35,3 +35,16 @@ def ensure_sample(data: Path, scale: float, campaigns: int) -> None:
     subprocess.run([sys.executable, "-m", "reach_cli.main", "sample", "--out", str(data),
                     "--scale", str(scale), "--campaigns", str(campaigns)], check=True,
                    cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+
+
+def duckdb_side(lake: Path, sql_file: str) -> dict:
+    """Run sql/<sql_file> in DuckDB over the lake's Parquet; time it, rows sorted."""
+    import duckdb
+    t = lake.resolve() / "tables"
+    sql = (ROOT / "sql" / sql_file).read_text().format(
+        posts=t / "posts" / "*" / "*.parquet", shares=t / "shares" / "*" / "*.parquet",
+        follows=t / "follows" / "*" / "*.parquet")
+    t0 = time.perf_counter()
+    rows = duckdb.sql(sql).fetchall()
+    return {"seconds": time.perf_counter() - t0, "cells": len(rows),
+            "result": sorted(list(r) for r in rows)}

@@ -16,7 +16,7 @@ import json
 import time
 from pathlib import Path
 
-from _harness import ROOT, ensure_sample, run_side
+from _harness import duckdb_side, ensure_sample, run_side
 
 
 def side_reach(lake: Path) -> dict:
@@ -38,15 +38,7 @@ def side_reach(lake: Path) -> dict:
 
 
 def side_duckdb(lake: Path) -> dict:
-    import duckdb
-    t = lake.resolve() / "tables"
-    sql = (ROOT / "sql" / "reach_mart.sql").read_text().format(
-        posts=t / "posts" / "*" / "*.parquet", shares=t / "shares" / "*" / "*.parquet",
-        follows=t / "follows" / "*" / "*.parquet")
-    t0 = time.perf_counter()
-    rows = duckdb.sql(sql).fetchall()
-    return {"seconds": time.perf_counter() - t0, "cells": len(rows),
-            "result": sorted(list(r) for r in rows)}
+    return duckdb_side(lake, "reach_mart.sql")
 
 
 def main() -> None:

@@ -144,3 +144,12 @@ def test_no_sample_mart_leaks_a_small_cell(sample_lake, name):
     for c in mart.people:
         both = pl.DataFrame({"a": df[c], "b": out[c]}).drop_nulls()
         assert (both["a"] == both["b"]).all()
+
+
+def test_the_dashboard_reads_marts_under_the_threshold(sample_lake):
+    from dashboards.queries import MartReader
+    lake, marts = sample_lake
+    shown = MartReader(lake, N).read("amplifiers")
+    assert shown.equals(suppress(MARTS["amplifiers"], marts["amplifiers"], N))
+    assert shown["suppressed"].drop_nulls().len() > 0
+    assert MartReader(lake).read("amplifiers").equals(marts["amplifiers"])  # off: as computed

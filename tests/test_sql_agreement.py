@@ -6,13 +6,13 @@ from pathlib import Path
 
 import polars as pl
 
-SQL = Path(__file__).resolve().parents[1] / "sql" / "reach_mart.sql"
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
 
-def duckdb_reach(lake: Path) -> pl.DataFrame:
+def duckdb_reach(lake: Path, name: str = "reach_mart") -> pl.DataFrame:
     import duckdb
     t = lake / "tables"
-    query = SQL.read_text().format(posts=t / "posts" / "*" / "*.parquet",
+    query = (SQL_DIR / f"{name}.sql").read_text().format(posts=t / "posts" / "*" / "*.parquet",
                                    shares=t / "shares" / "*" / "*.parquet",
                                    follows=t / "follows" / "*" / "*.parquet")
     return duckdb.sql(query).pl()
@@ -27,3 +27,17 @@ def test_sql_and_engine_agree(sample_lake):
     assert joined.height == ours.height > 0
     assert (joined["first_degree_reach"] == joined["first_degree_reach_sql"]).all()
     assert (joined["total_reach"] == joined["total_reach_sql"]).all()
+
+
+def test_frequency_sql_and_engine_agree(sample_lake):
+    lake, marts = sample_lake
+    got = duckdb_reach(lake.resolve(), "frequency_mart")
+    cols = ["reach_1_plus", "reach_3_plus", "people_1", "people_2", "people_11_plus",
+            "opportunities"]
+    ours = (marts["frequency"].filter(pl.col("network") != "all", pl.col("method") == "exact",
+                                      pl.col("scope") == "total", pl.col("reach_1_plus") > 0)
+            .select("campaign_id", "network", *cols))
+    joined = ours.join(got, on=["campaign_id", "network"], how="full", suffix="_sql")
+    assert joined.height == ours.height > 0
+    for c in cols:
+        assert (joined[c] == joined[f"{c}_sql"]).all(), c

@@ -1,0 +1,91 @@
+"""Frequency benchmark: the `frequency` mart beside the `reach` mart and DuckDB SQL.
+
+On the same lake as bench_reach.py (≥10M follow edges, 200 campaigns), in separate
+processes: the reach mart (reach), the frequency mart (reach), and sql/frequency_mart.sql
+in DuckDB. Checks that the frequency numbers agree with DuckDB's and prints the times.
+Target: the frequency mart within 1.5x of the reach mart's time.
+
+    python benchmarks/bench_frequency.py [--lake .bench/lake] [--data .bench/data]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from _harness import duckdb_side, ensure_sample, run_side
+
+COLS = ["reach_1_plus", "reach_3_plus", "people_1", "people_2", "people_11_plus",
+        "opportunities"]
+
+
+def _tables(lake: Path) -> dict:
+    from etl.lake import Lake
+    lk = Lake.open(lake)
+    return {t: lk.scan(t) for t in ("accounts", "follows", "posts", "shares", "_account_keys")}
+
+
+def side_reach(lake: Path) -> dict:
+    from reach.marts import reach_mart
+    t0 = time.perf_counter()
+    df = reach_mart(_tables(lake))
+    return {"seconds": time.perf_counter() - t0, "cells": df.height}
+
+
+def side_frequency(lake: Path) -> dict:
+    import polars as pl
+
+    from reach.marts import ComputeSpec, compute_marts
+    t0 = time.perf_counter()
+    df = compute_marts(_tables(lake), spec=ComputeSpec(sketches=False),
+                       only=("frequency",))["frequency"]
+    seconds = time.perf_counter() - t0
+    rows = (df.filter(pl.col("network") != "all", pl.col("scope") == "total",
+                      pl.col("reach_1_plus") > 0)
+            .select("campaign_id", "network", *COLS).sort("campaign_id", "network").rows())
+    return {"seconds": seconds, "cells": len(rows), "result": rows}
+
+
+def side_duckdb(lake: Path) -> dict:
+    return duckdb_side(lake, "frequency_mart.sql")
+
+
+SIDES = {"reach": side_reach, "frequency": side_frequency, "duckdb": side_duckdb}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices=tuple(SIDES))
+    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
+    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
+    ap.add_argument("--scale", type=float, default=50)
+    ap.add_argument("--campaigns", type=int, default=200)
+    a = ap.parse_args()
+    if a.side:
+        print(json.dumps(SIDES[a.side](a.lake)))
+        return
+    if not (a.lake / "manifest.json").exists():
+        ensure_sample(a.data, a.scale, a.campaigns)
+        from etl.load import load
+        from etl.sources import extract
+        print(f"building the lake {a.lake} ...")
+        load(extract(str(a.data)), a.lake)
+    res = {side: run_side(Path(__file__), side, "--lake", str(a.lake)) for side in SIDES}
+    r, f, d = res["reach"], res["frequency"], res["duckdb"]
+    agree = [list(x) for x in f["result"]] == d["result"]
+    print(f"\nfrequency mart, {f['cells']:,} campaign x network cells with people reached")
+    print(f"{'':24}{'reach mart':>12}{'frequency':>12}{'duckdb freq':>12}")
+    print(f"{'query seconds':24}{r['seconds']:12.2f}{f['seconds']:12.2f}{d['seconds']:12.2f}")
+    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{f['peak_rss_mb']:12.0f}"
+          f"{d['peak_rss_mb']:12.0f}")
+    print(f"results agree with DuckDB: {agree}")
+    print(f"frequency / reach mart time: {f['seconds'] / r['seconds']:.2f}x (target <= 1.5x); "
+          f"DuckDB / frequency: {d['seconds'] / f['seconds']:.1f}x")
+    if not agree:
+        raise SystemExit("the two engines disagree")
+
+
+if __name__ == "__main__":
+    main()
