@@ -69,21 +69,30 @@ def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
     """
     touched = [posts.add(graph, *items.made(posts=True)),
                shares.add(graph, *items.made(posts=False))]
-    reached = np.unique(np.concatenate(touched))
+    if (touched[0].size + touched[1].size) * 8 < graph.n:  # few: sort them
+        reached = np.unique(np.concatenate(touched))
+    else:  # many: one pass over the counters beats sorting (or hashing) the gathered keys
+        reached = np.flatnonzero((posts.counts != 0) | (shares.counts != 0))
     from_posts, from_shares = posts.take(reached), shares.take(reached)
     keep = ~np.isin(reached, excluded)
     return reached[keep], from_posts[keep], from_shares[keep]
 
 
 def distribution(ots: np.ndarray) -> dict:
-    """Reach and frequency columns of one scope from the OTS of each reached person."""
-    ots = ots[ots > 0]
-    hist = np.bincount(np.minimum(ots, TOP), minlength=TOP + 1)[1:]
-    total = int(ots.sum())
-    return {"reach_1_plus": int(ots.size), "reach_3_plus": int(np.count_nonzero(ots >= 3)),
+    """Reach and frequency columns of one scope from the OTS of each person (0 = not
+    reached in this scope)."""
+    return histogram_columns(np.bincount(ots) if ots.size else np.zeros(1, np.int64))
+
+
+def histogram_columns(full: np.ndarray) -> dict:
+    """The same columns from a histogram: ``full[k]`` people with k opportunities."""
+    full = np.concatenate([full, np.zeros(max(0, TOP + 1 - full.size), np.int64)])
+    hist = np.concatenate([full[1:TOP], [full[TOP:].sum()]])
+    people = int(full[1:].sum())
+    total = int(np.dot(full, np.arange(full.size)))
+    return {"reach_1_plus": people, "reach_3_plus": int(full[3:].sum()),
             **{b: int(h) for b, h in zip(BUCKETS, hist, strict=True)},
-            "opportunities": total,
-            "average_frequency": total / ots.size if ots.size else None}
+            "opportunities": total, "average_frequency": total / people if people else None}
 
 
 def scope_rows(campaign_id: str, network: str, method: str,
@@ -114,9 +123,13 @@ def frequency_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                                             cell.authors, *counters[cell.network])
             rows += scope_rows(campaign_id, cell.network, "exact", fp, fs)
             people.add(cell.network, reached, fp, fs, cell.authors)
-        rows += (scope_rows(campaign_id, "all", "exact", *people.totals()) if exact else
-                 scope_rows(campaign_id, "all", "partial" if people.cells else "no_graph",
-                            None, None))
+        if exact:
+            base = {"campaign_id": campaign_id, "network": "all", "method": "exact"}
+            rows += [base | {"scope": s} | histogram_columns(h)
+                     for s, h in people.totals().items()]
+        else:
+            rows += scope_rows(campaign_id, "all", "partial" if people.cells else "no_graph",
+                               None, None)
     if not rows:
         return pl.DataFrame(schema=FREQUENCY_SCHEMA)
     return (pl.DataFrame(rows, schema=FREQUENCY_SCHEMA)
@@ -126,35 +139,48 @@ def frequency_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
 
 class _PersonOTS:
     """One campaign's OTS across networks: linked accounts summed per person, unlinked
-    accounts kept as they are (each is a person of its own, on one network)."""
+    accounts (each a person of its own, on one network) kept as histograms of OTS."""
 
     def __init__(self, links: PersonLinks):
         self.links, self.cells = links, 0
         self.posts = np.zeros(max(links.n, 1), np.int64)
         self.shares = np.zeros(max(links.n, 1), np.int64)
         self.authors: list[np.ndarray] = []
-        self.other_posts: list[np.ndarray] = []
-        self.other_shares: list[np.ndarray] = []
+        self.other = {s: np.zeros(1, np.int64) for s in SCOPES}
 
     def add(self, network: str, reached: np.ndarray, fp: np.ndarray, fs: np.ndarray,
             authors: np.ndarray) -> None:
         self.cells += 1
         person = self.links.person_of[network]
-        p = np.where(reached < person.size, person[np.minimum(reached, person.size - 1)], -1)
-        linked = p >= 0
-        np.add.at(self.posts, p[linked], fp[linked])
-        np.add.at(self.shares, p[linked], fs[linked])
-        self.other_posts.append(fp[~linked])
-        self.other_shares.append(fs[~linked])
-        pa = person[authors[authors < person.size]]
+        p = person[reached]  # keys of a network < its size, which person_of covers
+        idx = np.flatnonzero(p >= 0)  # the few reached accounts that carry a person_id
+        np.add.at(self.posts, p[idx], fp[idx])
+        np.add.at(self.shares, p[idx], fs[idx])
+        for scope, v in zip(SCOPES, (fp + fs, fp, fs), strict=True):
+            self.other[scope] = _plus(self.other[scope], np.bincount(v) if v.size else None,
+                                      np.bincount(v[idx]) if idx.size else None)
+        pa = person[authors]
         self.authors.append(pa[pa >= 0])
 
-    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+    def totals(self) -> dict[str, np.ndarray]:
+        """Per scope, the all-network histogram of OTS (index = OTS)."""
         if self.authors:
             gone = np.concatenate(self.authors)
             self.posts[gone] = 0
             self.shares[gone] = 0
         hit = np.flatnonzero((self.posts > 0) | (self.shares > 0))
-        fp = np.concatenate([self.posts[hit], *self.other_posts])
-        fs = np.concatenate([self.shares[hit], *self.other_shares])
-        return fp, fs
+        fp, fs = self.posts[hit], self.shares[hit]
+        return {scope: _plus(self.other[scope], np.bincount(v) if v.size else None, None)
+                for scope, v in zip(SCOPES, (fp + fs, fp, fs), strict=True)}
+
+
+def _plus(acc: np.ndarray, add: np.ndarray | None, minus: np.ndarray | None) -> np.ndarray:
+    """acc + add − minus, histograms of different lengths."""
+    size = max(acc.size, 0 if add is None else add.size)
+    out = np.zeros(size, np.int64)
+    out[:acc.size] += acc
+    if add is not None:
+        out[:add.size] += add
+    if minus is not None:
+        out[:minus.size] -= minus
+    return out
