@@ -308,8 +308,9 @@ def export(args: argparse.Namespace) -> int:
     what = f"`{name}`" + (f" for {args.target}" if args.target else "")
     out.print(f"wrote {df.height:,} rows of {what} to {args.out} ({fmt})")
     if threshold:
-        out.print(f"privacy threshold {threshold} people: {hidden:,} rows with suppressed "
-                  "cells (empty; named in the `suppressed` column); --min-people 0 turns it off")
+        out.print(f"privacy threshold {threshold} people: {hidden:,} rows of `{name}` had "
+                  "cells suppressed (left empty; named in its `suppressed` column); "
+                  "--min-people 0 turns it off")
     return 0
 
 
