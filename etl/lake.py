@@ -1,6 +1,6 @@
 """The lake on disk: layout, atomic snapshots, the manifest.
 
-Layout (DESIGN.md)::
+Layout (README.md, "The lake")::
 
     LAKE/tables/<table>/network=<n>/part-0.parquet   canonical tables, dense keys beside ids
     LAKE/quarantine/<table>/<batch>.parquet          rejected rows with a `reason`

@@ -1,7 +1,7 @@
 """Distinct reach per campaign × network: the `reach` mart.
 
 For campaign c on network n, with A its authors, S the sharers of its posts and F(X)
-the union of the followers of X (DESIGN.md):
+the union of the followers of X (README.md, "Metrics"; docs/marts.md):
 
 * ``first_degree_reach``  = |F(A) \\ A|
 * ``total_reach``         = |F(A ∪ S) \\ A|

@@ -1,7 +1,7 @@
 """Reshare cascades: rebuild each post's tree, then measure its shape and speed.
 
 The tree of a post: the root post, then every share, linked to its ``parent_id``. Where
-``parent_id`` is empty the parent is reconstructed (DESIGN.md): the sharer's most recent
+``parent_id`` is empty the parent is reconstructed (README.md, "Metrics"): the sharer's most recent
 *earlier* exposer among the accounts it follows — the root author at the post's time or
 an earlier sharer at its share time — ties to the smallest ``account_id`` (then the
 smallest node id); with no such exposer, the root. Shares whose given parents form a

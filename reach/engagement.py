@@ -1,6 +1,6 @@
 """Post-level engagement and exposure, the common input of the uplift and rate marts.
 
-``engagements`` = likes + comments + shares (DESIGN.md). ``exposure`` = impressions where
+``engagements`` = likes + comments + shares (README.md, "Metrics"). ``exposure`` = impressions where
 the platform reports them, else the author's followers_count; ``exposure_basis`` says
 which. A post with an unknown count or no exposure cannot be used and is counted in
 ``usable = False`` rather than silently dropped.

@@ -1,4 +1,4 @@
-"""The canonical input tables (DESIGN.md), defined once.
+"""The canonical input tables (README.md, "Input: the canonical tables"), defined once.
 
 Every reader produces these columns, every rule and metric reads them.
 IDs are strings scoped by network; the lake adds dense integer keys

@@ -1,4 +1,4 @@
-"""Engagement uplift per campaign × network: the `uplift` mart (DESIGN.md).
+"""Engagement uplift per campaign × network: the `uplift` mart (docs/marts.md).
 
 Model (``method = "nb_glm"``). For campaign c on network n, take c's posts there and the
 organic posts (campaign_id null) of the same authors on n. Fit a negative-binomial (NB2)

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _cmd(sub, "etl", "extract, validate and load a source into the lake",
              """reach etl data/ --lake lake/
-reach etl ../shared/data/twitter15_16 --lake lake/      # Twitter15/16 propagation trees
+reach etl data/twitter15_16 --lake lake/               # Twitter15/16 propagation trees
 reach etl follows.txt.gz --format snap --network x --lake lake/
 reach etl postgresql+psycopg://analyst@db.example.com/social --lake lake/
 reach etl sqlite:///crm.sqlite --queries tables.sql --lake lake/""", c.etl)
