@@ -29,20 +29,26 @@ class Cell:
         return self.exposers[self.is_author]
 
 
+def campaign_made(posts: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
+    """Every campaign post and every share of one: campaign_id, network, key (the author
+    or sharer), t (when), is_post."""
+    camp = posts.filter(pl.col("campaign_id").is_not_null())
+    return pl.concat([
+        camp.select("campaign_id", "network", pl.col("account_key").alias("key"),
+                    pl.col("created_at").alias("t"), pl.lit(True).alias("is_post")),
+        shares.join(camp.select("network", "post_id", "campaign_id"),
+                    on=["network", "post_id"]).select(
+            "campaign_id", "network", pl.col("sharer_key").alias("key"),
+            pl.col("created_at").alias("t"), pl.lit(False).alias("is_post")),
+    ])
+
+
 def exposures(posts: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (campaign, network, exposer) with role and first exposure time."""
-    camp = posts.filter(pl.col("campaign_id").is_not_null())
-    by_author = camp.select("campaign_id", "network", pl.col("account_key").alias("key"),
-                            pl.col("created_at").alias("t"), pl.lit(True).alias("author"),
-                            pl.lit(False).alias("sharer"))
-    by_sharer = shares.join(camp.select("network", "post_id", "campaign_id"),
-                            on=["network", "post_id"]).select(
-        "campaign_id", "network", pl.col("sharer_key").alias("key"),
-        pl.col("created_at").alias("t"), pl.lit(False).alias("author"),
-        pl.lit(True).alias("sharer"))
-    return (pl.concat([by_author, by_sharer])
+    return (campaign_made(posts, shares)
             .group_by("campaign_id", "network", "key")
-            .agg(pl.col("t").min(), pl.col("author").any(), pl.col("sharer").any()))
+            .agg(pl.col("t").min(), pl.col("is_post").any().alias("author"),
+                 pl.col("is_post").not_().any().alias("sharer")))
 
 
 def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
@@ -81,6 +87,11 @@ class CellItems:
     def subset(self, mask: np.ndarray) -> CellItems:
         return CellItems(self.keys[mask], self.at[mask], self.is_post[mask])
 
+    @property
+    def authors(self) -> np.ndarray:
+        """Distinct authors of the campaign's posts in this cell, sorted."""
+        return np.unique(self.keys[self.is_post])
+
     def made(self, posts: bool) -> tuple[np.ndarray, np.ndarray]:
         """(accounts, how many posts — or shares — each made), accounts sorted."""
         keys, counts = np.unique(self.keys[self.is_post == posts], return_counts=True)
@@ -89,16 +100,8 @@ class CellItems:
 
 def campaign_items(posts: pl.LazyFrame, shares: pl.LazyFrame
                    ) -> dict[tuple[str, str], CellItems]:
-    """Every campaign post and every share of one, per (campaign_id, network)."""
-    camp = posts.filter(pl.col("campaign_id").is_not_null())
-    made = pl.concat([
-        camp.select("campaign_id", "network", pl.col("account_key").alias("key"),
-                    pl.col("created_at").alias("t"), pl.lit(True).alias("is_post")),
-        shares.join(camp.select("network", "post_id", "campaign_id"),
-                    on=["network", "post_id"]).select(
-            "campaign_id", "network", pl.col("sharer_key").alias("key"),
-            pl.col("created_at").alias("t"), pl.lit(False).alias("is_post")),
-    ]).collect()
+    """:func:`campaign_made` as arrays, per (campaign_id, network)."""
+    made = campaign_made(posts, shares).collect()
     return {(cid, net): CellItems(part["key"].to_numpy().astype(np.int64),
                                   part["t"].dt.epoch("us").to_numpy(),
                                   part["is_post"].to_numpy())

@@ -20,7 +20,7 @@ from itertools import groupby
 import numpy as np
 import polars as pl
 
-from ._cells import Cell, CellItems
+from ._cells import CellItems
 from .audience import PersonLinks
 from .graph import FollowerGraph
 
@@ -45,13 +45,12 @@ class Counter:
     def add(self, graph: FollowerGraph, keys: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Add ``weights[i]`` to every follower of ``keys[i]``; returns the followers touched
         (with repeats)."""
+        if keys.size and weights.min() == weights.max():  # one weight (often 1): no owners
+            fol = graph.followers_of(keys)
+            np.add.at(self.counts, fol, int(weights[0]))
+            return fol
         fol, owner = graph.gather(keys)
-        if fol.size:
-            w = weights[owner]
-            if w.min() == w.max():
-                np.add.at(self.counts, fol, int(w[0]))
-            else:
-                np.add.at(self.counts, fol, w.astype(np.int32))
+        np.add.at(self.counts, fol, weights[owner].astype(np.int32))
         return fol
 
     def take(self, keys: np.ndarray) -> np.ndarray:
@@ -65,27 +64,30 @@ def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
                   posts: Counter, shares: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(reached keys, OTS from posts, OTS from shares) for one cell's items.
 
-    ``excluded`` (the cell's authors) are never counted as reached. Counters come back clear.
+    ``excluded`` (the authors) are never counted as reached. Counters come back clear.
     """
     touched = [posts.add(graph, *items.made(posts=True)),
                shares.add(graph, *items.made(posts=False))]
-    if (touched[0].size + touched[1].size) * 8 < graph.n:  # few: sort them
+    posts.counts[excluded] = 0
+    shares.counts[excluded] = 0
+    if (touched[0].size + touched[1].size) * 256 < graph.n:  # few: sort them
         reached = np.unique(np.concatenate(touched))
     else:  # many: one pass over the counters beats sorting (or hashing) the gathered keys
         reached = np.flatnonzero((posts.counts != 0) | (shares.counts != 0))
     from_posts, from_shares = posts.take(reached), shares.take(reached)
-    keep = ~np.isin(reached, excluded)
+    keep = (from_posts != 0) | (from_shares != 0)  # authors touched but zeroed above
     return reached[keep], from_posts[keep], from_shares[keep]
 
 
-def distribution(ots: np.ndarray) -> dict:
-    """Reach and frequency columns of one scope from the OTS of each person (0 = not
-    reached in this scope)."""
-    return histogram_columns(np.bincount(ots) if ots.size else np.zeros(1, np.int64))
+def histograms(from_posts: np.ndarray, from_shares: np.ndarray) -> dict[str, np.ndarray]:
+    """Per scope, how many people had each OTS (index = OTS; 0 = not in that scope)."""
+    return {scope: np.bincount(v) if v.size else np.zeros(1, np.int64)
+            for scope, v in zip(SCOPES, (from_posts + from_shares, from_posts, from_shares),
+                                strict=True)}
 
 
 def histogram_columns(full: np.ndarray) -> dict:
-    """The same columns from a histogram: ``full[k]`` people with k opportunities."""
+    """Reach and frequency columns of one scope: ``full[k]`` people with k opportunities."""
     full = np.concatenate([full, np.zeros(max(0, TOP + 1 - full.size), np.int64)])
     hist = np.concatenate([full[1:TOP], [full[TOP:].sum()]])
     people = int(full[1:].sum())
@@ -96,40 +98,37 @@ def histogram_columns(full: np.ndarray) -> dict:
 
 
 def scope_rows(campaign_id: str, network: str, method: str,
-               from_posts: np.ndarray | None, from_shares: np.ndarray | None) -> list[dict]:
+               hists: dict[str, np.ndarray] | None) -> list[dict]:
     base = {"campaign_id": campaign_id, "network": network, "method": method}
-    if from_posts is None:
+    if hists is None:
         return [base | {"scope": s} for s in SCOPES]
-    return [base | {"scope": "total"} | distribution(from_posts + from_shares),
-            base | {"scope": "first_degree"} | distribution(from_posts),
-            base | {"scope": "reshares"} | distribution(from_shares)]
+    return [base | {"scope": s} | histogram_columns(hists[s]) for s in SCOPES]
 
 
-def frequency_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
-                   items: dict[tuple[str, str], CellItems], links: PersonLinks) -> pl.DataFrame:
+def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
+                   links: PersonLinks) -> pl.DataFrame:
     counters = {net: (Counter(g.n), Counter(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
-    for campaign_id, group in groupby(sorted(cells, key=lambda c: c.campaign_id),
-                                      key=lambda c: c.campaign_id):
+    for campaign_id, group in groupby(sorted(items), key=lambda k: k[0]):
         people = _PersonOTS(links)
         exact = True
-        for cell in group:
-            g = graphs.get(cell.network)
+        for _, network in group:
+            g = graphs.get(network)
             if g is None:
                 exact = False
-                rows += scope_rows(campaign_id, cell.network, "no_graph", None, None)
+                rows += scope_rows(campaign_id, network, "no_graph", None)
                 continue
-            reached, fp, fs = opportunities(g, items[(campaign_id, cell.network)],
-                                            cell.authors, *counters[cell.network])
-            rows += scope_rows(campaign_id, cell.network, "exact", fp, fs)
-            people.add(cell.network, reached, fp, fs, cell.authors)
+            made = items[(campaign_id, network)]
+            authors = made.authors
+            reached, fp, fs = opportunities(g, made, authors, *counters[network])
+            hists = histograms(fp, fs)
+            rows += scope_rows(campaign_id, network, "exact", hists)
+            people.add(network, reached, fp, fs, hists, authors)
         if exact:
-            base = {"campaign_id": campaign_id, "network": "all", "method": "exact"}
-            rows += [base | {"scope": s} | histogram_columns(h)
-                     for s, h in people.totals().items()]
+            rows += scope_rows(campaign_id, "all", "exact", people.totals())
         else:
             rows += scope_rows(campaign_id, "all", "partial" if people.cells else "no_graph",
-                               None, None)
+                               None)
     if not rows:
         return pl.DataFrame(schema=FREQUENCY_SCHEMA)
     return (pl.DataFrame(rows, schema=FREQUENCY_SCHEMA)
@@ -149,16 +148,17 @@ class _PersonOTS:
         self.other = {s: np.zeros(1, np.int64) for s in SCOPES}
 
     def add(self, network: str, reached: np.ndarray, fp: np.ndarray, fs: np.ndarray,
-            authors: np.ndarray) -> None:
+            hists: dict[str, np.ndarray], authors: np.ndarray) -> None:
         self.cells += 1
         person = self.links.person_of[network]
         p = person[reached]  # keys of a network < its size, which person_of covers
         idx = np.flatnonzero(p >= 0)  # the few reached accounts that carry a person_id
         np.add.at(self.posts, p[idx], fp[idx])
         np.add.at(self.shares, p[idx], fs[idx])
-        for scope, v in zip(SCOPES, (fp + fs, fp, fs), strict=True):
-            self.other[scope] = _plus(self.other[scope], np.bincount(v) if v.size else None,
-                                      np.bincount(v[idx]) if idx.size else None)
+        linked = histograms(fp[idx], fs[idx]) if idx.size else None
+        for scope in SCOPES:
+            self.other[scope] = _plus(self.other[scope], hists[scope],
+                                      linked[scope] if linked else None)
         pa = person[authors]
         self.authors.append(pa[pa >= 0])
 
@@ -169,9 +169,8 @@ class _PersonOTS:
             self.posts[gone] = 0
             self.shares[gone] = 0
         hit = np.flatnonzero((self.posts > 0) | (self.shares > 0))
-        fp, fs = self.posts[hit], self.shares[hit]
-        return {scope: _plus(self.other[scope], np.bincount(v) if v.size else None, None)
-                for scope, v in zip(SCOPES, (fp + fs, fp, fs), strict=True)}
+        persons = histograms(self.posts[hit], self.shares[hit])
+        return {scope: _plus(self.other[scope], persons[scope], None) for scope in SCOPES}
 
 
 def _plus(acc: np.ndarray, add: np.ndarray | None, minus: np.ndarray | None) -> np.ndarray:

@@ -52,7 +52,15 @@ class FollowerGraph:
         return self.followers[idx], owner
 
     def followers_of(self, keys: np.ndarray) -> np.ndarray:
-        return self.gather(keys)[0]
+        """Followers of every account in ``keys`` (with repeats), without their owners."""
+        keys = np.asarray(keys, dtype=np.int64)
+        starts = self.offsets[keys]
+        lens = self.offsets[keys + 1] - starts
+        if keys.size == 1:  # one account: its slice, no index array
+            return self.followers[starts[0]:starts[0] + lens[0]]
+        begin = np.cumsum(lens) - lens
+        idx = np.arange(int(lens.sum()), dtype=np.int64) + np.repeat(starts - begin, lens)
+        return self.followers[idx]
 
     @classmethod
     def from_edges(cls, network: str, follower: np.ndarray, followee: np.ndarray, n: int

@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 
-from ._cells import Cell, CellItems
+from ._cells import CellItems
 from .frequency import Counter, opportunities
 from .graph import FollowerGraph, Marker
 
@@ -44,24 +44,21 @@ def week_of(at_us: np.ndarray) -> np.ndarray:
     return (at_us - MONDAY_US) // WEEK_US * WEEK_US + MONDAY_US
 
 
-def weekly_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
-                items: dict[tuple[str, str], CellItems]) -> pl.DataFrame:
+def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph]
+                ) -> pl.DataFrame:
     tools = {net: (Counter(g.n), Counter(g.n), Marker(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
-    by_network: dict[str, list[Cell]] = defaultdict(list)
-    for cell in cells:
-        by_network[cell.network].append(cell)
-        rows += _weeks("campaign", cell.campaign_id, cell.network, graphs.get(cell.network),
-                       items[(cell.campaign_id, cell.network)], cell.authors,
-                       tools.get(cell.network))
+    by_network: dict[str, list[CellItems]] = defaultdict(list)
+    for (campaign_id, network), made in sorted(items.items()):
+        by_network[network].append(made)
+        rows += _weeks("campaign", campaign_id, network, graphs.get(network), made,
+                       made.authors, tools.get(network))
     for network, group in sorted(by_network.items()):
-        merged = [items[(c.campaign_id, network)] for c in group]
-        both = CellItems(np.concatenate([m.keys for m in merged]),
-                         np.concatenate([m.at for m in merged]),
-                         np.concatenate([m.is_post for m in merged]))
-        authors = np.unique(np.concatenate([c.authors for c in group]))
+        both = CellItems(np.concatenate([m.keys for m in group]),
+                         np.concatenate([m.at for m in group]),
+                         np.concatenate([m.is_post for m in group]))
         rows += _weeks("network", ALL_CAMPAIGNS, network, graphs.get(network), both,
-                       authors, tools.get(network))
+                       both.authors, tools.get(network))
     if not rows:
         return pl.DataFrame(schema=WEEKLY_SCHEMA)
     df = pl.DataFrame(rows, schema={**WEEKLY_SCHEMA, "week_start": pl.Int64})
