@@ -48,3 +48,28 @@ def duckdb_side(lake: Path, sql_file: str) -> dict:
     rows = duckdb.sql(sql).fetchall()
     return {"seconds": time.perf_counter() - t0, "cells": len(rows),
             "result": sorted(list(r) for r in rows)}
+
+
+def lake_args(sides: tuple[str, ...]):
+    """The arguments of a benchmark that runs on the sample lake: --side, --lake, --data,
+    --scale, --campaigns."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices=sides)
+    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
+    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
+    ap.add_argument("--scale", type=float, default=50)
+    ap.add_argument("--campaigns", type=int, default=200)
+    return ap.parse_args()
+
+
+def ensure_lake(a) -> None:
+    """Generate the sample and load it into ``a.lake`` unless that lake exists."""
+    if (a.lake / "manifest.json").exists():
+        return
+    ensure_sample(a.data, a.scale, a.campaigns)
+    sys.path.insert(0, str(ROOT))
+    from etl.load import load
+    from etl.sources import extract
+    print(f"building the lake {a.lake} ...")
+    load(extract(str(a.data)), a.lake)

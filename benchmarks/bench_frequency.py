@@ -10,12 +10,11 @@ Target: the frequency mart within 1.5x of the reach mart's time.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
-from _harness import duckdb_side, ensure_sample, run_side
+from _harness import duckdb_side, ensure_lake, lake_args, run_side
 
 COLS = ["reach_1_plus", "reach_3_plus", "people_1", "people_2", "people_11_plus",
         "opportunities"]
@@ -56,22 +55,11 @@ SIDES = {"reach": side_reach, "frequency": side_frequency, "duckdb": side_duckdb
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--side", choices=tuple(SIDES))
-    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
-    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
-    ap.add_argument("--scale", type=float, default=50)
-    ap.add_argument("--campaigns", type=int, default=200)
-    a = ap.parse_args()
+    a = lake_args(tuple(SIDES))
     if a.side:
         print(json.dumps(SIDES[a.side](a.lake)))
         return
-    if not (a.lake / "manifest.json").exists():
-        ensure_sample(a.data, a.scale, a.campaigns)
-        from etl.load import load
-        from etl.sources import extract
-        print(f"building the lake {a.lake} ...")
-        load(extract(str(a.data)), a.lake)
+    ensure_lake(a)
     res = {side: run_side(Path(__file__), side, "--lake", str(a.lake)) for side in SIDES}
     r, f, d = res["reach"], res["frequency"], res["duckdb"]
     agree = [list(x) for x in f["result"]] == d["result"]

@@ -11,12 +11,11 @@ Targets: reach ≥ 5x faster; peak memory < 2x the follows table's Arrow size.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
-from _harness import duckdb_side, ensure_sample, run_side
+from _harness import duckdb_side, ensure_lake, lake_args, run_side
 
 
 def side_reach(lake: Path) -> dict:
@@ -42,23 +41,12 @@ def side_duckdb(lake: Path) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--side", choices=("reach", "duckdb"))
-    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
-    ap.add_argument("--data", type=Path, default=Path(".bench/data"))
-    ap.add_argument("--scale", type=float, default=50)
-    ap.add_argument("--campaigns", type=int, default=200)
-    a = ap.parse_args()
+    a = lake_args(("reach", "duckdb"))
     if a.side:
         print(json.dumps((side_reach if a.side == "reach" else side_duckdb)(a.lake)))
         return
     import polars as pl
-    if not (a.lake / "manifest.json").exists():
-        ensure_sample(a.data, a.scale, a.campaigns)
-        from etl.load import load
-        from etl.sources import extract
-        print(f"building the lake {a.lake} ...")
-        load(extract(str(a.data)), a.lake)
+    ensure_lake(a)
     res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
            for side in ("duckdb", "reach")}
     # Read only after the sides ran: a child's peak RSS counts the parent's pages at fork.

@@ -22,7 +22,7 @@ from .audience import REACH_SCHEMA, reach_rows
 from .cascade_nodes import NODE_SCHEMA, cascade_node_rows
 from .cascades import CASCADE_SCHEMA, cascade_metrics
 from .engagement import RATE_SCHEMA, rate_rows
-from .frequency import FREQUENCY_SCHEMA, frequency_rows
+from .frequency import BUCKETS, FREQUENCY_SCHEMA, frequency_rows
 from .timeline import TIMELINE_SCHEMA, timeline_rows
 from .two_hop import TWO_HOP_SCHEMA, two_hop_rows
 from .uplift import UPLIFT_SCHEMA, uplift_mart
@@ -59,7 +59,7 @@ class Mart:
         return "campaign_id" in self.key
 
 
-_FREQ_BUCKETS = tuple(f"people_{k}" for k in range(1, 11)) + ("people_11_plus",)
+_FREQ_BUCKETS = tuple(BUCKETS)
 
 _DECLARED = (
     Mart("reach", ("campaign_id", "network"), REACH_SCHEMA,
