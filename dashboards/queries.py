@@ -91,8 +91,10 @@ class MartReader:
 
     def timeline(self, campaign: str) -> pl.DataFrame:
         df = self.read("timeline")
-        return df.filter(pl.col("campaign_id") == campaign).sort("network", "bucket_start") \
-            if df.height else df
+        # buckets withheld by the privacy threshold: the curve steps between published ones
+        return df.filter(pl.col("campaign_id") == campaign,
+                         pl.col("cumulative_reach").is_not_null()
+                         ).sort("network", "bucket_start") if df.height else df
 
     def cascades(self, campaign: str, limit: int = 20) -> pl.DataFrame:
         df = self.read("cascades")

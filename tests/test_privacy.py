@@ -153,3 +153,18 @@ def test_the_dashboard_reads_marts_under_the_threshold(sample_lake):
     assert shown.equals(suppress(MARTS["amplifiers"], marts["amplifiers"], N))
     assert shown["suppressed"].drop_nulls().len() > 0
     assert MartReader(lake).read("amplifiers").equals(marts["amplifiers"])  # off: as computed
+
+
+def test_the_dashboard_draws_published_totals_when_the_split_is_withheld(sample_lake):
+    from dashboards.pages.compare import reach_figure
+    from dashboards.queries import MartReader
+    lake, _ = sample_lake
+    reader = MartReader(lake, 10**6)  # everything small: only what survives is drawn
+    reach = reader.read("reach").with_columns(pl.col("campaign_id").alias("name"))
+    assert reach["first_degree_reach"].null_count() == reach.height  # every split withheld
+    fig = reach_figure(reach.with_columns(pl.lit(5000, pl.Int64).alias("total_reach")),
+                       sorted(set(reach["network"]) - {"all"}))
+    firsts = [v for t in fig["data"] if t.get("name") == "first degree" for v in t["y"]]
+    assert firsts and all(v == 5000 for v in firsts)  # the published total, one bar each
+    tl = reader.timeline(reach["campaign_id"][0])
+    assert tl["cumulative_reach"].null_count() == 0  # steps between published values

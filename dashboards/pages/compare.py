@@ -62,11 +62,18 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
     for i, net in enumerate(nets):
         ax = "" if i == 0 else str(i + 1)
         d = reach.filter(pl.col("network") == net).sort("name")
-        hover = [f"{n}<br>first degree {human(f)} · second degree {human(s)}<br>"
-                 f"distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
+        hover = [f"{n}<br>" + (f"first degree {human(f)} · second degree {human(s)}"
+                               if f is not None or s is None or t is None else
+                               "first/second split withheld (privacy threshold)")
+                 + f"<br>distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
                  for n, f, s, t, p, r in d.select("name", "first_degree_reach",
                                                   "second_degree_reach", "total_reach",
                                                   "potential_reach", "dedup_ratio").rows()]
+        # a split withheld by the privacy threshold: the published total as one bar
+        d = d.with_columns(pl.when(pl.col("first_degree_reach").is_null()
+                                   & pl.col("second_degree_reach").is_null())
+                           .then(pl.col("total_reach")).otherwise(pl.col("first_degree_reach"))
+                           .alias("first_degree_reach"))
         names = d["name"].to_list()
         common = {"x": names, "xaxis": f"x{ax}", "yaxis": f"y{ax}", "hovertext": hover,
                   "hoverinfo": "text"}
