@@ -51,9 +51,9 @@ def main() -> None:
         est = what_if(store, current, cands, cell.authors)
         times.append(time.perf_counter() - t)
         m = Marker(g.n)
-        base = m.count(g.followers_of(cell.exposers), cell.authors)
+        base = m.distinct_followers(g, cell.exposers, cell.authors)
         both = np.concatenate([cell.exposers, cands])
-        exact = m.count(g.followers_of(both), cell.authors) - base
+        exact = m.distinct_followers(g, both, cell.authors) - base
         errors.append((est.estimate - exact) / max(exact, 1))
         covered += est.low <= exact <= est.high
     ms = np.array(times) * 1000

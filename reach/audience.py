@@ -25,6 +25,7 @@ import polars as pl
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
 from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
+from .kernels import mark_persons
 
 REACH_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "posts": pl.Int64, "authors": pl.Int64,
@@ -62,7 +63,6 @@ class PersonLinks:
     """
 
     person_of: dict[str, np.ndarray]
-    linked: dict[str, np.ndarray]  # keys with a person, per network
     n: int  # distinct persons
 
     @classmethod
@@ -72,15 +72,14 @@ class PersonLinks:
                  .select("network", "account_key",
                          (pl.col("person_id").rank("dense") - 1).alias("person"))
                  .collect())
-        person_of, linked = {}, {}
+        person_of = {}
         for (network,), part in keyed.partition_by("network", as_dict=True).items():
             ident = np.full(int(part["account_key"].max()) + 1, -1, dtype=np.int64)
             known = part.filter(pl.col("person").is_not_null())
             ident[known["account_key"].to_numpy()] = known["person"].to_numpy()
             person_of[network] = ident
-            linked[network] = np.flatnonzero(ident >= 0)
         n = int(keyed["person"].max() + 1) if keyed["person"].null_count() < keyed.height else 0
-        return cls(person_of, linked, n)
+        return cls(person_of, n)
 
 
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
@@ -130,19 +129,20 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
                 "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
                 "total_reach_high": int(np.ceil(total.high))}
     else:
-        # F(A) first, then add F(S): one scatter per gathered follower, no second pass.
+        # Authors are marked first, so they are never counted as reached; then F(A),
+        # then what F(S) adds: one compiled pass per gathered follower, no bitmap scan.
         marker, net = markers[cell.network], cell.network
-        marker.mark(g.followers_of(authors))
-        marker.unmark(authors)
-        f = marker.tally()
-        people.add_reached(net, people.first, marker.bits, f)
-        marker.mark(g.followers_of(cell.exposers[~cell.is_author]))
-        marker.unmark(authors)
-        t = marker.tally()
-        people.add_reached(net, people.total, marker.bits, t)
+        marker.mark(authors)
+        first = marker.mark_followers(g, authors)[0].copy()
+        people.add_keys(net, people.first, first)
+        people.add_keys(net, people.total, first)
+        added = marker.mark_followers(g, cell.exposers[~cell.is_author])[0]
+        people.add_keys(net, people.total, added)
+        f, t = int(first.size), int(first.size + added.size)
         people.add_keys(net, people.authors, authors)
         people.add_keys(net, people.sharers, cell.exposers[cell.is_sharer])
-        marker.reset()
+        for keys in (added, first, authors):
+            marker.unmark(keys)
         row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t}
@@ -164,16 +164,8 @@ class _People:
         self.first, self.total = _Tally(links.n), _Tally(links.n)
         self.authors, self.sharers = _Tally(links.n), _Tally(links.n)
 
-    def add_reached(self, network: str, tally: _Tally, bits: np.ndarray, size: int) -> None:
-        linked = self.links.linked[network]
-        hit = linked[bits[linked]]
-        tally.other += size - hit.size
-        tally.persons.mark(self.links.person_of[network][hit])
-
     def add_keys(self, network: str, tally: _Tally, keys: np.ndarray) -> None:
-        p = self.links.person_of[network][keys]
-        tally.other += int(np.count_nonzero(p < 0))
-        tally.persons.mark(p[p >= 0])
+        tally.other += mark_persons(self.links.person_of[network], keys, tally.persons.bits)
 
     def all_row(self, campaign_id: str, rs: list[dict]) -> dict:
         exact = [r for r in rs if r.get("method") == "exact"]

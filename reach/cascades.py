@@ -188,7 +188,7 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
             out.append(int(g.in_degree(author_arr)[0]))
             continue
         exposers = np.unique(np.concatenate([author_arr, np.asarray(keys, dtype=np.int64)]))
-        out.append(markers[network].count(g.followers_of(exposers), author_arr))
+        out.append(markers[network].distinct_followers(g, exposers, author_arr))
     return out
 
 

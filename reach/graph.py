@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from .kernels import csr_order, mark_new
+
 
 @dataclass(frozen=True)
 class FollowerGraph:
@@ -66,11 +68,15 @@ class FollowerGraph:
     def from_edges(cls, network: str, follower: np.ndarray, followee: np.ndarray, n: int
                    ) -> FollowerGraph:
         follower = np.asarray(follower, dtype=np.int32)
-        followee = np.asarray(followee, dtype=np.int64)
-        sorted_already = followee.size < 2 or bool(np.all(followee[1:] >= followee[:-1]))
-        if not sorted_already:
-            order = np.lexsort((follower, followee))
-            follower, followee = follower[order], followee[order]
+        followee = np.asarray(followee, dtype=np.int32)
+        if followee.size > 1 and not bool(np.all(followee[1:] >= followee[:-1])):
+            # A table of several files (each load adds some) is not in followee order:
+            # two stable counting sorts (by follower, then followee), O(edges) each.
+            _, by_follower = csr_order(follower, n)
+            follower, followee = follower[by_follower], followee[by_follower]
+            del by_follower
+            offsets, order = csr_order(followee, n)
+            return cls(network, offsets, follower[order])
         counts = np.bincount(followee, minlength=n)
         offsets = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
@@ -106,6 +112,30 @@ class Marker:
 
     def __init__(self, n: int):
         self.bits = np.zeros(max(n, 1), dtype=bool)
+        self._new = np.empty(max(n, 1), dtype=np.int32)
+        self._owner = np.empty(max(n, 1), dtype=np.int32)
+
+    def mark_followers(self, graph: FollowerGraph, keys: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Mark every follower of ``keys`` (in order); return the accounts newly marked
+        and, for each, the position in ``keys`` of the first account that reached it.
+
+        One compiled pass over the gathered followers, no index arrays: the fast path
+        for distinct counts. The returned views are valid until the next call.
+        """
+        count = mark_new(graph.offsets, graph.followers, np.asarray(keys, dtype=np.int64),
+                         self.bits, self._new, self._owner)
+        return self._new[:count], self._owner[:count]
+
+    def distinct_followers(self, graph: FollowerGraph, keys: np.ndarray,
+                           excluded: np.ndarray) -> int:
+        """|followers(keys) \\ excluded|, leaving the bitmap clear."""
+        self.bits[excluded] = True
+        new, _ = self.mark_followers(graph, keys)
+        count = int(new.size)
+        self.bits[new] = False
+        self.bits[excluded] = False
+        return count
 
     def mark(self, keys: np.ndarray) -> None:
         self.bits[keys] = True
@@ -121,14 +151,3 @@ class Marker:
 
     def reset(self) -> None:
         self.bits.fill(False)
-
-    def count(self, marked: np.ndarray, excluded: np.ndarray) -> int:
-        """|set(marked) \\ set(excluded)|, leaving the bitmap clear."""
-        self.mark(marked)
-        self.unmark(excluded)
-        c = self.tally()
-        if marked.size * 32 < self.bits.size:
-            self.unmark(marked)  # few marks: cheaper than clearing every byte
-        else:
-            self.reset()
-        return c

@@ -27,13 +27,13 @@ TIMELINE_SCHEMA = {
 def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
     """Microsecond time at which each reached person was first reached."""
     order = np.argsort(cell.exposed_at, kind="stable")
-    fol, owner = graph.gather(cell.exposers[order])
-    marker.bits[cell.authors] = True
-    keep = ~marker.bits[fol]
-    marker.bits[cell.authors] = False
-    fol, owner = fol[keep], owner[keep]
-    _, first = np.unique(fol, return_index=True)  # first occurrence = earliest exposer
-    return cell.exposed_at[order][owner[first]]
+    marker.mark(cell.authors)
+    # Exposers in time order: whoever marks a person first reached them first.
+    reached, owner = marker.mark_followers(graph, cell.exposers[order])
+    times = cell.exposed_at[order][owner]
+    marker.unmark(reached)
+    marker.unmark(cell.authors)
+    return times
 
 
 def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph]) -> pl.DataFrame:

@@ -27,8 +27,11 @@ def two_hop_rows(subjects: pl.DataFrame, graphs: dict[str, FollowerGraph]) -> pl
                 rows.append((network, account_id, None, None))
                 continue
             me = np.array([key], dtype=np.int64)
-            first = g.followers_of(me)
-            second = g.followers_of(first.astype(np.int64))
-            rows.append((network, account_id, marker.count(first, me),
-                         marker.count(np.concatenate([first, second]), me)))
+            marker.mark(me)
+            first = marker.mark_followers(g, me)[0].copy()
+            second = marker.mark_followers(g, first)[0]
+            rows.append((network, account_id, int(first.size),
+                         int(first.size + second.size)))
+            for keys in (second, first, me):
+                marker.unmark(keys)
     return pl.DataFrame(rows, schema=TWO_HOP_SCHEMA, orient="row").sort("network", "account_id")
