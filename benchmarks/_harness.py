@@ -40,10 +40,11 @@ def ensure_sample(data: Path, scale: float, campaigns: int) -> None:
 def duckdb_side(lake: Path, sql_file: str) -> dict:
     """Run sql/<sql_file> in DuckDB over the lake's Parquet; time it, rows sorted."""
     import duckdb
-    t = lake.resolve() / "tables"
+
+    from etl.lake import Lake
+    lk = Lake.open(lake)
     sql = (ROOT / "sql" / sql_file).read_text().format(
-        posts=t / "posts" / "*" / "*.parquet", shares=t / "shares" / "*" / "*.parquet",
-        follows=t / "follows" / "*" / "*.parquet")
+        **{t: lk.files_sql(t) for t in ("posts", "shares", "follows")})
     t0 = time.perf_counter()
     rows = duckdb.sql(sql).fetchall()
     return {"seconds": time.perf_counter() - t0, "cells": len(rows),
@@ -65,7 +66,7 @@ def lake_args(sides: tuple[str, ...]):
 
 def ensure_lake(a) -> None:
     """Generate the sample and load it into ``a.lake`` unless that lake exists."""
-    if (a.lake / "manifest.json").exists():
+    if (a.lake / "_loads").exists():
         return
     ensure_sample(a.data, a.scale, a.campaigns)
     sys.path.insert(0, str(ROOT))

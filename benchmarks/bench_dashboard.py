@@ -116,8 +116,8 @@ def main() -> None:
     if not (a.lake / "marts" / "reach.parquet").exists():
         raise SystemExit(f"no marts in {a.lake}: run `reach compute --lake {a.lake}` first")
     import polars as pl
-    follows = pl.scan_parquet(a.lake / "tables" / "follows" / "*" / "*.parquet").select(
-        pl.len()).collect().item()
+    from etl.lake import Lake
+    follows = Lake.open(a.lake).scan("follows").select(pl.len()).collect().item()
     reach = pl.read_parquet(a.lake / "marts" / "reach.parquet")
     campaigns = sorted(reach["campaign_id"].unique().to_list())
     url, timings, httpd = serve(a.lake)

@@ -50,8 +50,8 @@ def main() -> None:
     res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
            for side in ("duckdb", "reach")}
     # Read only after the sides ran: a child's peak RSS counts the parent's pages at fork.
-    follows = pl.read_parquet(a.lake / "tables" / "follows" / "*" / "*.parquet",
-                              hive_partitioning=True)
+    from etl.lake import Lake
+    follows = Lake.open(a.lake).read("follows")
     arrow_mb = follows.estimated_size("mb")
     r, d = res["reach"], res["duckdb"]
     agree = [list(x) for x in r["result"]] == d["result"]

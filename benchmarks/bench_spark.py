@@ -89,8 +89,8 @@ def main() -> None:
     import polars as pl
     res = {s: run_side(Path(__file__), s, "--lake", str(a.lake), "--out", str(a.out),
                        "--master", a.master) for s in ("polars", "spark")}
-    edges = pl.scan_parquet(a.lake / "tables" / "follows" / "*" / "*.parquet").select(
-        pl.len()).collect().item()
+    from etl.lake import Lake
+    edges = Lake.open(a.lake).scan("follows").select(pl.len()).collect().item()
     same = {}
     for m, keys in KEYS.items():
         p = pl.read_parquet(a.out / f"polars-{m}.parquet").sort(keys)

@@ -48,8 +48,13 @@ class MartReader:
             return _parquet([path])
         return _suppressed(str(path), path.stat().st_mtime_ns, mart, self.min_people)
 
+    def _lake_state(self) -> int:
+        """Changes whenever a load commits (a new file in the log of loads)."""
+        log = self.lake / "_loads" / "_delta_log"
+        return log.stat().st_mtime_ns if log.exists() else 0
+
     def _table(self, name: str) -> pl.DataFrame:
-        return _parquet(sorted((self.lake / "tables" / name).glob("**/*.parquet")), hive=True)
+        return _lake_table(str(self.lake), self._lake_state(), name)
 
     # ---- selections ----------------------------------------------------------------
 
@@ -169,8 +174,7 @@ class MartReader:
     # ---- data quality --------------------------------------------------------------
 
     def manifest(self) -> dict:
-        p = self.lake / "manifest.json"
-        return json.loads(p.read_text()) if p.exists() else {"loads": [], "tables": {}}
+        return _manifest(str(self.lake), self._lake_state())
 
     def validation(self) -> dict | None:
         p = self.lake / "validation.json"
@@ -190,20 +194,33 @@ class MartReader:
         return self.lake / "docs" / "gx" / "uncommitted" / "data_docs" / "local_site"
 
 
-def _parquet(paths: list[Path], hive: bool = False) -> pl.DataFrame:
+def _parquet(paths: list[Path]) -> pl.DataFrame:
     """The files read as one frame (empty if none exists), cached until one of them changes."""
     paths = [p for p in paths if p.exists()]
     if not paths:
         return pl.DataFrame()
-    return _read_cached(tuple(map(str, paths)), max(p.stat().st_mtime_ns for p in paths), hive)
+    return _read_cached(tuple(map(str, paths)), max(p.stat().st_mtime_ns for p in paths))
+
+
+@lru_cache(maxsize=16)
+def _lake_table(lake: str, state: int, name: str) -> pl.DataFrame:
+    """A lake table as of its last load, read once per load."""
+    from etl.lake import Lake
+    return Lake.open(lake).read(name) if state else pl.DataFrame()
+
+
+@lru_cache(maxsize=4)
+def _manifest(lake: str, state: int) -> dict:
+    from etl.lake import Lake
+    return Lake.open(lake).manifest() if state else {"loads": [], "tables": {}}
 
 
 @lru_cache(maxsize=32)
 def _suppressed(path: str, mtime_ns: int, mart: str, min_people: int) -> pl.DataFrame:
     """A mart under the privacy threshold, worked out once per file version."""
-    return suppress(REGISTRY[mart], _read_cached((path,), mtime_ns, False), min_people)
+    return suppress(REGISTRY[mart], _read_cached((path,), mtime_ns), min_people)
 
 
 @lru_cache(maxsize=64)
-def _read_cached(paths: tuple[str, ...], mtime_ns: int, hive: bool) -> pl.DataFrame:
-    return pl.read_parquet(list(paths), hive_partitioning=hive)
+def _read_cached(paths: tuple[str, ...], mtime_ns: int) -> pl.DataFrame:
+    return pl.read_parquet(list(paths))

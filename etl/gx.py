@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,7 +80,10 @@ def validate_lake(lake: Lake, *, docs: bool = True) -> LakeValidation:
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    root = lake.root / "docs"
+    # Great Expectations keeps its project (and the data docs) in a local folder: the
+    # lake's own, or a temporary one for a lake on object storage.
+    home = lake.location.local or Path(tempfile.mkdtemp(prefix="reach-validate-"))
+    root = home / "docs"
     root.mkdir(parents=True, exist_ok=True)
     ctx = gx.get_context(mode="file", project_root_dir=str(root))
     ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
@@ -89,7 +93,7 @@ def validate_lake(lake: Lake, *, docs: bool = True) -> LakeValidation:
     params = default_params(campaign_ids)
     results: list[ExpectationResult] = []
     for table in LOAD_ORDER:
-        if not lake.table_files(table):
+        if not lake.has(table):
             continue
         df = table_frame(lake, table).to_pandas()
         try:
@@ -123,9 +127,9 @@ def validate_lake(lake: Lake, *, docs: bool = True) -> LakeValidation:
     report = LakeValidation(all(r.success for r in results) and not problems, results,
                             index.resolve() if docs and index.exists() else None, problems,
                             datetime.now(UTC).isoformat())
-    tmp = lake.root / ".validation.json.tmp"
+    tmp = home / ".validation.json.tmp"
     tmp.write_text(json.dumps(report.to_json(), indent=2, default=str))
-    os.replace(tmp, lake.root / "validation.json")
+    os.replace(tmp, home / "validation.json")
     return report
 
 

@@ -1,55 +1,56 @@
-"""The lake on disk: layout, atomic snapshots, the manifest.
+"""The lake: Delta Lake tables, the log of loads, quarantine, raw inputs, marts.
 
 Layout (README.md, "The lake")::
 
-    LAKE/tables/<table>/network=<n>/part-0.parquet   canonical tables, dense keys beside ids
-    LAKE/quarantine/<table>/<batch>.parquet          rejected rows with a `reason`
-    LAKE/raw/<batch>/...                             inputs as received
-    LAKE/manifest.json                               loads, row counts, hashes
-    LAKE/marts/<mart>.parquet                        written by `reach compute`
+    LAKE/tables/<table>/                  Delta tables (partitioned by network, but campaigns)
+    LAKE/tables/_account_keys/            dense account keys per network (Delta)
+    LAKE/_loads/                          Delta table: one row per load, the commit point
+    LAKE/quarantine/<table>/<batch>.parquet   rejected rows with a `reason`
+    LAKE/raw/<batch>/...                  inputs as received
+    LAKE/marts/<mart>.parquet             written by `reach compute`
 
-How a load stays atomic: ``tables``, ``quarantine``, ``raw`` and ``manifest.json`` are
-symlinks through ``.snapshots/current``, which points at one complete snapshot
-directory. A load builds the next snapshot beside it (unchanged files are hard links,
-so this costs almost nothing), then swaps ``current`` with one ``rename``. A load
-killed at any point leaves ``current`` on the previous, complete snapshot; leftovers
-are swept at the next load.
+How a load stays atomic: each table's change is one Delta commit (ACID on local disk
+and object storage alike). The load's row in ``_loads``, appended after every table
+committed, records each table's version; it is the commit point. Readers read every
+table at the versions of the last row (or of ``--as-of BATCH``), so they see the lake
+before a load or after it, never half of one. A load killed before its row leaves
+commits that no row points at: the next load rolls those tables back (Delta RESTORE)
+before it writes, and deletes the killed load's quarantine and raw files.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import shutil
-import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
+from deltalake.exceptions import TableNotFoundError
 
 from reach.errors import LakeError
 from reach.schema import TABLES
 
-LINKED = ("tables", "quarantine", "raw", "manifest.json")
-FORMAT_VERSION = 1
+from .storage import Location
+
+FORMAT_VERSION = 2
 KEYS_TABLE = "_account_keys"
+LOADS = "_loads"
 ROW_GROUP_ROWS = 256 * 1024
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_WRITER = WriterProperties(compression="ZSTD")
+_LOADS_SCHEMA = pa.schema([("batch_id", pa.string()), ("loaded_at", pa.string()),
+                           ("format_version", pa.int32()), ("entry", pa.string())])
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path, **kwargs: Any) -> None:
-    """Write next to ``path`` and rename over it: readers never see half a file.
-
-    Renaming also matters for hard-linked snapshots: the old inode (still part of the
-    previous snapshot) is never written to.
-    """
+    """Write next to ``path`` and rename over it: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     df.write_parquet(tmp, compression="zstd", statistics=True,
@@ -59,181 +60,324 @@ def write_parquet_atomic(df: pl.DataFrame, path: Path, **kwargs: Any) -> None:
     os.replace(tmp, path)
 
 
-class Lake:
-    """A reach lake folder."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    # -- opening ----------------------------------------------------------------------
-    @property
-    def snapshots(self) -> Path:
-        return self.root / ".snapshots"
-
-    @property
-    def current(self) -> Path:
-        return self.snapshots / "current"
-
-    def exists(self) -> bool:
-        return self.current.exists()
-
-    @classmethod
-    def open(cls, root: Path, *, create: bool = False) -> Lake:
-        lake = cls(root)
-        if lake.exists():
-            lake._check_version()
-            lake._link_top_level()
-            return lake
-        if not create:
-            hint = ("it does not exist" if not lake.root.exists()
-                    else "it has no .snapshots/current, so nothing was loaded into it")
-            raise LakeError(f"{root} is not a reach lake: {hint}. "
-                            f"Load data first: reach etl SOURCE --lake {root}")
-        if lake.root.exists() and any(p.name not in (".snapshots", "marts", ".lock")
-                                      for p in lake.root.iterdir()):
-            raise LakeError(f"{root} exists and is not empty, and is not a reach lake; "
-                            "choose a new or empty folder for --lake")
-        snap = Snapshot.begin(lake)
-        snap.commit({"format_version": FORMAT_VERSION, "loads": []})
-        return lake
-
-    def _check_version(self) -> None:
-        version = self.manifest().get("format_version")
-        if version != FORMAT_VERSION:
-            raise LakeError(f"{self.root} was written by lake format {version}; this reach "
-                            f"reads format {FORMAT_VERSION}. Rebuild the lake with reach etl.")
-
-    def _link_top_level(self) -> None:
-        for name in LINKED:
-            link = self.root / name
-            if not link.is_symlink():
-                if link.exists():
-                    raise LakeError(f"{link} should be a link into .snapshots/current; "
-                                    "it was replaced by hand. Move it away and run again.")
-                tmp = self.root / f".{name}.link"
-                if tmp.is_symlink():
-                    tmp.unlink()
-                tmp.symlink_to(Path(".snapshots") / "current" / name)
-                os.replace(tmp, link)
-
-    # -- reading ----------------------------------------------------------------------
-    def manifest(self) -> dict[str, Any]:
-        return json.loads((self.current / "manifest.json").read_text())
-
-    @property
-    def tables_dir(self) -> Path:
-        return self.current / "tables"
-
-    @property
-    def marts_dir(self) -> Path:
-        return self.root / "marts"
-
-    def table_files(self, table: str) -> list[Path]:
-        return sorted((self.tables_dir / table).glob("**/*.parquet"))
-
-    def networks(self, table: str) -> list[str]:
-        base = self.tables_dir / table
-        if not base.is_dir():
-            return []
-        return sorted(p.name.split("=", 1)[1] for p in base.glob("network=*") if p.is_dir())
-
-    def scan(self, table: str) -> pl.LazyFrame:
-        """The table as a LazyFrame, ``network`` restored from the partition path."""
-        files = self.table_files(table)
-        if not files:
-            return empty_table(table)
-        partitioned = table not in TABLES or TABLES[table].partitioned
-        if not partitioned:
-            return pl.scan_parquet(files)
-        return pl.scan_parquet(self.tables_dir / table / "**" / "*.parquet",
-                               hive_partitioning=True, hive_schema={"network": pl.String})
-
-    def read(self, table: str) -> pl.DataFrame:
-        return self.scan(table).collect()
-
-
-def empty_table(table: str) -> pl.LazyFrame:
+def table_schema(table: str) -> dict[str, pl.DataType]:
+    """The stored columns of a lake table: the canonical ones, then the dense keys."""
     if table == KEYS_TABLE:
-        return pl.LazyFrame(schema={"account_id": pl.String, "account_key": pl.Int32,
-                                    "network": pl.String})
+        return {"account_id": pl.String(), "account_key": pl.Int32(), "network": pl.String()}
     spec = TABLES[table]
     schema: dict[str, pl.DataType] = dict(spec.schema)
     for key_col in spec.account_keys.values():
         schema[key_col] = pl.Int32()
-    return pl.LazyFrame(schema=schema)
+    return schema
 
 
-class Snapshot:
-    """The next state of the lake, built beside the current one."""
+def empty_table(table: str) -> pl.LazyFrame:
+    return pl.LazyFrame(schema=table_schema(table))
 
-    def __init__(self, lake: Lake, path: Path):
-        self.lake, self.path = lake, path
+
+def _partitioned(table: str) -> bool:
+    return table == KEYS_TABLE or TABLES[table].partitioned
+
+
+class Lake:
+    """A reach lake, read as it was after its last load (or after batch ``as_of``)."""
+
+    def __init__(self, root: str | os.PathLike[str] | Location, as_of: str | None = None):
+        self.location = Location(root)
+        self.as_of = as_of
+
+    @property
+    def root(self) -> str:
+        return self.location.uri
+
+    def __str__(self) -> str:
+        return self.root
+
+    # -- opening ----------------------------------------------------------------------
+    def exists(self) -> bool:
+        try:
+            DeltaTable(self.location.delta(LOADS), without_files=True)
+        except TableNotFoundError:
+            return False
+        return True
 
     @classmethod
-    def begin(cls, lake: Lake) -> Snapshot:
-        lake.snapshots.mkdir(parents=True, exist_ok=True)
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**9:09d}"
-        path = lake.snapshots / f"{name}.tmp"
-        if lake.current.exists():
-            shutil.copytree(lake.current.resolve(), path, copy_function=os.link,
-                            symlinks=True)
-        else:
-            path.mkdir()
-            for name_ in ("tables", "quarantine", "raw"):
-                (path / name_).mkdir()
-        return cls(lake, path)
+    def open(cls, root: str | os.PathLike[str] | Location, *, create: bool = False,
+             as_of: str | None = None) -> Lake:
+        lake = cls(root, as_of)
+        where = lake.location
+        if where.local and where.local.is_file():
+            raise LakeError(f"--lake {root} is a file; it must be a folder (a new one, or "
+                            "a lake made by reach etl)")
+        if lake.exists():
+            lake._check_version()
+            return lake
+        if where.local and where.local.joinpath(".snapshots").exists():
+            raise LakeError(f"{root} was written by lake format 1 (before Delta Lake); this "
+                            f"reach reads format {FORMAT_VERSION}. Rebuild it: reach etl "
+                            f"SOURCE --lake NEW_FOLDER")
+        if not create:
+            hint = ("it does not exist" if where.local and not where.local.exists()
+                    else "it has no _loads table, so nothing was loaded into it")
+            raise LakeError(f"{root} is not a reach lake: {hint}. "
+                            f"Load data first: reach etl SOURCE --lake {root}")
+        if where.local and where.local.exists() and any(
+                p.name not in ("marts", ".lock") for p in where.local.iterdir()):
+            raise LakeError(f"{root} exists and is not empty, and is not a reach lake; "
+                            "choose a new or empty folder for --lake")
+        write_deltalake(where.delta(LOADS), _LOADS_SCHEMA.empty_table(), mode="error")
+        return lake
 
-    def partition_path(self, table: str, network: str | None) -> Path:
-        base = self.path / "tables" / table
-        return (base / f"network={network}" if network is not None else base) / "part-0.parquet"
+    def _check_version(self) -> None:
+        versions = {e.get("format_version") for e in self._log()}
+        if versions - {FORMAT_VERSION}:
+            raise LakeError(f"{self.root} was written by lake format {versions}; this reach "
+                            f"reads format {FORMAT_VERSION}. Rebuild the lake with reach etl.")
 
-    def write_partition(self, table: str, network: str | None, df: pl.DataFrame) -> None:
-        write_parquet_atomic(df, self.partition_path(table, network))
+    # -- the log of loads -------------------------------------------------------------
+    def _log(self) -> list[dict[str, Any]]:
+        """Every committed load, oldest first (each with its table versions)."""
+        return _read_log(self.location)
 
-    def add_quarantine(self, table: str, batch_id: str, df: pl.DataFrame) -> Path:
-        path = self.path / "quarantine" / table / f"{batch_id}.parquet"
-        write_parquet_atomic(df, path)
-        return path
+    @cached_property
+    def _entries(self) -> list[dict[str, Any]]:
+        log = self._log()
+        if self.as_of is None:
+            return log
+        ids = [e["batch_id"] for e in log]
+        if self.as_of not in ids:
+            shown = ", ".join(ids[-5:]) or "none yet"
+            raise LakeError(f"--as-of {self.as_of}: no load of {self.root} has that batch id "
+                            f"(the latest: {shown}; all of them: reach history --lake "
+                            f"{self.root})")
+        return log[:ids.index(self.as_of) + 1]
 
-    def add_raw(self, batch_id: str, files: list[Path], root: Path | None) -> None:
-        dest = self.path / "raw" / batch_id
+    def history(self) -> list[dict[str, Any]]:
+        return list(self._entries)
+
+    def manifest(self) -> dict[str, Any]:
+        """What was loaded: every load's report, and the tables' row counts now."""
+        entries = self._entries
+        return {"format_version": FORMAT_VERSION, "loads": entries,
+                "tables": entries[-1].get("totals", {}) if entries else {}}
+
+    @property
+    def versions(self) -> dict[str, int]:
+        """The Delta version of each table as of the last load read."""
+        return dict(self._entries[-1]["versions"]) if self._entries else {}
+
+    def token(self) -> str:
+        """Changes whenever a load commits: a cache key for readers."""
+        return json.dumps(self.versions, sort_keys=True)
+
+    # -- reading ----------------------------------------------------------------------
+    def table_uri(self, table: str) -> str:
+        return self.location.delta("tables", table)
+
+    def has(self, table: str) -> bool:
+        """Whether the table holds rows as of the load read."""
+        return bool(self.manifest()["tables"].get(table, {}).get("rows"))
+
+    def networks(self, table: str) -> list[str]:
+        nets = self.manifest()["tables"].get(table, {}).get("networks", {})
+        return sorted(n for n, rows in nets.items() if rows and n != "-")
+
+    def scan(self, table: str) -> pl.LazyFrame:
+        """The table as a LazyFrame at the version of the load read."""
+        version = self.versions.get(table)
+        if version is None:
+            return empty_table(table)
+        schema = table_schema(table)
+        frame = pl.scan_delta(self.table_uri(table), version=version)
+        return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+
+    def read(self, table: str) -> pl.DataFrame:
+        return self.scan(table).collect()
+
+    def files(self, table: str) -> list[str]:
+        """The table's current Parquet files as delta-rs lists them (for Spark)."""
+        version = self.versions.get(table)
+        if version is None:
+            return []
+        return DeltaTable(self.table_uri(table), version=version).file_uris()
+
+    def files_sql(self, table: str) -> str:
+        """The current files as a SQL list literal, for DuckDB's ``read_parquet``."""
+        files = [f.replace("'", "''") for f in self.files(table)]
+        return "[" + ", ".join(f"'{f}'" for f in files) + "]"
+
+    # -- marts and plain files ----------------------------------------------------------
+    def mart_names(self) -> list[str]:
+        return [n.removesuffix(".parquet") for n in self.location.listdir("marts")
+                if n.endswith(".parquet") and not n.startswith(".")]
+
+    def mart_path(self, name: str) -> str:
+        return self.location.join("marts", f"{name}.parquet")
+
+    def read_mart(self, name: str) -> pl.DataFrame:
+        return self.read_file("marts", f"{name}.parquet")
+
+    def write_mart(self, name: str, df: pl.DataFrame) -> None:
+        self.write_file(df, "marts", f"{name}.parquet")
+
+    def write_marts(self, marts: dict[str, pl.DataFrame]) -> None:
+        """`reach compute`'s output: each mart, and the follower sketches what-if reads."""
+        for name, df in marts.items():
+            if name == "sketches":
+                self.write_file(df, "sketches", "followers.parquet")
+            else:
+                self.write_mart(name, df)
+
+    def read_file(self, *parts: str) -> pl.DataFrame:
+        where = self.location
+        if where.local:
+            return pl.read_parquet(where.join(*parts))
+        return pl.from_arrow(pq.read_table(where.fs_path(*parts), filesystem=where.filesystem))
+
+    def write_file(self, df: pl.DataFrame, *parts: str) -> None:
+        """A whole Parquet file or nothing: renamed into place locally, one PUT on a store."""
+        where = self.location
+        if where.local:
+            write_parquet_atomic(df, Path(where.join(*parts)))
+            return
+        buf = io.BytesIO()
+        df.write_parquet(buf, compression="zstd", statistics=True)
+        with where.filesystem.open_output_stream(where.fs_path(*parts)) as fh:
+            fh.write(buf.getvalue())
+
+
+def _read_log(where: Location) -> list[dict[str, Any]]:
+    try:
+        df = pl.read_delta(where.delta(LOADS))
+    except TableNotFoundError:
+        return []
+    return [json.loads(e) for e in df.sort("loaded_at")["entry"]]
+
+
+#: every write of a load goes through this hook (the tests inject faults here)
+def _step(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return fn(*args, **kwargs)
+
+
+class LoadCommit:
+    """The writes of one load: Delta commits per table, files, then the log row."""
+
+    def __init__(self, lake: Lake, batch_id: str):
+        self.lake, self.batch_id = lake, batch_id
+        self.versions = lake.versions
+
+    def recover(self) -> list[str]:
+        """Undo what a killed load committed after the last logged one; say what."""
+        undone = []
+        tables = self.lake.location.listdir("tables")
+        for table in tables:
+            if table.startswith("."):
+                continue
+            try:
+                dt = DeltaTable(self.lake.table_uri(table))
+            except TableNotFoundError:
+                continue
+            want = self.versions.get(table)
+            if want is None:
+                if _rows(dt):
+                    _step(dt.delete)
+                    undone.append(table)
+            elif dt.version() > want:
+                _step(dt.restore, want)
+                undone.append(table)
+        known = {e["batch_id"] for e in self.lake._log()}
+        for batch in self.lake.location.listdir("raw"):
+            if batch not in known:
+                self.lake.location.delete_dir("raw", batch)
+        for table in self.lake.location.listdir("quarantine"):
+            for name in self.lake.location.listdir("quarantine", table):
+                if name.removesuffix(".parquet") not in known:
+                    self.lake.location.delete_file("quarantine", table, name)
+        return undone
+
+    def _properties(self, table: str, rows: int) -> CommitProperties:
+        return CommitProperties(custom_metadata={"reach.batch_id": self.batch_id,
+                                                 "reach.table": table,
+                                                 "reach.rows": str(rows)})
+
+    def append(self, table: str, df: pl.DataFrame) -> None:
+        """Add rows (a table's first rows, or new account keys): one Delta commit."""
+        if df.height == 0:
+            return
+        uri = self.lake.table_uri(table)
+        _step(write_deltalake, uri, df.to_arrow(), mode="append",
+              partition_by=["network"] if _partitioned(table) else None,
+              writer_properties=_WRITER, commit_properties=self._properties(table, df.height))
+        self.versions[table] = DeltaTable(uri, without_files=True).version()
+
+    def upsert(self, table: str, df: pl.DataFrame, key: list[str]) -> int:
+        """MERGE ``df`` by ``key``: one Delta commit that rewrites only the files holding
+        a matching key (pruned by the source's key ranges). Returns the rows replaced."""
+        if df.height == 0:
+            return 0
+        if self.versions.get(table) is None:
+            self.append(table, df)
+            return 0
+        uri = self.lake.table_uri(table)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in key)
+        metrics = _step(lambda: DeltaTable(uri).merge(
+            df.to_arrow(), predicate=match, source_alias="s", target_alias="t",
+            streamed_exec=False, writer_properties=_WRITER,
+            commit_properties=self._properties(table, df.height))
+            .when_matched_update_all().when_not_matched_insert_all().execute())
+        self.versions[table] = DeltaTable(uri, without_files=True).version()
+        return int(metrics["num_target_rows_updated"])
+
+    def add_quarantine(self, table: str, df: pl.DataFrame) -> None:
+        _step(self.lake.write_file, df, "quarantine", table, f"{self.batch_id}.parquet")
+
+    def add_raw(self, files: list[Path], root: Path | None) -> None:
+        where = self.lake.location
         for f in files:
             rel = f.relative_to(root) if root and f.is_relative_to(root) else Path(f.name)
-            target = dest / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(f, target)
+            target = where.fs_path("raw", self.batch_id, *rel.parts)
+            where.filesystem.create_dir(target.rsplit("/", 1)[0], recursive=True)
+            _step(_copy_to, f, where, target)
 
-    def add_raw_frame(self, batch_id: str, name: str, df: pl.DataFrame) -> None:
-        write_parquet_atomic(df, self.path / "raw" / batch_id / f"{name}.parquet")
+    def add_raw_frame(self, name: str, df: pl.DataFrame) -> None:
+        _step(self.lake.write_file, df, "raw", self.batch_id, f"{name}.parquet")
 
-    def commit(self, manifest: dict[str, Any]) -> None:
-        """Write the manifest, then make this snapshot current with one rename."""
-        mpath = self.path / "manifest.json"
-        tmp = mpath.with_name(".manifest.json.tmp")
-        if mpath.exists():
-            mpath.unlink()  # it is a hard link into the previous snapshot
-        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str))
-        os.replace(tmp, mpath)
-        final = self.path.with_name(self.path.name.removesuffix(".tmp"))
-        os.replace(self.path, final)
-        _fsync_dir(self.lake.snapshots)
-        previous = self.lake.current.resolve() if self.lake.current.exists() else None
-        link = self.lake.snapshots / "current.new"
-        if link.is_symlink():
-            link.unlink()
-        link.symlink_to(final.name)
-        os.replace(link, self.lake.current)  # the commit point
-        _fsync_dir(self.lake.snapshots)
-        self.path = final
-        self.lake._link_top_level()
-        self._sweep(keep={final.name, previous.name if previous else ""})
-
-    def abandon(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
-
-    def _sweep(self, keep: set[str]) -> None:
-        """Remove snapshots older than the previous one, and leftovers of killed loads."""
-        for p in self.lake.snapshots.iterdir():
-            if p.name in keep or p.name == "current" or p.is_symlink():
+    def totals(self) -> dict[str, Any]:
+        """Rows per table and network after this load, from the Delta logs' file stats."""
+        out: dict[str, Any] = {}
+        for table, version in sorted(self.versions.items()):
+            actions = pl.DataFrame(DeltaTable(self.lake.table_uri(table), version=version)
+                                   .get_add_actions(flatten=True))
+            if actions.height == 0:
                 continue
-            shutil.rmtree(p, ignore_errors=True)
+            net = (pl.col("partition.network") if "partition.network" in actions.columns
+                   else pl.lit("-"))
+            per = (actions.group_by(net.alias("network")).agg(pl.col("num_records").sum())
+                   .sort("network"))
+            out[table] = {"rows": int(per["num_records"].sum()),
+                          "networks": dict(per.iter_rows())}
+        return out
+
+    def finish(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Append the load's row to ``_loads``: from here on, readers see this load."""
+        entry = entry | {"format_version": FORMAT_VERSION, "versions": self.versions,
+                         "totals": self.totals()}
+        row = pa.table({"batch_id": [self.batch_id],
+                        "loaded_at": [entry.get("loaded_at") or datetime.now(UTC).isoformat()],
+                        "format_version": pa.array([FORMAT_VERSION], pa.int32()),
+                        "entry": [json.dumps(entry, default=str)]}, schema=_LOADS_SCHEMA)
+        _step(write_deltalake, self.lake.location.delta(LOADS), row, mode="append",
+              commit_properties=CommitProperties(custom_metadata={
+                  "reach.batch_id": self.batch_id}))
+        return entry
+
+
+def _rows(dt: DeltaTable) -> int:
+    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
+    return int(actions["num_records"].sum()) if actions.height else 0
+
+
+def _copy_to(src: Path, where: Location, target: str) -> None:
+    with open(src, "rb") as fh, where.filesystem.open_output_stream(target) as out:
+        while chunk := fh.read(1 << 22):
+            out.write(chunk)

@@ -25,10 +25,11 @@ from reach.errors import LakeError
 from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import follows_context, shares_context
-from .lake import KEYS_TABLE, Lake, Snapshot
+from .lake import KEYS_TABLE, Lake, LoadCommit
 from .parse import to_canonical
 from .readers.base import Extract
 from .rules import default_params, row_violations
+from .storage import Location
 
 #: sort order inside each partition; follows by followee so followers are contiguous
 SORT_KEYS = {
@@ -71,13 +72,21 @@ def file_sha256(path: Path) -> str:
 
 
 @contextmanager
-def _exclusive(lake_root: Path):
-    lake_root.mkdir(parents=True, exist_ok=True)
-    with open(lake_root / ".lock", "w") as fh:
+def _exclusive(where: Location):
+    """One load at a time: a lock file on local disk (README.md, "The lake" says what
+    object stores need instead)."""
+    if where.local is None:
+        yield
+        return
+    if where.local.is_file():
+        raise LakeError(f"--lake {where} is a file; it must be a folder (a new one, or a "
+                        "lake made by reach etl)")
+    where.local.mkdir(parents=True, exist_ok=True)
+    with open(where.local / ".lock", "w") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise LakeError(f"another load is writing to {lake_root}; wait for it to finish"
+            raise LakeError(f"another load is writing to {where}; wait for it to finish"
                             ) from exc
         yield
 
@@ -212,12 +221,15 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     return reason
 
 
-def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Extend the per-network account-key map with every new account id, deterministically."""
+def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]
+                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Extend the per-network account-key map with every new account id, deterministically.
+
+    Returns (every key, the new ones): keys never change, so a load only appends."""
     seen = [df.select("network", pl.col(col).alias("account_id")).unique()
             for t, df in accepted.items() for col in TABLES[t].account_keys]
     if not seen:
-        return existing
+        return existing, existing.clear()
     ids = pl.concat(seen).drop_nulls().unique()
     new = ids.join(existing, on=["network", "account_id"], how="anti").sort("network",
                                                                              "account_id")
@@ -226,8 +238,8 @@ def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]) -> p
            .with_columns((pl.col("_max").fill_null(-1) + 1
                           + pl.int_range(pl.len()).over("network")).cast(pl.Int32)
                          .alias("account_key")).drop("_max"))
-    return pl.concat([existing.select("network", "account_id", "account_key"),
-                      new.select("network", "account_id", "account_key")])
+    new = new.select("network", "account_id", "account_key")
+    return pl.concat([existing.select("network", "account_id", "account_key"), new]), new
 
 
 def _with_keys(df: pl.DataFrame, spec: Table, keys: pl.DataFrame) -> pl.DataFrame:
@@ -238,20 +250,13 @@ def _with_keys(df: pl.DataFrame, spec: Table, keys: pl.DataFrame) -> pl.DataFram
     return df
 
 
-def _merge(old: pl.DataFrame, new: pl.DataFrame, spec: Table) -> tuple[pl.DataFrame, int]:
-    """Upsert ``new`` into ``old`` by key; return the result and how many rows it replaced."""
-    key = [k for k in spec.key if k in new.columns]  # `network` is the partition itself
-    kept = old.join(new.select(key), on=key, how="anti", nulls_equal=True)
-    merged = pl.concat([kept, new.select(old.columns)], how="vertical") if old.height else new
-    return merged.sort(SORT_KEYS[spec.name]), old.height - kept.height
-
-
-def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] | None = None
-         ) -> LoadReport:
+def load(extract: Extract, lake_root: str | Path | Location, *,
+         progress: Callable[[str], None] | None = None) -> LoadReport:
     """Validate ``extract`` and commit it to the lake as one atomic batch."""
     say = progress or (lambda _m: None)
-    with _exclusive(Path(lake_root)):
-        lake = Lake.open(Path(lake_root), create=True)
+    where = Location(lake_root)
+    with _exclusive(where):
+        lake = Lake.open(where, create=True)
         say("hashing inputs")
         files = [{"path": (f.relative_to(extract.root).as_posix()
                            if extract.root and f.is_relative_to(extract.root) else f.name),
@@ -311,77 +316,50 @@ def load(extract: Extract, lake_root: Path, *, progress: Callable[[str], None] |
                     .group_by("rule").len().sort("len", descending=True).iter_rows())
                 report.quarantine_examples[name] = q["reason"].head(3).to_list()
         say("assigning account keys")
-        keys = _assign_keys(lake.read(KEYS_TABLE) if lake.table_files(KEYS_TABLE) else
-                            pl.DataFrame(schema={"network": pl.String, "account_id": pl.String,
-                                                 "account_key": pl.Int32}), accepted)
-        snap = Snapshot.begin(lake)
-        try:
-            _write_batch(snap, lake, extract, batch_id, accepted, quarantined, keys, report,
-                         say)
-            manifest["loads"].append({
-                "batch_id": batch_id, "loaded_at": datetime.now(UTC).isoformat(),
-                "source": extract.source, "format": extract.fmt, "input_hash": input_hash,
-                "files": files,
-                "tables": {t: vars(c) for t, c in report.counts.items()},
-                "quarantine_reasons": report.quarantine_reasons,
-                "repairs": report.repairs, "warnings": report.warnings, "notes": report.notes,
-            })
-            manifest["tables"] = _table_totals(snap)
-            say("committing")
-            snap.commit(manifest)
-        except BaseException:
-            snap.abandon()
-            raise
+        keys, new_keys = _assign_keys(
+            lake.read(KEYS_TABLE).select("network", "account_id", "account_key"), accepted)
+        commit = LoadCommit(lake, batch_id)
+        undone = commit.recover()
+        if undone:
+            report.notes.append("rolled back what an interrupted earlier load had written "
+                                f"to: {', '.join(undone)}")
+        _write_batch(commit, extract, accepted, quarantined, keys, new_keys, report, say)
+        say("committing")
+        commit.finish({
+            "batch_id": batch_id, "loaded_at": datetime.now(UTC).isoformat(),
+            "source": extract.source, "format": extract.fmt, "input_hash": input_hash,
+            "files": files,
+            "tables": {t: vars(c) for t, c in report.counts.items()},
+            "quarantine_reasons": report.quarantine_reasons,
+            "repairs": report.repairs, "warnings": report.warnings, "notes": report.notes,
+        })
         return report
 
 
-def _write_batch(snap: Snapshot, lake: Lake, extract: Extract, batch_id: str,
-                 accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
-                 keys: pl.DataFrame, report: LoadReport, say: Callable[[str], None]) -> None:
+def _write_batch(commit: LoadCommit, extract: Extract, accepted: dict[str, pl.DataFrame],
+                 quarantined: dict[str, pl.DataFrame], keys: pl.DataFrame,
+                 new_keys: pl.DataFrame, report: LoadReport, say: Callable[[str], None]
+                 ) -> None:
+    """Files first (nothing points at them until the log row), then one commit per table."""
     say("copying inputs to raw/")
     if extract.files:
-        snap.add_raw(batch_id, extract.files, extract.root)
+        commit.add_raw(extract.files, extract.root)
     else:
         for part in extract.parts:
-            snap.add_raw_frame(batch_id, Path(part.file).stem, _strings(part.raw))
-    for network, part in keys.partition_by("network", as_dict=True, include_key=False).items():
-        snap.write_partition(KEYS_TABLE, network[0], part.sort("account_key"))
+            commit.add_raw_frame(Path(part.file).stem, _strings(part.raw))
+    for name, q in quarantined.items():
+        if q.height:
+            commit.add_quarantine(name, q)
+    commit.append(KEYS_TABLE, new_keys.sort("network", "account_key"))
+    net_keys = keys.partition_by("network", as_dict=True, include_key=False)
     for name, df in accepted.items():
         spec = TABLES[name]
         if df.height == 0:
             continue
-        say(f"writing {name}")
-        if not spec.partitioned:
-            merged, replaced = _merge(lake.read(name).select(spec.names), df, spec)
-            snap.write_partition(name, None, merged)
-            report.counts[name].replaced = replaced
-            continue
-        replaced = 0
-        net_keys = keys.partition_by("network", as_dict=True, include_key=False)
-        for (network,), part in df.partition_by("network", as_dict=True).items():
-            part = _with_keys(part, spec, net_keys[(network,)])
-            old_path = lake.tables_dir / name / f"network={network}" / "part-0.parquet"
-            old = (pl.read_parquet(old_path) if old_path.exists()
-                   else part.drop("network").clear())
-            merged, n = _merge(old, part.drop("network"), spec)
-            replaced += n
-            snap.write_partition(name, network, merged)
-        report.counts[name].replaced = replaced
-    for name, q in quarantined.items():
-        if q.height:
-            snap.add_quarantine(name, batch_id, q)
-
-
-def _table_totals(snap: Snapshot) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in LOAD_ORDER:
-        base = snap.path / "tables" / name
-        files = sorted(base.glob("**/*.parquet"))
-        if not files:
-            continue
-        per_net = {}
-        for f in files:
-            net = f.parent.name.split("=", 1)[1] if f.parent.name.startswith("network=") else "-"
-            per_net[net] = pl.scan_parquet(f).select(pl.len()).collect().item()
-        out[name] = {"rows": sum(per_net.values()), "networks": per_net}
-    return out
+        say(f"writing {name} ({df.height:,} rows)")
+        if spec.partitioned:
+            df = pl.concat([_with_keys(part, spec, net_keys[(network,)])
+                            for (network,), part in df.partition_by("network", as_dict=True)
+                            .items()])
+        report.counts[name].replaced = commit.upsert(name, df.sort(SORT_KEYS[name]),
+                                                     list(spec.key))

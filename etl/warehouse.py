@@ -41,8 +41,16 @@ BATCH = 5_000
 DIALECTS = ("postgresql", "sqlite")
 
 
-def default_url(lake_root: Path) -> str:
-    return os.environ.get("REACH_DB_URL") or f"sqlite:///{Path(lake_root).resolve()}/warehouse.sqlite"
+def default_url(lake_root: str | Path) -> str:
+    """$REACH_DB_URL, else SQLite in the lake's folder (a lake on a store needs --db)."""
+    from .storage import Location
+    if os.environ.get("REACH_DB_URL"):
+        return os.environ["REACH_DB_URL"]
+    where = Location(lake_root)
+    if where.local is None:
+        raise UsageError(f"{where} is on object storage, so there is no folder for the "
+                         "default SQLite warehouse; give --db URL (or $REACH_DB_URL)")
+    return f"sqlite:///{where.local.resolve()}/warehouse.sqlite"
 
 
 # ---- schema: from the marts' Parquet schemas and docs/marts.md ------------------------
@@ -140,16 +148,17 @@ def statements(sql: str) -> list[str]:
 
 # ---- publish --------------------------------------------------------------------------
 
-def read_marts(lake_root: Path) -> dict[str, pl.DataFrame]:
-    marts_dir = Path(lake_root) / "marts"
-    found = {m: pl.read_parquet(marts_dir / f"{m}.parquet") for m in MARTS
-             if (marts_dir / f"{m}.parquet").exists()}
+def read_marts(lake) -> dict[str, pl.DataFrame]:
+    """Every computed mart of ``lake`` (an ``etl.lake.Lake``)."""
+    have = lake.mart_names()
+    found = {m: lake.read_mart(m) for m in MARTS if m in have}
     if not found:
-        raise UsageError(f"{marts_dir} holds no marts; run: reach compute --lake {lake_root}")
+        raise UsageError(f"{lake.location.join('marts')} holds no marts; run: reach compute "
+                         f"--lake {lake.root}")
     return found
 
 
-def publish(lake_root: Path, url: str | None = None, *,
+def publish(lake_root: str | Path, url: str | None = None, *,
             progress: Callable[[str, int, int], None] | None = None,
             between_tables: Callable[[str], None] | None = None,
             min_people: int = DEFAULT_MIN_PEOPLE) -> dict[str, int]:
@@ -164,7 +173,7 @@ def publish(lake_root: Path, url: str | None = None, *,
     from etl.lake import Lake
     lake = Lake.open(lake_root)
     url = url or default_url(lake.root)
-    marts = {m: suppress(MARTS[m], df, min_people) for m, df in read_marts(lake.root).items()}
+    marts = {m: suppress(MARTS[m], df, min_people) for m, df in read_marts(lake).items()}
     campaigns = _campaigns(lake)
     md = metadata({m: df.schema for m, df in marts.items()})
     engine = dburl.engine(url, f"--db {safe_url(url)}")
@@ -196,7 +205,7 @@ def publish(lake_root: Path, url: str | None = None, *,
                     between_tables(table.name)
             manifest = lake.manifest()
             conn.execute(md.tables[LOG].insert(), [{
-                "published_at": datetime.now(UTC), "lake": str(Path(lake.root).resolve()),
+                "published_at": datetime.now(UTC), "lake": lake.root,
                 "last_batch": manifest["loads"][-1]["batch_id"] if manifest["loads"] else None,
                 "row_counts": json.dumps(counts)}])
     except sa.exc.SQLAlchemyError as exc:
@@ -208,7 +217,7 @@ def publish(lake_root: Path, url: str | None = None, *,
 
 
 def _campaigns(lake) -> pl.DataFrame:
-    df = lake.read("campaigns") if lake.table_files("campaigns") else pl.DataFrame()
+    df = lake.read("campaigns") if lake.has("campaigns") else pl.DataFrame()
     cols = [pl.col(c).cast(t) if c in df.columns else pl.lit(None, t).alias(c)
             for c, t in CAMPAIGN_SCHEMA.items()]
     return df.select(cols) if df.height else pl.DataFrame(schema=CAMPAIGN_SCHEMA)

@@ -39,18 +39,38 @@ def session(master: str | None = None, conf: dict[str, str] | None = None, app: 
     if master:
         builder = builder.master(master)
     defaults = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false"}
-    if master is None or master.startswith("local"):
-        # one machine: a few shuffle partitions per core, not the cluster default of 200
+    from pyspark import SparkConf
+    effective = master or SparkConf().get("spark.master", None)  # spark-submit sets it
+    if effective is None or effective.startswith("local"):
+        # one machine: a few shuffle partitions per core, not the cluster default of 200,
+        # and the driver listens on loopback only
         defaults["spark.sql.shuffle.partitions"] = str(2 * (os.cpu_count() or 1))
+        defaults["spark.driver.bindAddress"] = defaults["spark.driver.host"] = "127.0.0.1"
     for k, v in (defaults | (conf or {})).items():
         builder = builder.config(k, v)
     return builder.getOrCreate()
 
 
-def read_lake(spark, root: str) -> dict:
-    """The lake's tables from any Hadoop-compatible path (file:, hdfs:, s3a:, abfs:, …)."""
-    root = root.rstrip("/")
-    return {t: spark.read.parquet(f"{root}/tables/{t}") for t in TABLES}
+def read_lake(spark, lake) -> dict:
+    """The lake's tables as of its last load (``lake`` is an ``etl.lake.Lake``).
+
+    delta-rs lists each table's current Parquet files and Spark reads exactly those (no
+    Delta jars needed), ``network`` from the partition folders, kept as text."""
+    spark.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+    out = {}
+    for t in TABLES:
+        files = [_hadoop(f) for f in lake.files(t)]
+        if files:
+            out[t] = (spark.read.option("basePath", _hadoop(lake.table_uri(t)))
+                      .parquet(*files))
+        else:
+            out[t] = spark.createDataFrame(lake.read(t).to_arrow())
+    return out
+
+
+def _hadoop(uri: str) -> str:
+    """Hadoop's name for a store: s3a:// (delta-rs says s3://)."""
+    return "s3a://" + uri[5:] if uri.startswith("s3://") else uri
 
 
 def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.01,

@@ -94,20 +94,45 @@ def _print_load(report, lake: Path) -> None:
 
 
 def compute(args: argparse.Namespace) -> int:
-    from etl.lake import Lake, write_parquet_atomic
+    from etl.lake import Lake
     from reach.marts import compute_marts
     if args.engine == "spark":
         return _compute_spark(args)
-    lake = Lake.open(args.lake)
-    tables = {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
-                                         "conversions", "_account_keys")}
+    as_of = getattr(args, "as_of", None)  # `reach run` computes what it just loaded
+    lake = Lake.open(args.lake, as_of=as_of)
     with _progress() as say:
-        marts = compute_marts(tables, spec=_spec(args), progress=say)
-    for name, df in marts.items():
-        target = (lake.root / "sketches" / "followers.parquet" if name == "sketches"
-                  else lake.marts_dir / f"{name}.parquet")
-        write_parquet_atomic(df, target)
-    _print_marts(f"marts written to {lake.marts_dir}", marts)
+        marts = compute_marts(_lake_tables(lake), spec=_spec(args), progress=say)
+        say("writing marts")
+        lake.write_marts(marts)
+    when = f" (the lake as of batch {as_of})" if as_of else ""
+    _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts)
+    return 0
+
+
+def _lake_tables(lake) -> dict:
+    from etl.lake import KEYS_TABLE
+    return {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
+                                      "conversions", KEYS_TABLE)}
+
+
+def history(args: argparse.Namespace) -> int:
+    from etl.lake import Lake
+    lake = Lake.open(args.lake)
+    loads = lake.history()
+    t = Table(title=f"loads of {lake.root} (oldest first; a batch id works with --as-of)")
+    for col in ("batch", "loaded at", "source", "format", "rows in", "accepted",
+                "quarantined"):
+        t.add_column(col, justify="right" if col in ("rows in", "accepted", "quarantined")
+                     else "left")
+    for e in loads:
+        counts = e.get("tables", {}).values()
+        t.add_row(e["batch_id"], e["loaded_at"][:19].replace("T", " "), str(e["source"]),
+                  e["format"], f"{sum(c['rows_in'] for c in counts):,}",
+                  f"{sum(c['accepted'] for c in counts):,}",
+                  f"{sum(c['quarantined'] for c in counts):,}")
+    out.print(t)
+    if not loads:
+        out.print(f"nothing loaded yet: reach etl SOURCE --lake {args.lake}")
     return 0
 
 
@@ -118,7 +143,6 @@ def _print_marts(title: str, marts: dict) -> None:
 
 
 def _compute_spark(args: argparse.Namespace) -> int:
-    from etl.lake import write_parquet_atomic
     from reach.registry import SPARK_MARTS
     from reach.spark_engine import compute_spark, read_lake, session
     try:
@@ -132,23 +156,16 @@ def _compute_spark(args: argparse.Namespace) -> int:
         if not sep:
             raise UsageError(f"--spark-conf {item!r}: expected KEY=VALUE")
         conf[key] = value
-    lake = str(args.lake)
-    local = "://" not in lake
-    if local and not (Path(lake) / "tables").exists():
-        raise UsageError(f"{lake} holds no lake tables; load one with `reach etl`")
+    from etl.lake import Lake
+    lake = Lake.open(args.lake, as_of=getattr(args, "as_of", None))
     with _progress() as say:
         say("starting Spark")
         # no --spark-master: spark-submit's, or local[*] when run plainly
         spark = session(args.spark_master, conf)
         marts = compute_spark(spark, read_lake(spark, lake), approx=args.approx, progress=say)
         say("writing marts")
-        for name, df in marts.items():
-            if local:
-                write_parquet_atomic(df, Path(lake) / "marts" / f"{name}.parquet")
-            else:
-                spark.createDataFrame(df.to_arrow()).write.mode("overwrite").parquet(
-                    f"{lake.rstrip('/')}/marts/{name}.parquet")
-    _print_marts(f"marts written by Spark to {lake}/marts", marts)
+        lake.write_marts(marts)
+    _print_marts(f"marts written by Spark to {lake.location.join('marts')}", marts)
     out.print(f"Spark computes {', '.join(SPARK_MARTS)}; the other marts come from "
               "`reach compute --engine polars`.")
     return 0
@@ -249,6 +266,10 @@ def dashboard(args: argparse.Namespace) -> int:
     from dashboards.app import serve
     from etl.lake import Lake
     lake = Lake.open(args.lake)
+    if lake.location.local is None:
+        raise UsageError(f"the dashboard serves a lake on this machine's disk; {lake.root} is "
+                         "on object storage. Copy it down first (e.g. aws s3 sync), or "
+                         "publish the marts to a warehouse: reach publish")
     out.print(f"dashboard for {lake.root} at http://{args.host}:{args.port}  (Ctrl+C stops)")
     serve(lake.root, host=args.host, port=args.port, min_people=min_people(args))
     return 0
@@ -276,18 +297,23 @@ def export(args: argparse.Namespace) -> int:
     from etl.lake import Lake
     from reach.privacy import SUPPRESSED, suppress
     from reach.registry import MARTS
-    lake = Lake.open(args.lake)
+    lake = Lake.open(args.lake, as_of=args.as_of)
     if (args.mart is None) == (args.target is None):
         raise UsageError("give either --mart NAME or --for meridian|pymc-marketing")
     name = args.mart or "reach_frequency_weekly"
-    known = [p.stem for p in sorted(lake.marts_dir.glob("*.parquet"))]
-    if name not in known or name not in MARTS:
+    known = lake.mart_names()
+    if name not in MARTS or (name not in known and not args.as_of):
         hint = f"available: {', '.join(m for m in known if m in MARTS)}" if known else (
             f"no marts yet; run: reach compute --lake {args.lake}")
-        raise UsageError(f"--mart '{name}' is not in {lake.marts_dir} ({hint}; "
+        raise UsageError(f"--mart '{name}' is not in {lake.location.join('marts')} ({hint}; "
                          f"documented marts: {', '.join(MARTS)})")
     fmt = args.fmt or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
-    df = pl.read_parquet(lake.marts_dir / f"{name}.parquet")
+    if args.as_of:  # marts are not versioned: compute this one from the lake back then
+        from reach.marts import compute_marts
+        with _progress() as say:
+            df = compute_marts(_lake_tables(lake), only=(name,), progress=say)[name]
+    else:
+        df = lake.read_mart(name)
     if args.campaign:
         if "campaign_id" not in df.columns:
             raise UsageError(f"mart '{name}' has no campaign_id; drop --campaign")
@@ -318,7 +344,7 @@ def _media_mix(target: str, weekly, lake):
     from reach.mmm import meridian_columns, meridian_frame, pymc_frame
     if target == "pymc-marketing":
         return pymc_frame(weekly)
-    conversions = lake.read("conversions") if lake.table_files("conversions") else None
+    conversions = lake.read("conversions") if lake.has("conversions") else None
     frame = meridian_frame(weekly, conversions)
     args = ", ".join(f"{k}={v!r}" for k, v in meridian_columns(frame).items())
     out.print("load it in Meridian (add your spend columns as rf_spend):\n"

@@ -29,8 +29,16 @@ def _cmd(sub, name: str, help_: str, example: str, func: Callable) -> argparse.A
 
 
 def _lake_arg(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--lake", type=Path, required=required, metavar="LAKE",
-                   help="the lake folder (created by `reach etl`)")
+    # text, not Path: Path("s3a://bucket/lake") would be s3a:/bucket/lake
+    p.add_argument("--lake", required=required, metavar="LAKE",
+                   help="the lake: a folder, or a file:, s3://, s3a://, gs:// or abfs:// URI "
+                        "(created by `reach etl`; credentials from the environment)")
+
+
+def _as_of_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--as-of", default=None, metavar="BATCH",
+                   help=f"{what} the lake as it was right after load BATCH (a batch id from "
+                        "`reach history`); default: the latest load")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,9 +87,17 @@ reach etl sqlite:///crm.sqlite --queries tables.sql --lake lake/""", c.etl)
 
     p = _cmd(sub, "compute", "build the marts (reach, two_hop, cascades, amplifiers, timeline, "
              "waves, uplift, engagement, attribution) from the lake",
-             "reach compute --lake lake/", c.compute)
+             """reach compute --lake lake/
+reach compute --lake lake/ --as-of 20261201T080000-1a2b3c4d   # the lake after that load
+reach compute --lake s3://bucket/lake                          # tables on object storage""",
+             c.compute)
     _lake_arg(p)
+    _as_of_arg(p, "compute from")
     _compute_args(p)
+
+    p = _cmd(sub, "history", "list the loads of a lake: batch ids (for --as-of), sources, rows",
+             "reach history --lake lake/", c.history)
+    _lake_arg(p)
 
     p = _cmd(sub, "run", "etl then compute", "reach run data/ --lake lake/", c.run)
     _source_args(p)
@@ -121,9 +137,11 @@ reach attribution --lake lake/ --model shapley --by campaign_network --out credi
              """reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001
 reach export --lake lake/ --for meridian --out rf.csv          # weekly R&F for Meridian
 reach export --lake lake/ --for pymc-marketing --out rf_long.csv
-reach export --lake lake/ --mart frequency --out f.csv --min-people 0   # no threshold""",
+reach export --lake lake/ --mart frequency --out f.csv --min-people 0   # no threshold
+reach export --lake lake/ --mart reach --out then.csv --as-of 20261201T080000-1a2b3c4d""",
              c.export)
     _lake_arg(p)
+    _as_of_arg(p, "export the mart computed from")
     p.add_argument("--mart", default=None, help="mart name, e.g. reach, cascades, amplifiers")
     p.add_argument("--for", dest="target", choices=("meridian", "pymc-marketing"), default=None,
                    help="weekly reach and frequency in the shape that media-mix model loads "

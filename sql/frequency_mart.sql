@@ -1,12 +1,13 @@
 -- The `frequency` mart's exact distribution (scope total) in plain SQL (DuckDB dialect),
 -- per campaign x network: the same definition as reach/frequency.py, and
 -- tests/test_sql_agreement.py proves they agree.
--- Parameters: {posts}, {shares}, {follows} are Parquet globs of the lake's tables.
+-- Parameters: {posts}, {shares}, {follows} are lists of the Parquet files of each
+-- lake table's current Delta version (etl.lake.Lake.files_sql).
 --   OTS(u) = the campaign's posts and shares on the network by accounts u follows,
 --   over u in F(A u S) \ A.
 WITH camp_posts AS (
     SELECT network, post_id, campaign_id, account_key
-    FROM read_parquet('{posts}', hive_partitioning = true)
+    FROM read_parquet({posts}, hive_partitioning = true)
     WHERE campaign_id IS NOT NULL
 ),
 authors AS (
@@ -17,14 +18,14 @@ items AS (  -- one row per account, with how many posts and shares it made
     FROM (SELECT campaign_id, network, account_key AS k FROM camp_posts
           UNION ALL
           SELECT p.campaign_id, s.network, s.sharer_key AS k
-          FROM read_parquet('{shares}', hive_partitioning = true) AS s
+          FROM read_parquet({shares}, hive_partitioning = true) AS s
           JOIN camp_posts AS p USING (network, post_id))
     GROUP BY ALL
 ),
 ots AS (
     SELECT i.campaign_id, i.network, f.follower_key AS u, sum(i.made) AS ots
     FROM items AS i
-    JOIN read_parquet('{follows}', hive_partitioning = true) AS f
+    JOIN read_parquet({follows}, hive_partitioning = true) AS f
       ON f.network = i.network AND f.followee_key = i.k
     GROUP BY ALL
 )

@@ -1,10 +1,11 @@
 -- The `reach` mart's exact counts in plain SQL (DuckDB dialect), per campaign x network.
 -- The same definition as reach/audience.py; tests/test_sql_agreement.py proves they agree.
--- Parameters: {posts}, {shares}, {follows} are Parquet globs of the lake's tables.
+-- Parameters: {posts}, {shares}, {follows} are lists of the Parquet files of each
+-- lake table's current Delta version (etl.lake.Lake.files_sql).
 --   first_degree_reach = |F(A) \ A|,  total_reach = |F(A u S) \ A|
 WITH camp_posts AS (
     SELECT network, post_id, campaign_id, account_key
-    FROM read_parquet('{posts}', hive_partitioning = true)
+    FROM read_parquet({posts}, hive_partitioning = true)
     WHERE campaign_id IS NOT NULL
 ),
 authors AS (
@@ -12,7 +13,7 @@ authors AS (
 ),
 sharers AS (
     SELECT DISTINCT p.campaign_id, s.network, s.sharer_key AS k
-    FROM read_parquet('{shares}', hive_partitioning = true) AS s
+    FROM read_parquet({shares}, hive_partitioning = true) AS s
     JOIN camp_posts AS p USING (network, post_id)
 ),
 exposers AS (
@@ -24,7 +25,7 @@ exposers AS (
 reached AS (
     SELECT e.campaign_id, e.network, f.follower_key, bool_or(e.is_author) AS via_author
     FROM exposers AS e
-    JOIN read_parquet('{follows}', hive_partitioning = true) AS f
+    JOIN read_parquet({follows}, hive_partitioning = true) AS f
       ON f.network = e.network AND f.followee_key = e.k
     GROUP BY ALL
 )

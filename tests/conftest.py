@@ -43,12 +43,8 @@ def pytest_collection_modifyitems(config, items):
 
 def write_marts(lake: Path, marts: dict) -> None:
     """Write marts as `reach compute` does (the warehouse and dashboard read them there)."""
-    from etl.lake import Lake, write_parquet_atomic
-    lk = Lake.open(lake)
-    for name, df in marts.items():
-        target = (lk.root / "sketches" / "followers.parquet" if name == "sketches"
-                  else lk.marts_dir / f"{name}.parquet")
-        write_parquet_atomic(df, target)
+    from etl.lake import Lake
+    Lake.open(lake).write_marts(marts)
 
 
 def load_and_compute(source: Path, lake: Path, **compute_kw):

@@ -230,8 +230,8 @@ def test_what_if_matches_the_library(server, browser, sample_lake):
         _settle(browser)
     shown = float(_wait(browser, "#wi-estimate").get_attribute("data-estimate"))
     # the library, called directly on the stored sketches
-    keys = pl.read_parquet(lake / "tables" / "_account_keys" / "*" / "*.parquet",
-                           hive_partitioning=True).filter(pl.col("network") == network)
+    from etl.lake import Lake
+    keys = Lake.open(lake).read("_account_keys").filter(pl.col("network") == network)
     key = dict(zip(keys["account_id"], keys["account_key"], strict=True))
     cell = amp.filter(pl.col("campaign_id") == campaign, pl.col("network") == network)
     store = SketchStore(pl.read_parquet(lake / "sketches" / "followers.parquet").filter(

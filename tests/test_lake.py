@@ -15,6 +15,7 @@ import pytest
 
 from etl import lake as lake_mod
 from etl.lake import Lake
+from reach.errors import LakeError
 from etl.load import load
 from etl.sources import extract
 
@@ -58,18 +59,19 @@ def test_round_trip_keeps_every_value(src, tmp_path):
 
 def test_followers_are_sorted_by_followee(src, tmp_path):
     load(extract(str(src)), tmp_path / "lake")
-    for f in Lake.open(tmp_path / "lake").table_files("follows"):
-        df = pl.read_parquet(f)
-        assert df["followee_key"].is_sorted()
+    files = Lake.open(tmp_path / "lake").files("follows")
+    assert files
+    for f in files:
+        assert pl.read_parquet(f)["followee_key"].is_sorted()
 
 
 def test_reload_changes_nothing(src, tmp_path):
     root = tmp_path / "lake"
     load(extract(str(src)), root)
-    before = tree_state(root / ".snapshots" / "current")
+    before = tree_state(root)
     report = load(extract(str(src)), root)
     assert report.skipped
-    assert tree_state(root / ".snapshots" / "current") == before
+    assert tree_state(root) == before
 
 
 def test_new_batch_upserts_by_key(src, tmp_path):
@@ -84,7 +86,7 @@ def test_new_batch_upserts_by_key(src, tmp_path):
     posts = Lake.open(root).read("posts")
     assert posts.filter(pl.col("post_id") == first["post_id"][0])["likes"].to_list() == [999]
     assert posts.height == pl.read_csv(src / "posts.csv").height
-    manifest = json.loads((root / "manifest.json").read_text())
+    manifest = Lake.open(root).manifest()
     assert len(manifest["loads"]) == 2
     for entry in manifest["loads"]:
         for c in entry["tables"].values():
@@ -107,27 +109,57 @@ def test_new_accounts_keep_old_keys(src, tmp_path):
         pl.col("network") == "x")["account_key"].max() + 1
 
 
-@pytest.mark.parametrize("fail_at", range(1, 12))
-def test_failure_at_any_write_leaves_previous_lake(src, tmp_path, monkeypatch, fail_at):
+def test_failure_at_any_write_leaves_previous_lake(src, tmp_path, monkeypatch):
+    """Fail the 1st, 2nd, … write of a load (files, Delta commits, the log row, and the
+    roll-back of the failed attempt before): readers always see the lake as it was."""
     root = tmp_path / "lake"
     load(extract(str(src)), root)
     before = snapshot_view(root)
     batch2 = write(make_tables(12), tmp_path / "b2")
-    calls = {"n": 0}
-    real = lake_mod.write_parquet_atomic
+    real = lake_mod._step
+    fail_at, failures = 1, 0
+    while True:
+        calls = {"n": 0}
 
-    def flaky(df, path, **kw):
-        calls["n"] += 1
-        if calls["n"] == fail_at:
-            raise OSError("disk full (injected)")
-        return real(df, path, **kw)
-    monkeypatch.setattr(lake_mod, "write_parquet_atomic", flaky)
-    with pytest.raises(OSError, match="injected"):
-        load(extract(str(batch2)), root)
-    monkeypatch.undo()
-    assert frames_equal(snapshot_view(root), before)
-    load(extract(str(batch2)), root)  # and the next load works
+        def flaky(fn, *args, _at=fail_at, _calls=calls, **kw):
+            _calls["n"] += 1
+            if _calls["n"] == _at:
+                raise OSError("disk full (injected)")
+            return real(fn, *args, **kw)
+        monkeypatch.setattr(lake_mod, "_step", flaky)
+        try:
+            report = load(extract(str(batch2)), root)
+        except OSError as exc:
+            assert "injected" in str(exc)
+            failures += 1
+            monkeypatch.undo()
+            assert frames_equal(snapshot_view(root), before), f"write {fail_at} leaked"
+            fail_at += 1
+            continue
+        monkeypatch.undo()
+        break
+    assert failures >= 10  # raw files, quarantine, keys, six tables, the log row, roll-backs
+    assert any("rolled back" in n for n in report.notes)
     assert Lake.open(root).read("posts").height > before["posts"].height
+    assert len(Lake.open(root).history()) == 2
+
+
+def test_time_travel_by_batch(src, tmp_path):
+    root = tmp_path / "lake"
+    first = load(extract(str(src)), root)
+    after_first = snapshot_view(root)
+    second = load(extract(str(write(make_tables(12), tmp_path / "b2"))), root)
+    assert [e["batch_id"] for e in Lake.open(root).history()] == [first.batch_id,
+                                                                   second.batch_id]
+    then = Lake.open(root, as_of=first.batch_id)
+    assert frames_equal({t: then.read(t) for t in after_first}, after_first)
+    assert not frames_equal(snapshot_view(root), after_first)
+    with pytest.raises(LakeError, match="no load of .* has that batch id"):
+        Lake.open(root, as_of="19700101T000000-nope").read("posts")
+    # each table's Delta commit carries the batch id
+    from deltalake import DeltaTable
+    meta = [h.get("reach.batch_id") for h in DeltaTable(str(root / "tables" / "posts")).history()]
+    assert second.batch_id in meta and first.batch_id in meta
 
 
 def test_killed_load_leaves_previous_lake_readable(tmp_path):

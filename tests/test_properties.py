@@ -124,8 +124,9 @@ def test_account_keys_are_dense_stable_and_bijective(first, second):
     def batch(rows):
         return {"accounts": pl.DataFrame(rows, schema={"network": pl.String,
                                                        "account_id": pl.String}, orient="row")}
-    k1 = _assign_keys(empty, batch(first))
-    k2 = _assign_keys(k1, batch(second))
+    k1, new1 = _assign_keys(empty, batch(first))
+    k2, new2 = _assign_keys(k1, batch(second))
+    assert new1.equals(k1) and k1.vstack(new2).equals(k2)  # a load only appends keys
     assert k1.join(k2, on=["network", "account_id"], suffix="_2").filter(
         pl.col("account_key") != pl.col("account_key_2")).height == 0
     for _, part in k2.group_by("network"):

@@ -51,8 +51,9 @@ def assert_same(spark_marts: dict, polars_marts: dict) -> None:
 
 
 def _spark_marts(spark, lake, **kw):
+    from etl.lake import Lake
     from reach.spark_engine import compute_spark, read_lake
-    return compute_spark(spark, read_lake(spark, str(lake)), **kw)
+    return compute_spark(spark, read_lake(spark, Lake.open(lake)), **kw)
 
 
 @pytest.mark.parametrize("seed", [0, 3])

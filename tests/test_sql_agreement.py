@@ -11,10 +11,11 @@ SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 
 def duckdb_reach(lake: Path, name: str = "reach_mart") -> pl.DataFrame:
     import duckdb
-    t = lake / "tables"
-    query = (SQL_DIR / f"{name}.sql").read_text().format(posts=t / "posts" / "*" / "*.parquet",
-                                   shares=t / "shares" / "*" / "*.parquet",
-                                   follows=t / "follows" / "*" / "*.parquet")
+
+    from etl.lake import Lake
+    lk = Lake.open(lake)
+    query = (SQL_DIR / f"{name}.sql").read_text().format(
+        **{t: lk.files_sql(t) for t in ("posts", "shares", "follows")})
     return duckdb.sql(query).pl()
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from polars.testing import assert_frame_equal
 
+from etl.lake import Lake
 from etl.warehouse import MARTS, analyst_queries, analyst_query, metadata, publish, read_marts
 from reach.errors import ReachError
 from reach.privacy import suppress
@@ -42,7 +43,7 @@ def test_publish_round_trips_every_mart(sample_lake, db_url):
     lake, _ = sample_lake
     counts = publish(lake, db_url)
     # what is published is the mart under the default privacy threshold
-    marts = {m: suppress(MARTS[m], df) for m, df in read_marts(lake).items()}
+    marts = {m: suppress(MARTS[m], df) for m, df in read_marts(Lake.open(lake)).items()}
     assert set(MARTS) <= set(marts)
     assert marts["amplifiers"]["suppressed"].drop_nulls().len() > 0
     for mart, df in marts.items():
