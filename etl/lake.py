@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -33,7 +34,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
-from deltalake.exceptions import TableNotFoundError
+from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from reach.errors import LakeError
 from reach.schema import TABLES
@@ -99,6 +100,8 @@ class Lake:
             DeltaTable(self.location.delta(LOADS), without_files=True)
         except TableNotFoundError:
             return False
+        except (DeltaError, OSError) as exc:
+            raise LakeError(unreachable(self.root, exc)) from None
         return True
 
     @classmethod
@@ -244,6 +247,18 @@ class Lake:
         df.write_parquet(buf, compression="zstd", statistics=True)
         with where.filesystem.open_output_stream(where.fs_path(*parts)) as fh:
             fh.write(buf.getvalue())
+
+
+def unreachable(root: str, exc: BaseException) -> str:
+    """A storage failure in one readable line: what, where, and the innermost cause."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # delta-rs colours its cause chain
+    lines = [ln.strip(" ↳") for ln in text.splitlines() if ln.strip(" ↳")]
+    cause = lines[-1] if lines else type(exc).__name__
+    first = lines[0] if lines else ""
+    return (f"cannot read the lake at {root}: {cause}" + (f" ({first})" if first != cause
+                                                           else "")
+            + ". Check the URI, the endpoint and the credentials in the environment "
+              "(README.md, \"Lakes on object storage\")")
 
 
 def _read_log(where: Location) -> list[dict[str, Any]]:

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 import pyarrow.fs as pafs
 
+from reach.errors import UsageError
+
 #: schemes a lake may use; s3a (Hadoop's name) is the same store as s3
 OBJECT_SCHEMES = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs", "abfs": "abfs",
                   "abfss": "abfs", "az": "abfs"}
@@ -34,7 +36,7 @@ class Location:
             text = urlsplit(text).path
             scheme = ""
         if scheme and scheme not in OBJECT_SCHEMES:
-            raise ValueError(f"--lake {text!r}: unknown storage scheme {scheme!r}; use a "
+            raise UsageError(f"--lake {text!r}: unknown storage scheme {scheme!r}; use a "
                              "folder, file:, s3://, s3a://, gs://, abfs:// or az://")
         self.scheme = scheme
         self.local: Path | None = None if scheme else Path(text).absolute()
