@@ -45,7 +45,7 @@ FORMAT_VERSION = 2
 KEYS_TABLE = "_account_keys"
 LOADS = "_loads"
 ROW_GROUP_ROWS = 256 * 1024
-_WRITER = WriterProperties(compression="ZSTD")
+_WRITER = WriterProperties(compression="ZSTD", compression_level=1)  # 2.5x faster than 3
 _LOADS_SCHEMA = pa.schema([("batch_id", pa.string()), ("loaded_at", pa.string()),
                            ("format_version", pa.int32()), ("entry", pa.string())])
 
@@ -326,22 +326,42 @@ class LoadCommit:
         self.versions[table] = DeltaTable(uri, without_files=True).version()
 
     def upsert(self, table: str, df: pl.DataFrame, key: list[str]) -> int:
-        """MERGE ``df`` by ``key``: one Delta commit that rewrites only the files holding
-        a matching key (pruned by the source's key ranges). Returns the rows replaced."""
+        """Upsert ``df`` by ``key`` in one Delta commit; return how many keys existed.
+
+        Rows with new keys only (a daily batch, mostly) are appended: no existing file is
+        read or rewritten. Rows re-sent unchanged are dropped. Only when a batch changes
+        existing rows is it a MERGE, which rewrites the files holding those keys."""
         if df.height == 0:
             return 0
         if self.versions.get(table) is None:
             self.append(table, df)
             return 0
+        old = self.lake.scan(table)
+        if "network" in key:  # partition pruning: only the networks in the batch
+            old = old.filter(pl.col("network").is_in(df["network"].unique().to_list()))
+        # the stored keys the batch repeats (hashing the batch's keys, streaming the table's)
+        hits = old.select(key).join(df.lazy().select(key), on=key, how="semi").collect()
+        if hits.height == 0:
+            self.append(table, df)
+            return 0
+        seen = df.join(hits, on=key, how="semi")
+        stored = old.join(hits.lazy(), on=key, how="semi").collect()
+        same = seen.join(stored, on=df.columns, how="semi", nulls_equal=True)
+        changed = seen.join(same.select(key), on=key, how="anti")
+        fresh = df.join(seen.select(key), on=key, how="anti")
+        if changed.height == 0:
+            self.append(table, fresh)
+            return seen.height
         uri = self.lake.table_uri(table)
+        source = pl.concat([changed, fresh])
         match = " AND ".join(f"t.{k} = s.{k}" for k in key)
-        metrics = _step(lambda: DeltaTable(uri).merge(
-            df.to_arrow(), predicate=match, source_alias="s", target_alias="t",
+        _step(lambda: DeltaTable(uri).merge(
+            source.to_arrow(), predicate=match, source_alias="s", target_alias="t",
             streamed_exec=False, writer_properties=_WRITER,
-            commit_properties=self._properties(table, df.height))
+            commit_properties=self._properties(table, source.height))
             .when_matched_update_all().when_not_matched_insert_all().execute())
         self.versions[table] = DeltaTable(uri, without_files=True).version()
-        return int(metrics["num_target_rows_updated"])
+        return seen.height
 
     def add_quarantine(self, table: str, df: pl.DataFrame) -> None:
         _step(self.lake.write_file, df, "quarantine", table, f"{self.batch_id}.parquet")
@@ -361,8 +381,7 @@ class LoadCommit:
         """Rows per table and network after this load, from the Delta logs' file stats."""
         out: dict[str, Any] = {}
         for table, version in sorted(self.versions.items()):
-            actions = pl.DataFrame(DeltaTable(self.lake.table_uri(table), version=version)
-                                   .get_add_actions(flatten=True))
+            actions = _add_actions(DeltaTable(self.lake.table_uri(table), version=version))
             if actions.height == 0:
                 continue
             net = (pl.col("partition.network") if "partition.network" in actions.columns
@@ -387,8 +406,14 @@ class LoadCommit:
         return entry
 
 
+def _add_actions(dt: DeltaTable) -> pl.DataFrame:
+    """The table's files and their stats (through the Arrow stream: no pandas import)."""
+    return pl.from_arrow(pa.RecordBatchReader.from_stream(
+        dt.get_add_actions(flatten=True)).read_all())
+
+
 def _rows(dt: DeltaTable) -> int:
-    actions = pl.DataFrame(dt.get_add_actions(flatten=True))
+    actions = _add_actions(dt)
     return int(actions["num_records"].sum()) if actions.height else 0
 
 

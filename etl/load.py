@@ -22,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from reach.errors import LakeError
+from reach.kernels import csr_order
 from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import follows_context, shares_context
@@ -35,11 +36,26 @@ from .storage import Location
 SORT_KEYS = {
     "campaigns": ["campaign_id"],
     "accounts": ["account_key"],
-    "follows": ["followee_key", "follower_key"],
+    "follows": ["followee_key"],  # then as loaded (see _storage_order)
     "posts": ["created_at", "post_id"],
     "shares": ["post_id", "created_at", "share_id"],
     "conversions": ["converted_at", "account_key"],
 }
+
+
+#: follows are matched on their dense keys (one-to-one with the ids in a network): the
+#: files are in followee_key order, so a MERGE reads only files whose range it touches
+MERGE_KEYS = {"follows": ["network", "followee_key", "follower_key"]}
+
+
+def _storage_order(name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """Rows of one network in SORT_KEYS order; follows with a counting sort on
+    followee_key (O(rows); a comparison sort of ten million rows costs seconds)."""
+    if name != "follows" or df.height < 1_000_000:  # (small: not worth loading the kernel)
+        return df.sort(SORT_KEYS[name], maintain_order=True)
+    followee = df["followee_key"].to_numpy()
+    _, order = csr_order(followee, int(followee.max()) + 1)
+    return df[order]
 
 
 @dataclass
@@ -175,9 +191,14 @@ def _duplicate_reason(batch: _TableBatch, ok: pl.Series) -> pl.Series:
     """Reasons for later rows repeating the key of an earlier accepted row."""
     key = list(batch.spec.key)
     keys = batch.typed.select(key)
-    dup = keys.is_duplicated() & ok
-    if not dup.any():  # the common case: nothing to explain, nothing to build
-        return pl.Series("reason", [None] * batch.height, dtype=pl.String)
+    none = pl.Series("reason", [None] * batch.height, dtype=pl.String)
+    # One 64-bit hash per row first (strings compared only where hashes repeat).
+    maybe = keys.select(pl.struct(key).hash()).to_series().is_duplicated()
+    if not maybe.any():  # the common case: nothing to explain, nothing to build
+        return none
+    dup = maybe.clone().scatter(maybe.arg_true(), keys.filter(maybe).is_duplicated()) & ok
+    if not dup.any():
+        return none
     idx = pl.int_range(0, batch.height, eager=True).alias("_i")
     rows = keys.with_columns(idx, ok.alias("_ok")).filter(dup)
     firsts = (rows.filter(pl.col("_ok")).group_by(key, maintain_order=True)
@@ -358,8 +379,10 @@ def _write_batch(commit: LoadCommit, extract: Extract, accepted: dict[str, pl.Da
             continue
         say(f"writing {name} ({df.height:,} rows)")
         if spec.partitioned:
-            df = pl.concat([_with_keys(part, spec, net_keys[(network,)])
+            df = pl.concat([_storage_order(name, _with_keys(part, spec, net_keys[(network,)]))
                             for (network,), part in df.partition_by("network", as_dict=True)
                             .items()])
-        report.counts[name].replaced = commit.upsert(name, df.sort(SORT_KEYS[name]),
-                                                     list(spec.key))
+        else:
+            df = _storage_order(name, df)
+        report.counts[name].replaced = commit.upsert(name, df,
+                                                     MERGE_KEYS.get(name, list(spec.key)))

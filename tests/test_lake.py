@@ -93,6 +93,26 @@ def test_new_batch_upserts_by_key(src, tmp_path):
             assert c["rows_in"] == c["accepted"] + c["quarantined"]
 
 
+def test_batches_append_new_rows_and_skip_unchanged_ones(src, tmp_path):
+    """New keys are one append (no file rewritten); rows re-sent unchanged change nothing."""
+    from deltalake import DeltaTable
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    follows = pl.read_csv(src / "follows.csv")
+    files_before = set(Lake.open(root).files("follows"))
+    batch = tmp_path / "b"
+    batch.mkdir()
+    new = follows.head(1).with_columns(pl.lit("zz-new").alias("follower_id"))
+    pl.concat([follows.head(5), new]).write_csv(batch / "follows.csv")  # 5 re-sent as they were
+    report = load(extract(str(batch)), root)
+    assert report.counts["follows"].replaced == 5
+    lk = Lake.open(root)
+    assert lk.read("follows").height == follows.height + 1
+    assert files_before <= set(lk.files("follows"))  # nothing rewritten
+    ops = [h["operation"] for h in DeltaTable(str(root / "tables" / "follows")).history()]
+    assert "MERGE" not in ops
+
+
 def test_new_accounts_keep_old_keys(src, tmp_path):
     root = tmp_path / "lake"
     load(extract(str(src)), root)
