@@ -202,3 +202,36 @@ def test_killed_load_leaves_previous_lake_readable(tmp_path):
         assert frames_equal(now, before) or now["posts"].height > before["posts"].height
         if not frames_equal(now, before):
             break  # the load had committed before the kill: also a consistent state
+
+
+def test_reading_while_loads_commit_sees_whole_loads(tmp_path):
+    """`reach compute`'s reads and the dashboard's, in a loop while loads commit in
+    another process: never an error, and every read is the lake after some whole load."""
+    from dashboards.queries import MartReader
+    from reach.marts import compute_marts
+    root = tmp_path / "lake"
+    load(extract(str(write(make_tables(3), tmp_path / "b0"))), root)
+    batches = [write(make_tables(20 + i), tmp_path / f"b{i + 1}") for i in range(4)]
+    script = ("import sys\nfrom etl.load import load\nfrom etl.sources import extract\n"
+              "for b in sys.argv[2:]:\n    load(extract(b), sys.argv[1])\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-c", script, str(root), *map(str, batches)],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    reads, seen = 0, set()
+    while proc.poll() is None or reads == 0:
+        lk = Lake.open(root)
+        tables = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts",
+                                          "shares", "conversions", "_account_keys")}
+        reach = compute_marts(tables, only=("reach",))["reach"]
+        posts = lk.read("posts").height
+        assert posts == lk.manifest()["tables"]["posts"]["rows"]  # one whole load
+        assert reach.height > 0
+        reader = MartReader(root)
+        assert reader.manifest()["loads"]
+        assert reader._table("campaigns").height > 0
+        seen.add(len(lk.history()))
+        reads += 1
+    _, errors = proc.communicate()
+    assert proc.returncode == 0, errors
+    assert len(Lake.open(root).history()) == 5
+    assert reads >= 3 and len(seen) >= 2, (reads, seen)  # reads overlapped the commits
