@@ -24,7 +24,7 @@ TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 EXPECTED = {
     pl.Int64: "a whole number",
-    pl.Float64: "a number",
+    pl.Float64: "a finite number",
     pl.Boolean: "true or false",
     pl.String: "text",
 }
@@ -77,8 +77,12 @@ def coerce(s: pl.Series, dtype: pl.DataType) -> pl.Series:
         out = s.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     elif dtype == TIMESTAMP:
         out = coerce(s.cast(pl.String, strict=False), dtype)
+    elif s.dtype == pl.Boolean and dtype != pl.Boolean:
+        out = pl.Series([None] * s.len(), dtype=dtype)  # true is not 1.0: a type error
     else:
         out = s.cast(dtype, strict=False)
+    if dtype == pl.Float64:  # NaN and ±inf are not measurements: a type error, not a value
+        out = pl.select(pl.when(out.is_finite()).then(out)).to_series()
     return out.alias(name)
 
 

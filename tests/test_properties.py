@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,7 +14,7 @@ from etl.load import _assign_keys
 from etl.parse import coerce
 from reach.credit import coverage_credit
 from reach.graph import FollowerGraph, Marker
-from reach.schema import TIMESTAMP
+from reach.schema import TABLES, TIMESTAMP
 from reach.sketches import SketchStore, follower_sketches, reach_estimate, what_if
 
 from .conftest import load_and_compute
@@ -160,3 +162,24 @@ def test_mart_invariants_on_generated_lakes(seed, tmp_path):
     assert (r["total_reach"] >= r["first_degree_reach"]).all()
     per_net = r.filter(pl.col("network") != "all")
     assert (per_net["second_degree_reach"] >= 0).all()
+
+
+@given(st.sampled_from([t for t, s in TABLES.items() if any(c.dtype == pl.Float64 for c in s.columns)]),
+       st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none()),
+                min_size=1, max_size=30),
+       st.booleans())
+@SETTINGS
+def test_non_finite_numbers_are_type_errors_in_every_float_column(table, values, as_text):
+    """NaN and ±inf never enter the lake as values, in any float column, read from text
+    or from a typed (Parquet) column alike."""
+    from etl.parse import to_canonical
+    spec = TABLES[table]
+    for col in (c.name for c in spec.columns if c.dtype == pl.Float64):
+        src = pl.Series(col, values, dtype=pl.Float64)
+        raw = pl.DataFrame([src.cast(pl.String) if as_text else src])
+        typed, reason = to_canonical(raw, spec)
+        finite = [v is not None and math.isfinite(v) for v in values]
+        assert typed[col].is_not_null().to_list() == finite
+        bad = [v is not None and not math.isfinite(v) for v in values]
+        assert reason.is_not_null().to_list() == bad
+        assert all("expected a finite number (rule: type)" in r for r in reason.drop_nulls())
