@@ -110,8 +110,7 @@ class Lake:
         lake = cls(root, as_of)
         where = lake.location
         if where.local and where.local.is_file():
-            raise LakeError(f"--lake {root} is a file; it must be a folder (a new one, or "
-                            "a lake made by reach etl)")
+            check_new_lake(where)  # says it is a file
         if lake.exists():
             lake._check_version()
             return lake
@@ -124,10 +123,7 @@ class Lake:
                     else "it has no _loads table, so nothing was loaded into it")
             raise LakeError(f"{root} is not a reach lake: {hint}. "
                             f"Load data first: reach etl SOURCE --lake {root}")
-        if where.local and where.local.exists() and any(
-                p.name not in ("marts", ".lock") for p in where.local.iterdir()):
-            raise LakeError(f"{root} exists and is not empty, and is not a reach lake; "
-                            "choose a new or empty folder for --lake")
+        check_new_lake(where)
         write_deltalake(where.delta(LOADS), _LOADS_SCHEMA.empty_table(), mode="error")
         return lake
 
@@ -247,6 +243,20 @@ class Lake:
         df.write_parquet(buf, compression="zstd", statistics=True)
         with where.filesystem.open_output_stream(where.fs_path(*parts)) as fh:
             fh.write(buf.getvalue())
+
+
+def check_new_lake(where: Location) -> None:
+    """Refuse to make a lake in a local folder that holds something else."""
+    if where.local is None or not where.local.exists():
+        return
+    if where.local.is_file():
+        raise LakeError(f"--lake {where} is a file; it must be a folder (a new one, or a "
+                        "lake made by reach etl)")
+    if (where.local / LOADS).exists():
+        return
+    if any(p.name not in ("marts", ".lock") for p in where.local.iterdir()):
+        raise LakeError(f"{where} exists and is not empty, and is not a reach lake; "
+                        "choose a new or empty folder for --lake")
 
 
 def unreachable(root: str, exc: BaseException) -> str:

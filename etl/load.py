@@ -26,7 +26,7 @@ from reach.kernels import csr_order
 from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import follows_context, shares_context
-from .lake import KEYS_TABLE, Lake, LoadCommit
+from .lake import KEYS_TABLE, Lake, LoadCommit, check_new_lake
 from .parse import to_canonical
 from .readers.base import Extract
 from .rules import default_params, row_violations
@@ -94,9 +94,7 @@ def _exclusive(where: Location):
     if where.local is None:
         yield
         return
-    if where.local.is_file():
-        raise LakeError(f"--lake {where} is a file; it must be a folder (a new one, or a "
-                        "lake made by reach etl)")
+    check_new_lake(where)  # before the lock file: a refused folder is left as it was
     where.local.mkdir(parents=True, exist_ok=True)
     with open(where.local / ".lock", "w") as fh:
         try:

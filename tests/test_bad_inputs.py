@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +13,7 @@ import pytest
 from etl.lake import Lake
 from etl.load import load
 from etl.sources import extract
-from reach.errors import TableError
+from reach.errors import LakeError, TableError
 
 CASES = sorted(p for p in (Path(__file__).parent / "data" / "bad").iterdir() if p.is_dir())
 
@@ -55,3 +57,47 @@ def test_every_rule_has_a_bad_file():
     assert {"non-negative-count", "type", "not-in-future", "sentiment-range", "known-campaign",
             "unique-key", "no-self-follow", "network-name", "required", "not-before-post",
             "known-parent", "ends-after-start"} <= rules
+
+
+@pytest.mark.parametrize("kind", ["dangling symlink", "symlink loop", "empty folder",
+                                  "folder with files", "fifo"])
+def test_a_table_file_that_is_not_a_file_refuses_the_load(kind, tmp_path):
+    """posts.csv that cannot be read is never skipped in silence: the load stops, names the
+    entry and what it is, and leaves the lake as it was."""
+    src = tmp_path / "src"
+    shutil.copytree(CASES[0], src)
+    for f in src.glob("_*"):
+        f.unlink()
+    (src / "posts.csv").unlink()
+    posts = src / "posts.csv"
+    if kind == "dangling symlink":
+        posts.symlink_to(tmp_path / "gone.csv")
+        why = f"posts.csv is a symbolic link to {tmp_path / 'gone.csv'}, which does not exist"
+    elif kind == "symlink loop":
+        posts.symlink_to(src / "posts.csv")
+        why = "posts.csv is a symbolic link that loops back on itself"
+    elif kind.endswith("folder") or kind == "folder with files":
+        posts.mkdir()
+        if kind == "folder with files":
+            (posts / "part.csv").write_text("network,post_id\nx,p1\n")
+        why = "posts.csv is a folder, not a file"
+    else:
+        os.mkfifo(posts)
+        why = "posts.csv is not a regular file (a pipe, socket or device)"
+    lake_root = tmp_path / "lake"
+    Lake.open(lake_root, create=True)
+    before = tree_state(lake_root)
+    with pytest.raises(TableError) as info:
+        load(extract(str(src)), lake_root)
+    assert str(info.value) == (f"{why}. Replace it with the posts file (or remove it) and "
+                               "load again.")
+    assert tree_state(lake_root) == before
+
+
+def test_a_folder_that_is_not_a_lake_is_left_as_it_was(tmp_path):
+    foreign = tmp_path / "photos"
+    foreign.mkdir()
+    (foreign / "cat.jpg").write_bytes(b"\xff\xd8")
+    with pytest.raises(LakeError, match="exists and is not empty, and is not a reach lake"):
+        load(extract(str(CASES[0])), foreign)
+    assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]  # no .lock left behind

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import stat
 from pathlib import Path
 
 import polars as pl
@@ -38,7 +40,8 @@ def table_of(path: Path) -> str | None:
 
 
 def looks_canonical(folder: Path) -> bool:
-    return any(table_of(p) and file_format(p)[0] for p in folder.iterdir() if p.is_file())
+    """Any entry named like a table file (even a broken one: read_folder says what is wrong)."""
+    return any(table_of(p) and file_format(p)[0] for p in folder.iterdir())
 
 
 def _read(path: Path, fmt: str, gz: bool) -> tuple[pl.DataFrame, int]:
@@ -54,14 +57,40 @@ def _read(path: Path, fmt: str, gz: bool) -> tuple[pl.DataFrame, int]:
     return pl.read_ndjson(data, infer_schema_length=None), 1
 
 
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` (named like a table file) cannot be read as one, or None if it can."""
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "is a symbolic link that loops back on itself"
+        except OSError:
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot be opened ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a pipe, socket or device)"
+    return None
+
+
 def read_folder(folder: Path) -> Extract:
     ext = Extract(fmt="canonical", source=str(folder), root=folder)
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder).as_posix()
         if any(part.startswith((".", "_")) for part in path.relative_to(folder).parts):
             continue
         fmt, gz = file_format(path)
         table = table_of(path)
+        if fmt and table and (why := not_a_file(path)):
+            # named like a table: reading nothing here would load the batch without it
+            raise TableError(f"{rel} {why}. Replace it with the {table} file (or remove it) "
+                             "and load again.")
+        if not path.is_file():
+            continue
         if fmt is None or table is None:
             ext.warnings.append(
                 f"{rel}: not a known table file, left alone (tables: {', '.join(TABLES)}; "
