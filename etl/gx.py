@@ -20,7 +20,7 @@ import polars as pl
 
 from reach.schema import LOAD_ORDER, TABLES
 
-from .context import follows_context, shares_context
+from .context import follows_context, posts_context, shares_context
 from .lake import Lake
 from .rules import default_params, load_suite
 
@@ -59,6 +59,8 @@ def table_frame(lake: Lake, table: str) -> pl.DataFrame:
     df = lake.read(table).select(TABLES[table].names)
     if table == "shares":
         df = shares_context(df, lake.read("posts").select(TABLES["posts"].names), df)
+    elif table == "posts":
+        df = posts_context(df, lake.read("shares").select(TABLES["shares"].names))
     elif table == "follows":
         df = follows_context(df)
     return df

@@ -25,7 +25,7 @@ from reach.errors import LakeError
 from reach.kernels import csr_order
 from reach.schema import LOAD_ORDER, TABLES, Table
 
-from .context import follows_context, shares_context
+from .context import follows_context, posts_context, shares_context
 from .lake import KEYS_TABLE, Lake, LoadCommit, check_new_lake
 from .parse import to_canonical
 from .readers.base import Extract
@@ -215,22 +215,29 @@ def _duplicate_reason(batch: _TableBatch, ok: pl.Series) -> pl.Series:
 
 def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
               accepted: dict[str, pl.DataFrame], params: dict[str, Any]) -> pl.Series:
-    """Reason per row (null = accepted) for one table's batch."""
+    """Reason per row (null = accepted) for one table's batch.
+
+    Rows are also checked against the lake's shares: a post may not move after a share
+    already loaded, nor a share after a reshare already loaded, whatever else the batch
+    holds (the corrected shares are loaded first, then the post)."""
     name = batch.spec.name
     typed = batch.typed
+    lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
     if name != "shares":
-        checked = follows_context(typed) if name == "follows" else typed
+        checked = (follows_context(typed) if name == "follows" else
+                   posts_context(typed, lake_shares) if name == "posts" else typed)
         rules = row_violations(checked, name, params)
         reason = _combine(batch.type_reason, rules)
         return _combine(reason, _duplicate_reason(batch, reason.is_null()))
-    posts = pl.concat([lake_tables["posts"].select(TABLES["posts"].names),
-                       accepted["posts"].select(TABLES["posts"].names)])
-    lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
+    posts = lake_tables["posts"].select(TABLES["posts"].names)
+    if "posts" in accepted:  # a batch may hold shares and no posts
+        posts = pl.concat([posts, accepted["posts"].select(TABLES["posts"].names)])
     ok = pl.Series([True] * batch.height)
     # A share whose parent is rejected loses its parent too: repeat until stable.
     for _ in range(64):
         candidates = pl.concat([lake_shares, typed.filter(ok).select(lake_shares.columns)])
-        rules = row_violations(shares_context(typed, posts, candidates), name, params)
+        rules = row_violations(shares_context(typed, posts, candidates, lake_shares), name,
+                               params)
         reason = _combine(batch.type_reason, rules)
         reason = _combine(reason, _duplicate_reason(batch, reason.is_null()))
         new_ok = reason.is_null()

@@ -101,3 +101,41 @@ def test_a_folder_that_is_not_a_lake_is_left_as_it_was(tmp_path):
     with pytest.raises(LakeError, match="exists and is not empty, and is not a reach lake"):
         load(extract(str(CASES[0])), foreign)
     assert sorted(p.name for p in foreign.iterdir()) == ["cat.jpg"]  # no .lock left behind
+
+
+@pytest.mark.parametrize("table,row,message", [
+    ("posts", "x,p1,a,2026-01-06T10:00:00Z,c1,10,0.5",
+     "posts.csv line 2: `first_share_at` is 2026-01-05 11:00:00 UTC but `created_at` is "
+     "2026-01-06 10:00:00 UTC; a share of this post already in the lake is earlier; a post "
+     "cannot move after shares already loaded (load the corrected shares first, then the "
+     "post) (rule: not-after-shares)"),
+    ("shares", "x,s1,p1,b,2026-01-05T13:00:00Z,p1",
+     "shares.csv line 2: `first_reshare_at` is 2026-01-05 12:00:00 UTC but `created_at` is "
+     "2026-01-05 13:00:00 UTC; a reshare of this share already in the lake is earlier; a "
+     "share cannot move after reshares already loaded (load the corrected reshares first) "
+     "(rule: not-after-reshares)"),
+])
+def test_a_later_batch_cannot_reorder_what_is_loaded(table, row, message, tmp_path):
+    """Cross-batch time order: a post moved after its loaded shares, or a share after its
+    loaded reshares, is quarantined (it used to be accepted, and cascades then reported a
+    negative time_to_half_s)."""
+    first = tmp_path / "first"
+    shutil.copytree(CASES[0], first)
+    for f in first.glob("_*"):
+        f.unlink()
+    (first / "posts.csv").write_text(
+        "network,post_id,account_id,created_at,campaign_id,likes,sentiment\n"
+        "x,p1,a,2026-01-05T10:00:00Z,c1,10,0.5\n")
+    (first / "shares.csv").write_text(
+        "network,share_id,post_id,sharer_id,created_at,parent_id\n"
+        "x,s1,p1,b,2026-01-05T11:00:00Z,p1\nx,s2,p1,c,2026-01-05T12:00:00Z,s1\n")
+    lake_root = tmp_path / "lake"
+    load(extract(str(first)), lake_root)
+    second = tmp_path / "second"
+    second.mkdir()
+    header = (first / f"{table}.csv").read_text().splitlines()[0]
+    (second / f"{table}.csv").write_text(f"{header}\n{row}\n")
+    report = load(extract(str(second)), lake_root)
+    assert report.counts[table].quarantined == 1
+    q = pl.read_parquet(lake_root / "quarantine" / table / f"{report.batch_id}.parquet")
+    assert q["reason"].to_list() == [message]

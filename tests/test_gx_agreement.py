@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from etl.context import follows_context, shares_context
+from etl.context import follows_context, posts_context, shares_context
 from etl.rules import KEY_RULES, default_params, load_suite, row_violations
 
 T = datetime(2026, 1, 5, tzinfo=UTC)
@@ -36,19 +36,22 @@ def polars_failing_rows(df: pl.DataFrame, table: str, params) -> set[int]:
 
 
 def test_posts(tmp_path):
-    df = pl.DataFrame({
-        "network": ["x", "X", "x", "x", "x", None],
-        "post_id": ["1", "2", "3", "4", "5", "6"],
-        "account_id": ["a", "b", None, "d", "e", "f"],
-        "created_at": [T, T, T, datetime(2999, 1, 1, tzinfo=UTC), T, T],
-        "campaign_id": [None, "c1", "c1", "nope", "c1", None],
-        "post_type": ["image"] * 6,
-        "impressions": [1, 2, 3, 4, -5, 6], "likes": [1, 1, 1, 1, 1, 1],
-        "comments": [0] * 6, "shares": [0] * 6, "clicks": [0] * 6,
-        "sentiment": [0.5, 0.0, -1.0, 1.0, 0.2, 3.0]})
+    loaded_shares = pl.DataFrame({  # a share of post 7, already in the lake, before it
+        "network": ["x"], "share_id": ["s1"], "post_id": ["7"],
+        "created_at": [datetime(2026, 1, 4, tzinfo=UTC)]})
+    df = posts_context(pl.DataFrame({
+        "network": ["x", "X", "x", "x", "x", None, "x"],
+        "post_id": ["1", "2", "3", "4", "5", "6", "7"],
+        "account_id": ["a", "b", None, "d", "e", "f", "g"],
+        "created_at": [T, T, T, datetime(2999, 1, 1, tzinfo=UTC), T, T, T],
+        "campaign_id": [None, "c1", "c1", "nope", "c1", None, None],
+        "post_type": ["image"] * 7,
+        "impressions": [1, 2, 3, 4, -5, 6, 7], "likes": [1] * 7,
+        "comments": [0] * 7, "shares": [0] * 7, "clicks": [0] * 7,
+        "sentiment": [0.5, 0.0, -1.0, 1.0, 0.2, 3.0, 0.0]}), loaded_shares)
     params = default_params(["c1"])
     want = polars_failing_rows(df, "posts", params)
-    assert want == {1, 2, 3, 4, 5}
+    assert want == {1, 2, 3, 4, 5, 6}
     assert gx_failing_rows(df, "posts", params) == want
 
 

@@ -8,10 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from etl import lake as lake_mod
 from etl.lake import Lake
@@ -21,6 +24,8 @@ from etl.sources import extract
 
 from .gen import make_tables, write
 from .test_bad_inputs import tree_state
+
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def snapshot_view(root: Path) -> dict[str, pl.DataFrame]:
@@ -235,3 +240,48 @@ def test_reading_while_loads_commit_sees_whole_loads(tmp_path):
     assert proc.returncode == 0, errors
     assert len(Lake.open(root).history()) == 5
     assert reads >= 3 and len(seen) >= 2, (reads, seen)  # reads overlapped the commits
+
+
+@given(st.data())
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_batch_order_breaks_time_order(tmp_path_factory, data):
+    """Posts, shares and reshares sent over two batches in any order, the second possibly
+    moving posts and shares in time: the lake never holds a share before its post or its
+    parent, and every row is accepted or quarantined."""
+    root = tmp_path_factory.mktemp("lake") / "lake"
+    t = lambda h: (T0 + timedelta(hours=h)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    posts = [{"network": "x", "post_id": f"p{i}", "account_id": "a", "created_at": t(i)}
+             for i in range(3)]
+    shares = []
+    for j in range(data.draw(st.integers(1, 6))):
+        post = data.draw(st.integers(0, 2))
+        earlier = [s for s in shares if s["post_id"] == f"p{post}"]
+        parent = data.draw(st.sampled_from([f"p{post}"] + [s["share_id"] for s in earlier]))
+        shares.append({"network": "x", "share_id": f"s{j}", "post_id": f"p{post}",
+                       "sharer_id": f"u{j}", "created_at": t(post + 1 + j),
+                       "parent_id": parent})
+    first = {"posts": posts, "shares": [s for s in shares if data.draw(st.booleans())]}
+    moved_posts = [p | {"created_at": t(data.draw(st.integers(0, 12)))}
+                   for p in posts if data.draw(st.booleans())]
+    moved_shares = [s | {"created_at": t(data.draw(st.integers(0, 12)))}
+                    for s in shares if data.draw(st.booleans())]
+    second = {"posts": moved_posts,
+              "shares": [s for s in shares if s not in first["shares"]] + moved_shares}
+    for i, batch in enumerate((first, second)):
+        folder = root.parent / f"b{i}"
+        folder.mkdir()
+        for table, rows in batch.items():
+            if rows:
+                pl.DataFrame(rows).write_csv(folder / f"{table}.csv")
+        if any(batch.values()):
+            report = load(extract(str(folder)), root)
+            for c in report.counts.values():
+                assert c.rows_in == c.accepted + c.quarantined
+    lk = Lake.open(root)
+    p, s = lk.read("posts"), lk.read("shares")
+    j = s.join(p.select("post_id", pl.col("created_at").alias("post_at")), on="post_id")
+    assert (j["created_at"] >= j["post_at"]).all()
+    k = s.join(s.select(pl.col("share_id").alias("parent_id"),
+                        pl.col("created_at").alias("parent_at")), on="parent_id")
+    assert (k["created_at"] >= k["parent_at"]).all()
