@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -139,3 +141,33 @@ def test_a_later_batch_cannot_reorder_what_is_loaded(table, row, message, tmp_pa
     assert report.counts[table].quarantined == 1
     q = pl.read_parquet(lake_root / "quarantine" / table / f"{report.batch_id}.parquet")
     assert q["reason"].to_list() == [message]
+
+
+def test_a_decompression_bomb_is_refused_in_bounded_memory(tmp_path):
+    """A ~1 MB follows.csv.gz that would expand to 1 GB: refused with a message naming the
+    limits, after reading at most the limit, in a process whose peak memory stays small."""
+    import gzip
+    src = tmp_path / "src"
+    shutil.copytree(CASES[0], src)
+    for f in [*src.glob("_*"), src / "follows.csv"]:
+        f.unlink()
+    row = b"x,b,a\n" * (1 << 20)  # 6 MiB of the same row
+    with gzip.open(src / "follows.csv.gz", "wb", compresslevel=9) as fh:
+        fh.write(b"network,follower_id,followee_id\n")
+        for _ in range(170):  # ~1 GiB expanded
+            fh.write(row)
+    script = ("import resource, sys\nfrom etl.sources import extract\n"
+              "from reach.errors import TableError\n"
+              "try:\n    extract(sys.argv[1])\nexcept TableError as e:\n    print(e)\n"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    run = subprocess.run([sys.executable, "-c", script, str(src)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    message, peak_mb = run.stdout.strip().rsplit("\n", 1)
+    size = (src / "follows.csv.gz").stat().st_size
+    assert message == (
+        f"follows.csv.gz: refused, it expands past {size * 200:,} bytes ({size:,} compressed; "
+        f"the limits are 200x its size and {4 << 30:,} bytes). If the file is genuine, raise "
+        "REACH_GZIP_MAX_RATIO or REACH_GZIP_MAX_BYTES.")
+    print(f"decompression bomb: {size:,} bytes of gzip refused; peak memory {peak_mb} MB")
+    assert int(peak_mb) < 1024

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +12,47 @@ import polars as pl
 
 from reach.errors import TableError
 from reach.schema import TABLES
+
+
+#: how far a .gz input may expand (README.md, "Input: the canonical tables")
+MAX_RATIO_DEFAULT = 200
+MAX_BYTES_DEFAULT = 4 << 30
+
+
+def _limit(name: str, default: int) -> int:
+    text = os.environ.get(name, "")
+    if not text:
+        return default
+    if not text.isdigit() or int(text) <= 0:
+        raise TableError(f"{name}={text!r}: expected a whole number greater than 0")
+    return int(text)
+
+
+def gunzip(path: Path, rel: str) -> bytes:
+    """A .gz file's content, refusing one that expands past the ratio or size limits.
+
+    A few megabytes of gzip can expand to many gigabytes (a "decompression bomb"); the
+    limits stop it after reading at most one chunk past them, whatever the file claims.
+    """
+    ratio = _limit("REACH_GZIP_MAX_RATIO", MAX_RATIO_DEFAULT)
+    cap = min(_limit("REACH_GZIP_MAX_BYTES", MAX_BYTES_DEFAULT),
+              max(path.stat().st_size, 1) * ratio)
+    out, total = [], 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                total += len(chunk)
+                if total > cap:
+                    raise TableError(
+                        f"{rel}: refused, it expands past {cap:,} bytes ({path.stat().st_size:,} "
+                        f"compressed; the limits are {ratio}x its size and "
+                        f"{_limit('REACH_GZIP_MAX_BYTES', MAX_BYTES_DEFAULT):,} bytes). If the "
+                        "file is genuine, raise REACH_GZIP_MAX_RATIO or REACH_GZIP_MAX_BYTES.")
+                out.append(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise TableError(f"{rel}: not a readable gzip file ({exc}). Fix or remove the file "
+                         "and load again.") from None
+    return b"".join(out)
 
 
 @dataclass

@@ -8,7 +8,6 @@ any other file that is no known table is named in a warning and left alone.
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import stat
@@ -19,7 +18,7 @@ import polars as pl
 from reach.errors import TableError
 from reach.schema import TABLES
 
-from .base import Extract, TablePart, conform, line_numbers
+from .base import Extract, TablePart, conform, gunzip, line_numbers
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
            ".jsonl": "ndjson", ".json": "ndjson"}
@@ -46,10 +45,7 @@ def looks_canonical(folder: Path) -> bool:
 
 def _read(path: Path, fmt: str, gz: bool) -> tuple[pl.DataFrame, int]:
     """Raw columns of one file and the line number of its first data row."""
-    data: Path | io.BytesIO = path
-    if gz:
-        with gzip.open(path, "rb") as fh:
-            data = io.BytesIO(fh.read())
+    data: Path | io.BytesIO = io.BytesIO(gunzip(path, path.name)) if gz else path
     if fmt == "csv":
         return pl.read_csv(data, infer_schema=False), 2
     if fmt == "parquet":
@@ -98,6 +94,8 @@ def read_folder(folder: Path) -> Extract:
             continue
         try:
             raw, first = _read(path, fmt, gz)
+        except TableError:
+            raise
         except Exception as exc:  # any parser failure is a table-level fault
             raise TableError(
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "

@@ -14,7 +14,6 @@ repeated pairs are passed on and quarantined by the follows suite, so they are c
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from pathlib import Path
@@ -23,7 +22,7 @@ import polars as pl
 
 from reach.errors import TableError, UsageError
 
-from .base import Extract, TablePart
+from .base import Extract, TablePart, gunzip
 
 
 def looks_like_snap(path: Path) -> bool:
@@ -54,8 +53,7 @@ def read_snap(path: Path, *, network: str | None = None, undirected: bool | None
         net = network or _network_from_name(f)
         und = undirected if undirected is not None else "facebook" in f.name.lower()
         if f.name.endswith(".gz"):
-            with gzip.open(f, "rb") as fh:
-                data = fh.read()
+            data = gunzip(f, f.name)
         else:
             data = f.read_bytes()
         try:
