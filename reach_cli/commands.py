@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from reach.errors import UsageError
+from reach.spreadsheet import write_csv
 
 from .main import err, out
 
@@ -213,7 +214,7 @@ def attribution(args: argparse.Namespace) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         if args.out.suffix.lower() == ".csv":
-            rows.write_csv(args.out)
+            write_csv(rows, args.out)  # formula-like text neutralised
         else:
             rows.write_parquet(args.out)
         out.print(f"wrote {rows.height:,} rows to {args.out}")
@@ -328,7 +329,7 @@ def export(args: argparse.Namespace) -> int:
         df = _media_mix(args.target, df, lake)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        df.write_csv(args.out)
+        write_csv(df, args.out)  # formula-like text neutralised
     else:
         df.write_parquet(args.out, compression="zstd")
     what = f"`{name}`" + (f" for {args.target}" if args.target else "")

@@ -86,3 +86,19 @@ def test_dashboard_refuses_public_bind_without_credentials(sample_lake, monkeypa
     monkeypatch.delenv("REACH_DASHBOARD_USER", raising=False)
     assert main(["dashboard", "--lake", str(lake), "--host", "0.0.0.0"]) == 2
     assert "REACH_DASHBOARD_USER" in capsys.readouterr().err
+
+
+def test_csv_exports_neutralise_formulas(tmp_path):
+    """OWASP's CSV-injection rule: text cells starting with = + - @ tab or CR are written
+    with a leading quote; numbers and Parquet keep their exact values."""
+    import polars as pl
+
+    from reach.spreadsheet import write_csv
+    df = pl.DataFrame({"handle": ['=HYPERLINK("http://evil","x")', "+1", "-x", "@me",
+                                  "\tTAB", "plain", None],
+                       "value": [-5, 1, 2, 3, 4, 5, 6]})
+    write_csv(df, tmp_path / "out.csv")
+    back = pl.read_csv(tmp_path / "out.csv")
+    assert back["handle"].to_list() == ['\'=HYPERLINK("http://evil","x")', "'+1", "'-x",
+                                        "'@me", "'\tTAB", "plain", None]
+    assert back["value"].to_list() == [-5, 1, 2, 3, 4, 5, 6]

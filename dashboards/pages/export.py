@@ -7,6 +7,8 @@ import io
 import polars as pl
 from dash import Input, Output, State, dcc, html
 
+from reach.spreadsheet import write_csv
+
 from .. import state as st
 from .common import empty
 
@@ -52,7 +54,7 @@ def register(app, reader) -> None:
         df = frame(reader, mart, st.parse(search).get("campaigns", []))
         buf = io.BytesIO()
         if fmt == "csv":
-            df.write_csv(buf)
+            write_csv(df, buf)  # formula-like text neutralised
         else:
             df.write_parquet(buf)
         name = f"{mart}.{'csv' if fmt == 'csv' else 'parquet'}"
