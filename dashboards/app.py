@@ -8,6 +8,7 @@ reproduces the view.
 from __future__ import annotations
 
 import base64
+import hmac
 import ipaddress
 import logging
 import os
@@ -161,21 +162,23 @@ def _is_loopback(host: str) -> bool:
 
 
 def protect(app: Dash, host: str) -> None:
-    """Off loopback, require HTTP basic auth from REACH_DASHBOARD_USER/PASSWORD."""
-    if _is_loopback(host):
-        return
+    """Require HTTP basic auth whenever REACH_DASHBOARD_USER/PASSWORD are set (on any
+    address, loopback too), and refuse to serve off loopback without them."""
     user, password = os.environ.get("REACH_DASHBOARD_USER"), os.environ.get(
         "REACH_DASHBOARD_PASSWORD")
     if not user or not password:
+        if _is_loopback(host):
+            return
         raise UsageError(f"serving on {host} exposes the dashboard beyond this machine; set "
                          "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD to require a "
                          "login, or bind 127.0.0.1")
-    expected = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    expected = ("Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()).encode()
     from flask import Response, request
 
     @app.server.before_request
     def _auth():
-        if request.headers.get("Authorization") != expected:
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        if not hmac.compare_digest(given, expected):  # constant time: no timing oracle
             return Response("login required", 401, {"WWW-Authenticate": 'Basic realm="reach"'})
         return None
 

@@ -101,13 +101,31 @@ def test_off_loopback_every_request_needs_the_login(sample_lake, monkeypatch):
     assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_credentials_that_are_set_are_enforced_on_loopback_too(sample_lake, monkeypatch,
+                                                               host):
+    monkeypatch.setenv("REACH_DASHBOARD_USER", "ana")
+    monkeypatch.setenv("REACH_DASHBOARD_PASSWORD", "pw")
+    compared = []
+    real = dash_app.hmac.compare_digest
+    monkeypatch.setattr(dash_app.hmac, "compare_digest",
+                        lambda a, b: compared.append(1) or real(a, b))
+    app = dash_app.build_app(sample_lake[0])
+    dash_app.protect(app, host)
+    client = _client(app)
+    assert client.get("/").status_code == 401
+    good = base64.b64encode(b"ana:pw").decode()
+    assert client.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
+    assert len(compared) == 2  # every check is a constant-time comparison
+
+
 def test_loopback_needs_no_login_and_public_needs_credentials(sample_lake, monkeypatch):
     from reach.errors import UsageError
+    monkeypatch.delenv("REACH_DASHBOARD_USER", raising=False)
+    monkeypatch.delenv("REACH_DASHBOARD_PASSWORD", raising=False)
     app = dash_app.build_app(sample_lake[0])
     dash_app.protect(app, "127.0.0.1")
     assert _client(app).get("/").status_code == 200
-    monkeypatch.delenv("REACH_DASHBOARD_USER", raising=False)
-    monkeypatch.delenv("REACH_DASHBOARD_PASSWORD", raising=False)
     with pytest.raises(UsageError, match="REACH_DASHBOARD_USER"):
         dash_app.protect(dash_app.build_app(sample_lake[0]), "192.168.1.20")
 
