@@ -7,6 +7,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dashboards import app as dash_app
 
@@ -152,3 +154,16 @@ def test_compare_says_when_it_shows_only_the_first_six(sample_lake):
     assert "at least two" in json.dumps(note.to_plotly_json(), default=str)
     _, note = compare.headline(reader, ids[:2], reader.networks())
     assert note is None
+
+
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=5),
+       st.lists(st.sampled_from(["x", "instagram", "a,b", "&", "=", "%2C", " "]), max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_a_shared_link_opens_exactly_the_selection(campaigns, networks):
+    """Any ids (commas, ampersands, percent signs, spaces…) survive the URL round trip."""
+    from dashboards import state
+    search = state.with_values("", campaigns=campaigns, networks=networks or None)
+    back = state.parse(search)
+    assert back["campaigns"] == campaigns
+    assert back.get("networks", []) == networks
+    assert state.parse("?campaigns=c001,c002")["campaigns"] == ["c001", "c002"]  # old links
