@@ -101,7 +101,7 @@ class Lake:
         except TableNotFoundError:
             return False
         except (DeltaError, OSError) as exc:
-            raise LakeError(unreachable(self.root, exc)) from None
+            raise LakeError(unreachable(self.location, exc)) from None
         return True
 
     @classmethod
@@ -200,6 +200,24 @@ class Lake:
             return []
         return DeltaTable(self.table_uri(table), version=version).file_uris()
 
+    def verify(self, tables: tuple[str, ...]) -> None:
+        """Every current file of ``tables`` has a readable Parquet footer; else name it.
+
+        One small read per file: a damaged file is reported by name before any engine
+        reads it (Polars would fail somewhere inside a query, or panic)."""
+        where = self.location
+        for table in tables:
+            for uri in self.files(table):
+                path = uri if where.local else where.fs_path_of(uri)
+                try:
+                    pq.read_metadata(path, filesystem=None if where.local
+                                     else where.filesystem)
+                except Exception as exc:  # any failure to read the footer
+                    raise LakeError(
+                        f"table `{table}` of {self.root} has a damaged file: {uri} "
+                        f"({str(exc).splitlines()[0]}). Restore the file, or rebuild the "
+                        "lake from its raw/ inputs with reach etl.") from None
+
     def files_sql(self, table: str) -> str:
         """The current files as a SQL list literal, for DuckDB's ``read_parquet``."""
         files = [f.replace("'", "''") for f in self.files(table)]
@@ -229,9 +247,18 @@ class Lake:
 
     def read_file(self, *parts: str) -> pl.DataFrame:
         where = self.location
-        if where.local:
-            return pl.read_parquet(where.join(*parts))
-        return pl.from_arrow(pq.read_table(where.fs_path(*parts), filesystem=where.filesystem))
+        try:
+            if where.local:
+                return pl.read_parquet(where.join(*parts))
+            return pl.from_arrow(pq.read_table(where.fs_path(*parts),
+                                               filesystem=where.filesystem))
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # a damaged or half-copied file
+            fix = ("run `reach compute` again to rewrite the marts" if parts[0] in
+                   ("marts", "sketches") else "restore it from a backup")
+            raise LakeError(f"{where.join(*parts)} is not a readable Parquet file "
+                            f"({str(exc).splitlines()[0]}); {fix}.") from None
 
     def write_file(self, df: pl.DataFrame, *parts: str) -> None:
         """A whole Parquet file or nothing: renamed into place locally, one PUT on a store."""
@@ -259,16 +286,18 @@ def check_new_lake(where: Location) -> None:
                         "choose a new or empty folder for --lake")
 
 
-def unreachable(root: str, exc: BaseException) -> str:
-    """A storage failure in one readable line: what, where, and the innermost cause."""
+def unreachable(where: Location, exc: BaseException) -> str:
+    """A storage failure in one readable line: what, where, the cause, what to do."""
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # delta-rs colours its cause chain
     lines = [ln.strip(" ↳") for ln in text.splitlines() if ln.strip(" ↳")]
-    cause = lines[-1] if lines else type(exc).__name__
-    first = lines[0] if lines else ""
-    return (f"cannot read the lake at {root}: {cause}" + (f" ({first})" if first != cause
-                                                           else "")
-            + ". Check the URI, the endpoint and the credentials in the environment "
-              "(README.md, \"Lakes on object storage\")")
+    causes = [ln for ln in lines if not ln.startswith("at ")] or [type(exc).__name__]
+    cause = next((ln for ln in reversed(causes) if "rror" in ln), causes[-1])
+    if where.local:
+        return (f"cannot read the lake at {where}: {cause}. Its log of loads "
+                f"({where.join(LOADS, '_delta_log')}) is damaged; restore it from a backup, "
+                "or rebuild the lake from its raw/ inputs with reach etl")
+    return (f"cannot read the lake at {where}: {cause}. Check the URI, the endpoint and the "
+            "credentials in the environment (README.md, \"Lakes on object storage\")")
 
 
 def _read_log(where: Location) -> list[dict[str, Any]]:

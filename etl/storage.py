@@ -78,6 +78,11 @@ class Location:
         _, path = pafs.FileSystem.from_uri(self.delta(*parts))
         return path
 
+    def fs_path_of(self, uri: str) -> str:
+        """A full URI of this store as the pyarrow filesystem names it."""
+        _, path = pafs.FileSystem.from_uri(uri)
+        return path
+
     def exists(self, *parts: str) -> bool:
         info = self.filesystem.get_file_info(self.fs_path(*parts))
         return info.type != pafs.FileType.NotFound

@@ -111,9 +111,11 @@ def compute(args: argparse.Namespace) -> int:
 
 
 def _lake_tables(lake) -> dict:
+    """The tables compute reads, each file checked first (a damaged one is named)."""
     from etl.lake import KEYS_TABLE
-    return {t: lake.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
-                                      "conversions", KEYS_TABLE)}
+    tables = ("campaigns", "accounts", "follows", "posts", "shares", "conversions", KEYS_TABLE)
+    lake.verify(tables)
+    return {t: lake.scan(t) for t in tables}
 
 
 def history(args: argparse.Namespace) -> int:

@@ -6,12 +6,16 @@ Exit codes: 0 ok, 1 data failed validation (or a table-level fault), 2 usage err
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import re
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from reach.errors import ReachError, UsageError
 
@@ -244,6 +248,26 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted; the lake is unchanged unless a commit had finished")
         return 130
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # anything unforeseen (a Rust panic too): a message
+        if os.environ.get("REACH_DEBUG"):
+            raise
+        err.print(f"[bold red]error:[/] {escape(unexpected(args.command, exc))}",
+                  soft_wrap=True, highlight=False)
+        return 1
+
+
+def unexpected(command: str, exc: BaseException) -> str:
+    """What went wrong, in one line, with the file it names and what to do."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return (f"the disk is full (writing {exc.filename or 'a file'}); free some space and "
+                f"run `reach {command}` again. A load that did not finish changed nothing.")
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return (f"`reach {command}` failed: {type(exc).__name__}: {first}. If a file in the lake "
+            "is damaged (a mart: run `reach compute` again; a table: reload the lake from its "
+            "raw/ inputs with `reach etl`). REACH_DEBUG=1 shows the traceback.")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -102,3 +104,49 @@ def test_csv_exports_neutralise_formulas(tmp_path):
     assert back["handle"].to_list() == ['\'=HYPERLINK("http://evil","x")', "'+1", "'-x",
                                         "'@me", "'\tTAB", "plain", None]
     assert back["value"].to_list() == [-5, 1, 2, 3, 4, 5, 6]
+
+
+@pytest.fixture
+def small_lake(tmp_path):
+    from .gen import make_tables, write
+    lake = tmp_path / "lake"
+    assert main(["run", str(write(make_tables(2), tmp_path / "src")), "--lake", str(lake)]) == 0
+    return lake
+
+
+def _said(capsys) -> str:
+    return " ".join(capsys.readouterr().err.split())
+
+
+def test_a_broken_lake_is_a_message_never_a_traceback(small_lake, capsys, monkeypatch):
+    """Damaged table file, mart file, log of loads; an unforeseen failure (a Rust panic):
+    exit 1 and a line that names what is broken and what to do."""
+    from etl.lake import Lake
+    capsys.readouterr()
+    table_file = Lake.open(small_lake).files("posts")[0]
+    Path(table_file).write_bytes(b"garbage")
+    assert main(["compute", "--lake", str(small_lake)]) == 1
+    said = _said(capsys)
+    assert f"table `posts` of {small_lake} has a damaged file: {table_file}" in said
+    assert "rebuild the lake from its raw/ inputs" in said
+    (small_lake / "marts" / "reach.parquet").write_bytes(b"junk")
+    assert main(["export", "--lake", str(small_lake), "--mart", "reach",
+                 "--out", str(small_lake.parent / "r.csv")]) == 1
+    assert (f"{small_lake / 'marts' / 'reach.parquet'} is not a readable Parquet file"
+            in _said(capsys))
+    log = sorted((small_lake / "_loads" / "_delta_log").glob("*.json"))[-1]
+    log.write_text("{bad")
+    assert main(["history", "--lake", str(small_lake)]) == 1
+    assert "_delta_log) is damaged" in _said(capsys)
+
+    class Panic(BaseException):  # what pyo3 raises for a Rust panic
+        pass
+
+    def boom(_args):
+        raise Panic("called `Result::unwrap()` on an `Err` value")
+    monkeypatch.setattr("reach_cli.commands.validate", boom)
+    assert main(["validate", "--lake", str(small_lake)]) == 1
+    assert "`reach validate` failed: Panic: called `Result::unwrap()`" in _said(capsys)
+    monkeypatch.setenv("REACH_DEBUG", "1")
+    with pytest.raises(Panic):
+        main(["validate", "--lake", str(small_lake)])

@@ -73,6 +73,23 @@ def not_a_file(path: Path) -> str | None:
     return None
 
 
+def _check_columns(raw: pl.DataFrame, rel: str) -> None:
+    """Column names must differ beyond case and spaces; values must be flat."""
+    seen: dict[str, str] = {}
+    for c in raw.columns:
+        key = c.strip().lower()
+        if key in seen:
+            raise TableError(f"{rel}: columns '{seen[key]}' and '{c}' differ only by case or "
+                             "spaces, so reach cannot tell which one is meant. Rename or "
+                             "remove one and load again.")
+        seen[key] = c
+    for c, dtype in raw.schema.items():
+        if dtype.is_nested() or dtype == pl.Object:
+            raise TableError(f"{rel}: column '{c}' holds {dtype} values (lists or records), "
+                             "not single values. Flatten it (one value per cell) or drop it, "
+                             "and load again.")
+
+
 def read_folder(folder: Path) -> Extract:
     ext = Extract(fmt="canonical", source=str(folder), root=folder)
     for path in sorted(folder.rglob("*")):
@@ -101,6 +118,7 @@ def read_folder(folder: Path) -> Extract:
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
         spec = TABLES[table]
+        _check_columns(raw, rel)
         raw = raw.rename({c: c.strip().lower() for c in raw.columns})
         missing = [c for c in spec.required if c not in raw.columns]
         if missing and raw.height == 0 and not raw.columns:
