@@ -150,3 +150,26 @@ def test_a_broken_lake_is_a_message_never_a_traceback(small_lake, capsys, monkey
     monkeypatch.setenv("REACH_DEBUG", "1")
     with pytest.raises(Panic):
         main(["validate", "--lake", str(small_lake)])
+
+
+def test_disk_full_is_a_message_and_the_lake_is_unchanged(small_lake, tmp_path, capsys,
+                                                          monkeypatch):
+    import errno
+
+    from etl import lake as lake_mod
+    from etl.lake import Lake
+
+    from .gen import make_tables, write
+    before = Lake.open(small_lake).read("posts")
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device", "part-0001.parquet")
+    monkeypatch.setattr(lake_mod, "_step", full)
+    capsys.readouterr()
+    assert main(["etl", str(write(make_tables(9), tmp_path / "more")), "--lake",
+                 str(small_lake)]) == 1
+    said = _said(capsys)
+    assert "the disk is full (writing part-0001.parquet); free some space and run `reach etl`" \
+        in said
+    monkeypatch.undo()
+    assert Lake.open(small_lake).read("posts").equals(before)

@@ -98,6 +98,15 @@ def conform(raw: pl.DataFrame, table: str, where: str, hint: str,
     and drop the columns it does not have, saying so in ``warnings``."""
     spec = TABLES[table]
     missing = [c for c in spec.required if c not in raw.columns]
+    if missing and len(raw.columns) == 1:
+        seen = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"),
+                                             ("|", "vertical bars")) if sep in raw.columns[0]),
+                    None)
+        if seen:  # one column holding the whole header: another delimiter
+            raise TableError(
+                f"{where}: the header is one column, '{raw.columns[0][:60]}': the file is "
+                f"separated by {seen}, not commas. Save it as comma-separated CSV (or as "
+                "Parquet) and load again.")
     if missing:
         raise TableError(
             f"{where}: required column `{missing[0]}` of table `{table}` is missing "

@@ -8,6 +8,7 @@ any other file that is no known table is named in a warning and left alone.
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import stat
@@ -73,6 +74,17 @@ def not_a_file(path: Path) -> str | None:
     return None
 
 
+SAVE_AS_UTF8 = ("Save it as UTF-8 (in Excel: CSV UTF-8; or iconv -f LATIN1 -t UTF-8) and "
+                "load again.")
+
+
+def _looks_utf16(path: Path, gz: bool) -> bool:
+    """A UTF-16 byte-order mark, or a NUL in every other byte of the first line."""
+    with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        head = fh.read(4096)
+    return head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4
+
+
 def _check_columns(raw: pl.DataFrame, rel: str) -> None:
     """Column names must differ beyond case and spaces; values must be flat."""
     seen: dict[str, str] = {}
@@ -109,11 +121,18 @@ def read_folder(folder: Path) -> Extract:
                 f"{rel}: not a known table file, left alone (tables: {', '.join(TABLES)}; "
                 f"formats: .csv, .parquet, .ndjson, optionally .gz)")
             continue
+        if fmt != "parquet" and _looks_utf16(path, gz):  # reads "fine", as garbage
+            raise TableError(f"{rel}: is not UTF-8 text (it looks like UTF-16, as Excel's "
+                             f"'Unicode text' writes it). {SAVE_AS_UTF8}")
         try:
             raw, first = _read(path, fmt, gz)
         except TableError:
             raise
         except Exception as exc:  # any parser failure is a table-level fault
+            if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
+                raise TableError(
+                    f"{rel}: is not UTF-8 text (it looks like a one-byte encoding such as "
+                    f"Latin-1 or Windows-1252). {SAVE_AS_UTF8}") from None
             raise TableError(
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
