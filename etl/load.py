@@ -128,7 +128,7 @@ class _TableBatch:
             t, r = to_canonical(part.raw, spec)
             typed.append(t)
             raw.append(part.raw)
-            reasons.append(r)
+            reasons.append(r if part.reader_reason is None else _combine(part.reader_reason, r))
             # One name per part, not ten million copies: rows get theirs when needed.
             files.append((part.files if part.files is not None else part.file,
                           part.raw.height))

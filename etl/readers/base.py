@@ -70,6 +70,8 @@ class TablePart:
     line_word: str = "line"
     #: per-row source file, where one part gathers rows from many files
     files: pl.Series | None = None
+    #: per-row problems the reader saw (e.g. a row with the wrong number of fields)
+    reader_reason: pl.Series | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ from reach.errors import TableError
 from reach.schema import TABLES
 
 from .base import Extract, TablePart, conform, gunzip, line_numbers
+from .csvlayout import layout
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
            ".jsonl": "ndjson", ".json": "ndjson"}
@@ -44,14 +45,32 @@ def looks_canonical(folder: Path) -> bool:
     return any(table_of(p) and file_format(p)[0] for p in folder.iterdir())
 
 
-def _read(path: Path, fmt: str, gz: bool) -> tuple[pl.DataFrame, int]:
+def _read(data: Path | bytes, fmt: str) -> tuple[pl.DataFrame, int]:
     """Raw columns of one file and the line number of its first data row."""
-    data: Path | io.BytesIO = io.BytesIO(gunzip(path, path.name)) if gz else path
-    if fmt == "csv":
-        return pl.read_csv(data, infer_schema=False), 2
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    if fmt == "csv":  # rows with too many fields are read (and quarantined: _field_counts)
+        return pl.read_csv(source, infer_schema=False, truncate_ragged_lines=True), 2
     if fmt == "parquet":
-        return pl.read_parquet(data), 1
-    return pl.read_ndjson(data, infer_schema_length=None), 1
+        return pl.read_parquet(source), 1
+    return pl.read_ndjson(source, infer_schema_length=None), 1
+
+
+def _field_counts(data: Path | bytes, raw: pl.DataFrame, first: int
+                  ) -> tuple[pl.Series, pl.Series | None]:
+    """Each record's true line, and a reason for records with the wrong number of fields
+    (polars reads a short row's missing fields as empty and cuts a long row's extras)."""
+    found = layout(data if isinstance(data, bytes) else str(data))
+    if found is None or found[0].size != raw.height:  # cannot tell: plain numbering
+        return line_numbers(raw.height, first), None
+    lines, fields = found
+    header = len(raw.columns)
+    wrong = pl.Series(fields != header)
+    reason = None
+    if wrong.any():
+        reason = pl.select(pl.when(wrong).then(pl.format(
+            "the row has {} fields; the header has {} (rule: field-count)",
+            pl.Series(fields), pl.lit(header)))).to_series().alias("reason")
+    return pl.Series("line", lines, dtype=pl.Int64), reason
 
 
 def not_a_file(path: Path) -> str | None:
@@ -76,6 +95,19 @@ def not_a_file(path: Path) -> str | None:
 
 SAVE_AS_UTF8 = ("Save it as UTF-8 (in Excel: CSV UTF-8; or iconv -f LATIN1 -t UTF-8) and "
                 "load again.")
+
+
+NEWLINE = b"\n"
+
+
+def _first_bad_byte(data: Path | bytes) -> str:
+    """Where the first byte that is not UTF-8 is, as " line N" (on the failure path only)."""
+    raw = data if isinstance(data, bytes) else data.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f" line {raw.count(NEWLINE, 0, exc.start) + 1}"
+    return ""
 
 
 def _looks_utf16(path: Path, gz: bool) -> bool:
@@ -125,19 +157,24 @@ def read_folder(folder: Path) -> Extract:
             raise TableError(f"{rel}: is not UTF-8 text (it looks like UTF-16, as Excel's "
                              f"'Unicode text' writes it). {SAVE_AS_UTF8}")
         try:
-            raw, first = _read(path, fmt, gz)
+            data = gunzip(path, rel) if gz else path
+            raw, first = _read(data, fmt)
         except TableError:
             raise
         except Exception as exc:  # any parser failure is a table-level fault
             if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
                 raise TableError(
-                    f"{rel}: is not UTF-8 text (it looks like a one-byte encoding such as "
-                    f"Latin-1 or Windows-1252). {SAVE_AS_UTF8}") from None
+                    f"{rel}{_first_bad_byte(data)}: is not UTF-8 text (it looks like a "
+                    f"one-byte encoding such as Latin-1 or Windows-1252). {SAVE_AS_UTF8}"
+                ) from None
             raise TableError(
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
         spec = TABLES[table]
         _check_columns(raw, rel)
+        lines, reader_reason = (line_numbers(raw.height, first), None)
+        if fmt == "csv" and table != "follows":  # follows: a missing followee is caught by
+            lines, reader_reason = _field_counts(data, raw, first)  # its rules, and speed
         raw = raw.rename({c: c.strip().lower() for c in raw.columns})
         missing = [c for c in spec.required if c not in raw.columns]
         if missing and raw.height == 0 and not raw.columns:
@@ -146,8 +183,10 @@ def read_folder(folder: Path) -> Extract:
         raw = conform(raw, table, rel, "Add it, or rename the column that holds it",
                       ext.warnings)
         ext.files.append(path)
-        ext.parts.append(TablePart(table, raw, rel, line_numbers(raw.height, first),
-                                   "line" if fmt != "parquet" else "row"))
+        ext.parts.append(TablePart(table, raw, rel, lines,
+                                   "line" if fmt != "parquet" else "row",
+                                   reader_reason=reader_reason))
+        del data
     if not ext.parts:
         raise TableError(
             f"{folder}: no table files found. Name files after their table "
