@@ -116,6 +116,7 @@ def main() -> None:
     if not (a.lake / "marts" / "reach.parquet").exists():
         raise SystemExit(f"no marts in {a.lake}: run `reach compute --lake {a.lake}` first")
     import polars as pl
+
     from etl.lake import Lake
     follows = Lake.open(a.lake).scan("follows").select(pl.len()).collect().item()
     reach = pl.read_parquet(a.lake / "marts" / "reach.parquet")

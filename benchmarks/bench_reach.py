@@ -45,7 +45,6 @@ def main() -> None:
     if a.side:
         print(json.dumps((side_reach if a.side == "reach" else side_duckdb)(a.lake)))
         return
-    import polars as pl
     ensure_lake(a)
     res = {side: run_side(Path(__file__), side, "--lake", str(a.lake))
            for side in ("duckdb", "reach")}

@@ -128,7 +128,7 @@ class Lake:
         return lake
 
     def _check_version(self) -> None:
-        versions = {e.get("format_version") for e in self._log()}
+        versions = {e.get("format_version") for e in self._all_entries}
         if versions - {FORMAT_VERSION}:
             raise LakeError(f"{self.root} was written by lake format {versions}; this reach "
                             f"reads format {FORMAT_VERSION}. Rebuild the lake with reach etl.")
@@ -139,8 +139,12 @@ class Lake:
         return _read_log(self.location)
 
     @cached_property
+    def _all_entries(self) -> list[dict[str, Any]]:
+        return self._log()
+
+    @cached_property
     def _entries(self) -> list[dict[str, Any]]:
-        log = self._log()
+        log = self._all_entries
         if self.as_of is None:
             return log
         ids = [e["batch_id"] for e in log]
@@ -165,10 +169,6 @@ class Lake:
         """The Delta version of each table as of the last load read."""
         return dict(self._entries[-1]["versions"]) if self._entries else {}
 
-    def token(self) -> str:
-        """Changes whenever a load commits: a cache key for readers."""
-        return json.dumps(self.versions, sort_keys=True)
-
     # -- reading ----------------------------------------------------------------------
     def table_uri(self, table: str) -> str:
         return self.location.delta("tables", table)
@@ -176,10 +176,6 @@ class Lake:
     def has(self, table: str) -> bool:
         """Whether the table holds rows as of the load read."""
         return bool(self.manifest()["tables"].get(table, {}).get("rows"))
-
-    def networks(self, table: str) -> list[str]:
-        nets = self.manifest()["tables"].get(table, {}).get("networks", {})
-        return sorted(n for n, rows in nets.items() if rows and n != "-")
 
     def scan(self, table: str) -> pl.LazyFrame:
         """The table as a LazyFrame at the version of the load read."""
@@ -227,9 +223,6 @@ class Lake:
     def mart_names(self) -> list[str]:
         return [n.removesuffix(".parquet") for n in self.location.listdir("marts")
                 if n.endswith(".parquet") and not n.startswith(".")]
-
-    def mart_path(self, name: str) -> str:
-        return self.location.join("marts", f"{name}.parquet")
 
     def read_mart(self, name: str) -> pl.DataFrame:
         return self.read_file("marts", f"{name}.parquet")

@@ -92,10 +92,6 @@ class Location:
         sel = pafs.FileSelector(self.fs_path(*parts), allow_not_found=True)
         return sorted(i.base_name for i in self.filesystem.get_file_info(sel))
 
-    def is_dir(self, *parts: str) -> bool:
-        info = self.filesystem.get_file_info(self.fs_path(*parts))
-        return info.type == pafs.FileType.Directory
-
     def delete_dir(self, *parts: str) -> None:
         if self.exists(*parts):
             self.filesystem.delete_dir(self.fs_path(*parts))

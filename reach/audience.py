@@ -24,8 +24,8 @@ import polars as pl
 
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
-from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
 from .kernels import mark_persons
+from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "posts": pl.Int64, "authors": pl.Int64,

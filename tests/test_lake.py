@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,9 +17,9 @@ from hypothesis import strategies as st
 
 from etl import lake as lake_mod
 from etl.lake import Lake
-from reach.errors import LakeError
 from etl.load import load
 from etl.sources import extract
+from reach.errors import LakeError
 
 from .gen import make_tables, write
 from .test_bad_inputs import tree_state

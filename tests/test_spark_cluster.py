@@ -50,7 +50,7 @@ def cluster(tmp_path_factory):
     port, ui = _free_port(), _free_port()
     master_url = f"spark://127.0.0.1:{port}"
     spark_class = str(home / "bin" / "spark-class")
-    log = open(work / "cluster.log", "wb")
+    log = open(work / "cluster.log", "wb")  # noqa: SIM115 (closed in the finally below)
     procs = [subprocess.Popen([spark_class, "org.apache.spark.deploy.master.Master",
                                "--host", "127.0.0.1", "--port", str(port),
                                "--webui-port", str(ui)], env=env, stdout=log, stderr=log)]

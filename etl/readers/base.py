@@ -13,7 +13,6 @@ import polars as pl
 from reach.errors import TableError
 from reach.schema import TABLES
 
-
 #: how far a .gz input may expand (README.md, "Input: the canonical tables")
 MAX_RATIO_DEFAULT = 200
 MAX_BYTES_DEFAULT = 4 << 30

@@ -52,10 +52,7 @@ def read_snap(path: Path, *, network: str | None = None, undirected: bool | None
     for f in files:
         net = network or _network_from_name(f)
         und = undirected if undirected is not None else "facebook" in f.name.lower()
-        if f.name.endswith(".gz"):
-            data = gunzip(f, f.name)
-        else:
-            data = f.read_bytes()
+        data = gunzip(f, f.name) if f.name.endswith(".gz") else f.read_bytes()
         try:
             df = pl.read_csv(io.BytesIO(data), has_header=False, separator=" ",
                              comment_prefix="#", new_columns=["a", "b"],
