@@ -117,13 +117,13 @@ def _looks_utf16(path: Path, gz: bool) -> bool:
     return head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4
 
 
-def _check_columns(raw: pl.DataFrame, rel: str) -> None:
+def _check_columns(raw: pl.DataFrame, rel: str, header: str) -> None:
     """Column names must differ beyond case and spaces; values must be flat."""
     seen: dict[str, str] = {}
     for c in raw.columns:
         key = c.strip().lower()
         if key in seen:
-            raise TableError(f"{rel}: columns '{seen[key]}' and '{c}' differ only by case or "
+            raise TableError(f"{header}: columns '{seen[key]}' and '{c}' differ only by case or "
                              "spaces, so reach cannot tell which one is meant. Rename or "
                              "remove one and load again.")
         seen[key] = c
@@ -171,7 +171,8 @@ def read_folder(folder: Path) -> Extract:
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
         spec = TABLES[table]
-        _check_columns(raw, rel)
+        header = f"{rel} line 1 (the header)" if fmt == "csv" else rel
+        _check_columns(raw, rel, header)
         lines, reader_reason = (line_numbers(raw.height, first), None)
         if fmt == "csv" and table != "follows":  # follows: a missing followee is caught by
             lines, reader_reason = _field_counts(data, raw, first)  # its rules, and speed
@@ -180,7 +181,7 @@ def read_folder(folder: Path) -> Extract:
         if missing and raw.height == 0 and not raw.columns:
             raise TableError(f"{rel}: the file is empty; a {table} file needs a header row "
                              f"with {', '.join(spec.required)}.")
-        raw = conform(raw, table, rel, "Add it, or rename the column that holds it",
+        raw = conform(raw, table, header, "Add it, or rename the column that holds it",
                       ext.warnings)
         ext.files.append(path)
         ext.parts.append(TablePart(table, raw, rel, lines,
