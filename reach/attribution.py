@@ -16,9 +16,12 @@ to the conversions. Models are chosen by name from :data:`MODELS`:
   they explain (converting paths only). Exact by enumeration up to 12 channels, Monte
   Carlo over permutations beyond, with a standard error.
 
-Markov and Shapley are aggregate models: their channel weights are shared out over each
-conversion's distinct channels in proportion (equal shares where every weight on the
-path is zero — the "removal effects sum to zero" case).
+Markov and Shapley are aggregate models. In the mart (``attribution_rows``) a channel is
+credited with the converting paths' totals (conversions, value) × its weight ÷ the sum of
+the weights — ChannelAttribution's convention for removal effects; for Shapley values
+this makes the credits the Shapley values themselves, in conversions (negative for a
+channel that lowers the conversion rate). ``credits`` gives per-conversion shares
+instead: each weight shared over the conversion's own channels, in proportion.
 """
 
 from __future__ import annotations
@@ -353,6 +356,22 @@ def _credit_arrays(model: str, d: PathData, spec: AttributionSpec
     return d.tpath[m], d.channel[m], MODELS[model](d, m, spec), None
 
 
+def _shares(model: str, weight: np.ndarray) -> np.ndarray:
+    """Each channel's share of the converting paths' totals under an aggregate model.
+
+    Markov: removal effect ÷ Σ removal effects, as ChannelAttribution reports it.
+    Shapley: Shapley value ÷ Σ Shapley values (= v(N)), so the credits are the Shapley
+    values in conversions; a channel whose presence lowers the conversion rate (the
+    game with non-converting paths) gets a negative credit, as its Shapley value is.
+    """
+    if model == "markov":
+        weight = np.clip(weight, 0.0, None)
+    total = weight.sum()
+    if weight.size == 0 or total <= 0:
+        return np.full(weight.size, 1.0 / max(weight.size, 1))
+    return weight / total
+
+
 def _untouched(d: PathData) -> np.ndarray:
     touched = np.bincount(d.tpath, minlength=d.path_ids.size) > 0
     return d.converted & ~touched
@@ -379,9 +398,15 @@ def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
     d = data or PathData.build(paths, with_channels(touches, channel_type)
                                if "channel" not in touches.columns else touches)
     prow, pch, credit, w = _credit_arrays(model, d, spec)
-    conv = np.bincount(pch, credit, minlength=d.k)
-    value = np.bincount(pch, credit * d.value[prow], minlength=d.k)
     none = _untouched(d)
+    if w is None:
+        conv = np.bincount(pch, credit, minlength=d.k)
+        value = np.bincount(pch, credit * d.value[prow], minlength=d.k)
+    else:  # the reference convention: the totals × weight ÷ Σ weights
+        touched = d.converted & ~none
+        share = _shares(model, np.array([w.weight.get(n, 0.0) for n in d.names]))
+        conv = touched.sum() * share
+        value = d.value[touched].sum() * share
     n_conv = int(d.converted.sum())
     names = d.names + [NO_TOUCH]
     conv = np.r_[conv, none.sum()]

@@ -57,10 +57,12 @@ def credited(model: str, spec: AttributionSpec = AttributionSpec()) -> dict[str,
     ("position", {"A": 1.4, "B": 1.2, "C": 0.4}),
     # half-life 1 day, touches 3, 2, 1 days old: weights 1/8, 1/4, 1/2
     ("time_decay", {"A": 1 + 1 / 7, "B": 1 + 2 / 7, "C": 4 / 7}),
-    # removal effects 7/12, 1/2, 1/3 (solved by hand in the docstring of test_markov_by_hand)
-    ("markov", {"A": 1 + 7 / 17, "B": 1 + 6 / 17, "C": 4 / 17}),
-    # Shapley values 1/2, 1/2, −1/4 (test_shapley_by_hand): C gets nothing
-    ("shapley", {"A": 1.5, "B": 1.5, "C": 0}),
+    # removal effects 7/12, 1/2, 1/3 (test_markov_by_hand): ChannelAttribution's
+    # convention, 3 converting paths × RE ÷ ΣRE (ΣRE = 17/12)
+    ("markov", {"A": 3 * 7 / 17, "B": 3 * 6 / 17, "C": 3 * 4 / 17}),
+    # Shapley values 1/2, 1/2, −1/4 of the conversion-rate game (test_shapley_by_hand),
+    # in conversions: 3 × φ ÷ v(N), v(N) = 3/4; C lowers the rate, so its credit is < 0
+    ("shapley", {"A": 2.0, "B": 2.0, "C": -1.0}),
 ])
 def test_every_model_by_hand(model, expected):
     got = credited(model, AttributionSpec(half_life_days=1))
@@ -177,11 +179,14 @@ def test_pitfalls():
         rows = attribution_rows(model, "campaign", paths, touches)
         assert rows.filter(pl.col("channel") == "A")["conversions_credited"].item() == 1.0
         assert rows.filter(pl.col("channel") == "A")["value_credited"].item() == 3.0
-    # a channel seen only on non-converting paths is listed with zero credit
+    # a channel seen only on non-converting paths: no credit, except its (negative)
+    # Shapley value: v(A) = 1, v(Z) = 0, v(AZ) = 1/2, so φ = 3/4, −1/4 and v(N) = 1/2
     paths, touches = make_paths([(["A"], True, 1.0), (["Z"], False, 0.0)])
     for model in MODELS:
         rows = attribution_rows(model, "campaign", paths, touches)
-        assert rows.filter(pl.col("channel") == "Z")["conversions_credited"].item() == 0.0
+        z = rows.filter(pl.col("channel") == "Z")["conversions_credited"].item()
+        assert z == pytest.approx(-0.5 if model == "shapley" else 0.0)
+        assert rows["conversions_credited"].sum() == pytest.approx(1.0)
     # weights that are all zero (or negative) on a path: equal shares, not NaN
     paths, touches = make_paths([(["A", "B", "B"], True, 1.0)])
     _row, _ch, credit = spread(PathData.build(paths, touches), Weights({"A": 0.0, "B": -0.3}))
@@ -219,3 +224,63 @@ def test_nonconverting_paths_match_brute_force(tmp_path):
     want_multiset = sorted(tuple((t.replace(tzinfo=None), c) for t, c in v)
                            for v in want.values())
     assert got_multiset == want_multiset and len(want_multiset) > 10
+
+
+def _brute_removal_effects(spec: list[tuple[list[str], bool, float]]) -> dict[str, float]:
+    """Order-1 removal effects from first principles: transition counts in plain Python,
+    the absorbing chain solved densely, each channel removed by redirecting to null."""
+    states = ["start"] + sorted({c for p, _c, _v in spec for c in p}) + ["conv", "null"]
+    idx = {s: i for i, s in enumerate(states)}
+    counts = np.zeros((len(states), len(states)))
+    for path, converted, _v in spec:
+        seq = ["start", *path, "conv" if converted else "null"]
+        for a, b in zip(seq, seq[1:], strict=False):
+            counts[idx[a], idx[b]] += 1
+    rows = counts.sum(axis=1, keepdims=True)
+    p = np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0)
+
+    def p_conv(removed: str | None) -> float:
+        q = p.copy()
+        if removed:
+            q[idx[removed], :] = 0.0  # entering a removed channel ends the path: null
+        n = len(states) - 2
+        a = np.eye(n) - q[:n, :n]
+        return float(np.linalg.solve(a, q[:n, idx["conv"]])[0])
+    base = p_conv(None)
+    return {c: 1 - p_conv(c) / base for c in states[1:-2]}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_markov_and_shapley_credits_follow_the_reference_conventions(seed):
+    """Markov: conversions × RE ÷ ΣRE (ChannelAttribution), RE solved from first
+    principles; Shapley: the Shapley values of the conversion-rate game, by enumerating
+    every order of the channels, in conversions. Both to 1e-9."""
+    rnd = np.random.default_rng(seed)
+    chans = ["A", "B", "C", "D"]
+    spec = []
+    for _ in range(40):
+        path = [str(c) for c in rnd.choice(chans, size=int(rnd.integers(1, 5)))]
+        spec.append((path, bool(rnd.random() < 0.4), float(rnd.integers(1, 50))))
+    paths, touches = make_paths(spec)
+    conversions = sum(c for _p, c, _v in spec)
+    value = sum(v for _p, c, v in spec if c)
+    rows = {r["channel"]: r for r in attribution_rows("markov", "campaign", paths,
+                                                        touches).to_dicts()}
+    re = _brute_removal_effects(spec)
+    for c, e in re.items():
+        assert rows[c]["weight"] == pytest.approx(e, abs=1e-9)
+        assert rows[c]["conversions_credited"] == pytest.approx(
+            conversions * e / sum(re.values()), abs=1e-9)
+        assert rows[c]["value_credited"] == pytest.approx(value * e / sum(re.values()),
+                                                          abs=1e-9)
+    groups: dict[frozenset, tuple[int, int]] = {}
+    for path, converted, _v in spec:
+        cv, n = groups.get(frozenset(path), (0, 0))
+        groups[frozenset(path)] = (cv + converted, n + 1)
+    phi = _brute_shapley(groups, chans, rate=True)
+    rows = {r["channel"]: r for r in attribution_rows("shapley", "campaign", paths,
+                                                        touches).to_dicts()}
+    for c in chans:
+        assert rows[c]["conversions_credited"] == pytest.approx(
+            conversions * phi[c] / sum(phi.values()), abs=1e-9)
+    assert sum(r["conversions_credited"] for r in rows.values()) == pytest.approx(conversions)
