@@ -66,13 +66,13 @@ COMMENT ON COLUMN mart_attribution.channel_type IS 'what a channel is: `campaign
 
 COMMENT ON COLUMN mart_attribution.channel IS 'the channel (`c001`, `x`, `c001 @ x`), or `(no touchpoint)`: conversions no campaign touched [id]';
 
-COMMENT ON COLUMN mart_attribution.conversions_credited IS 'Σ of this channel''s credit over conversions (each conversion''s credits sum to 1) [conversions]';
+COMMENT ON COLUMN mart_attribution.conversions_credited IS 'rule-based models: Σ of this channel''s credit over conversions (each conversion''s credits sum to 1). `markov` and `shapley`: the touched conversions × weight ÷ Σ weights (ChannelAttribution''s convention; for Shapley this is the Shapley value in conversions, negative for a channel that lowers the conversion rate) [conversions]';
 
-COMMENT ON COLUMN mart_attribution.value_credited IS 'Σ credit × conversion value (unknown values count 0) [currency]';
+COMMENT ON COLUMN mart_attribution.value_credited IS 'rule-based: Σ credit × conversion value (unknown values count 0); `markov`, `shapley`: the touched conversions'' value × weight ÷ Σ weights [currency]';
 
 COMMENT ON COLUMN mart_attribution.share_of_total IS 'conversions_credited / all conversions [ratio]';
 
-COMMENT ON COLUMN mart_attribution.weight IS '`markov`: removal effect 1 − P(conversion without c)/P(conversion); `shapley`: the channel''s Shapley value; empty for rule-based models. Aggregate weights are shared out over each conversion''s distinct channels in proportion (equal shares when all are ≤ 0)';
+COMMENT ON COLUMN mart_attribution.weight IS '`markov`: removal effect 1 − P(conversion without c)/P(conversion); `shapley`: the channel''s Shapley value; empty for rule-based models. Removal effects below 0 count as 0; when every weight is 0 the credits are equal shares';
 
 COMMENT ON COLUMN mart_attribution.weight_se IS 'Monte Carlo standard error of the Shapley value (empty when exact)';
 
