@@ -2,7 +2,9 @@
 
 A *touchpoint* (issue #4): account u, converting on network n at time t, was exposed to
 campaign c on n when an account u follows there posted or reshared one of c's posts
-before t (and within the look-back window). Every such post or share is one touchpoint,
+before t (and within the look-back window), and u followed it by then: a follow whose
+``followed_at`` is after the post does not count; an unknown ``followed_at`` is taken
+to predate it (the follower lists of most sources carry no dates). Every such post or share is one touchpoint,
 so repeats are kept. A path is a conversion's touchpoints in time order; a conversion
 with none still counts (it is credited to ``(no touchpoint)``, never dropped).
 
@@ -46,13 +48,16 @@ def conversion_paths(posts: pl.LazyFrame, shares: pl.LazyFrame, follows: pl.Lazy
             .sort("network", "account_key", "converted_at")
             .with_row_index("path").with_columns(pl.col("path").cast(pl.Int64)))
     window = timedelta(days=window_days)
-    touches = (conv.join(follows.select("network", "follower_key", "followee_key"),
+    touches = (conv.join(follows.select("network", "follower_key", "followee_key",
+                                        "followed_at"),
                          left_on=["network", "account_key"],
                          right_on=["network", "follower_key"])
                .join(campaign_events(posts, shares),
                      left_on=["network", "followee_key"], right_on=["network", "key"])
                .filter(pl.col("t") < pl.col("converted_at"),
-                       pl.col("t") >= pl.col("converted_at") - window)
+                       pl.col("t") >= pl.col("converted_at") - window,
+                       # followed after the post: the post never reached them
+                       pl.col("followed_at").is_null() | (pl.col("followed_at") <= pl.col("t")))
                .select("path", "network", "campaign_id", pl.col("t").alias("touched_at"))
                .sort("path", "touched_at", "campaign_id"))
     paths = conv.select("path", "network", pl.lit(True).alias("converted"), "converted_at",

@@ -284,3 +284,29 @@ def test_markov_and_shapley_credits_follow_the_reference_conventions(seed):
         assert rows[c]["conversions_credited"] == pytest.approx(
             conversions * phi[c] / sum(phi.values()), abs=1e-9)
     assert sum(r["conversions_credited"] for r in rows.values()) == pytest.approx(conversions)
+
+
+def test_a_follow_made_after_the_post_is_no_touch():
+    """The converter followed the author after the post: that post never reached them.
+    A follow without a date counts (assumed to predate the post)."""
+    from datetime import UTC, datetime
+
+    from reach.touchpoints import conversion_paths
+    t = lambda d: datetime(2026, 1, d, tzinfo=UTC)  # noqa: E731
+    posts = pl.LazyFrame({"network": ["x"] * 3, "campaign_id": ["early", "late", "undated"],
+                          "account_key": [1, 2, 3], "created_at": [t(5), t(5), t(5)],
+                          "post_id": ["p1", "p2", "p3"]},
+                         schema_overrides={"account_key": pl.Int32})
+    shares = pl.LazyFrame(schema={"network": pl.String, "post_id": pl.String,
+                                  "sharer_key": pl.Int32, "created_at": posts.collect_schema()[
+                                      "created_at"]})
+    follows = pl.LazyFrame({"network": ["x"] * 3, "follower_key": [9, 9, 9],
+                            "followee_key": [1, 2, 3], "followed_at": [t(1), t(7), None]},
+                           schema_overrides={"followed_at": pl.Datetime("us", "UTC"),
+                                             "follower_key": pl.Int32,
+                                             "followee_key": pl.Int32})
+    conversions = pl.LazyFrame({"network": ["x"], "account_key": [9],
+                                "converted_at": [t(10)], "value": [1.0]},
+                               schema_overrides={"account_key": pl.Int32})
+    _paths, touches = conversion_paths(posts, shares, follows, conversions)
+    assert sorted(touches["campaign_id"].to_list()) == ["early", "undated"]
