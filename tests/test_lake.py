@@ -239,6 +239,8 @@ def test_reading_while_loads_commit_sees_whole_loads(tmp_path):
     assert proc.returncode == 0, errors
     assert len(Lake.open(root).history()) == 5
     assert reads >= 3 and len(seen) >= 2, (reads, seen)  # reads overlapped the commits
+    print(f"compute + dashboard reads during 4 commits: {reads}, none failed; they saw "
+          f"{len(seen)} different loads")
 
 
 @given(st.data())
