@@ -123,10 +123,10 @@ def history(args: argparse.Namespace) -> int:
     lake = Lake.open(args.lake)
     loads = lake.history()
     t = Table(title=f"loads of {lake.root} (oldest first; a batch id works with --as-of)")
-    for col in ("batch", "loaded at", "source", "format", "rows in", "accepted",
+    for col in ("batch", "loaded at (UTC)", "source", "format", "rows in", "accepted",
                 "quarantined"):
         t.add_column(col, justify="right" if col in ("rows in", "accepted", "quarantined")
-                     else "left")
+                     else "left", no_wrap=col in ("batch", "loaded at (UTC)"))
     for e in loads:
         counts = e.get("tables", {}).values()
         t.add_row(e["batch_id"], e["loaded_at"][:19].replace("T", " "), str(e["source"]),

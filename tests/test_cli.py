@@ -173,3 +173,22 @@ def test_disk_full_is_a_message_and_the_lake_is_unchanged(small_lake, tmp_path, 
         in said
     monkeypatch.undo()
     assert Lake.open(small_lake).read("posts").equals(before)
+
+
+def test_history_and_compute_as_of(small_lake, tmp_path, capsys):
+    from etl.lake import Lake
+
+    from .gen import make_tables, write
+    first = Lake.open(small_lake).history()[0]["batch_id"]
+    assert main(["etl", str(write(make_tables(7), tmp_path / "b2")), "--lake",
+                 str(small_lake)]) == 0
+    capsys.readouterr()
+    assert main(["history", "--lake", str(small_lake)]) == 0
+    assert first in capsys.readouterr().out
+    assert main(["compute", "--lake", str(small_lake), "--as-of", first]) == 0
+    assert f"(the lake as of batch {first})" in " ".join(capsys.readouterr().out.split())
+    then = Lake.open(small_lake).read_mart("reach")
+    assert main(["compute", "--lake", str(small_lake)]) == 0
+    assert not Lake.open(small_lake).read_mart("reach").equals(then)  # the second load counts
+    assert main(["compute", "--lake", str(small_lake), "--as-of", "nope"]) == 1
+    assert "--as-of nope: no load of" in _said(capsys)
