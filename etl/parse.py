@@ -96,13 +96,13 @@ def to_canonical(raw: pl.DataFrame, table: Table) -> tuple[pl.DataFrame, pl.Seri
     cols, problems, flags = [], [], []
     for c in table.columns:
         if c.name not in raw.columns:
-            cols.append(pl.Series(c.name, [None] * raw.height, dtype=c.dtype))
+            cols.append(pl.repeat(None, raw.height, dtype=c.dtype, eager=True).alias(c.name))
             continue
         src = raw.get_column(c.name)
         typed = coerce(src, c.dtype)
         cols.append(typed)
         bad = typed.is_null() & src.is_not_null()
-        if src.dtype == pl.String:
+        if src.dtype == pl.String and bad.any():  # blank text is empty, not unreadable
             bad = bad & (src.str.strip_chars().str.len_bytes() > 0)
         if bad.any():
             flags.append(bad.alias(f"__type_failed_{c.name}"))
