@@ -51,7 +51,7 @@ def make_batch(data: Path, out: Path, fraction: float, seed: int = 5) -> dict[st
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--side", choices=("load",))
+    ap.add_argument("--side", choices=("load", "batch"))
     ap.add_argument("--source", type=Path)
     ap.add_argument("--data", type=Path, default=Path(".bench/data"))
     ap.add_argument("--lake", type=Path, default=Path(".bench/daily/lake"))
@@ -59,13 +59,17 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=50)
     ap.add_argument("--campaigns", type=int, default=200)
     a = ap.parse_args()
-    if a.side:
+    if a.side == "load":
         print(json.dumps(side_load(a.source, a.lake)))
+        return
+    if a.side == "batch":  # in its own process: the parent stays small, so the loads'
+        print(json.dumps(make_batch(a.data, a.source, a.fraction)))  # peak RSS is theirs
         return
     ensure_sample(a.data, a.scale, a.campaigns)
     batch = a.lake.parent / "batch"
     shutil.rmtree(a.lake.parent, ignore_errors=True)
-    sizes = make_batch(a.data, batch, a.fraction)
+    sizes = run_side(Path(__file__), "batch", "--data", str(a.data), "--source", str(batch),
+                     "--fraction", str(a.fraction))
     full = run_side(Path(__file__), "load", "--source", str(a.data), "--lake", str(a.lake))
     daily = run_side(Path(__file__), "load", "--source", str(batch), "--lake", str(a.lake))
     edges = full["counts"]["follows"]["accepted"]
