@@ -167,3 +167,35 @@ def test_a_shared_link_opens_exactly_the_selection(campaigns, networks):
     assert back["campaigns"] == campaigns
     assert back.get("networks", []) == networks
     assert state.parse("?campaigns=c001,c002")["campaigns"] == ["c001", "c002"]  # old links
+
+
+def test_no_chart_offers_to_upload_itself_and_downloads_have_names(app):
+    """Every graph in every page layout: no 'share'/'edit in Chart Studio' (they upload to
+    a third-party cloud), no server URL, and a PNG named after the chart."""
+    client = _client(app)
+    graphs = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "Graph":
+                graphs.append(node["props"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    for page in ("", "campaign", "waves", "whatif", "attribution"):
+        resp = client.get("/_dash-layout", base_url="http://127.0.0.1:8050",
+                          headers={"Referer": f"http://127.0.0.1:8050/{page}"})
+        walk(resp.get_json())
+    assert len(graphs) >= 2  # the others are drawn by callbacks, through the same helper:
+    from pathlib import Path
+    pages = Path(dash_app.__file__).parent
+    built = [f for f in pages.rglob("*.py") if "dcc.Graph(" in f.read_text()]
+    assert [f.name for f in built] == ["common.py"]
+    for props in graphs:
+        config = props["config"]
+        assert config["showSendToCloud"] is False and config["showEditInChartStudio"] is False
+        assert config["plotlyServerURL"] == ""
+        assert {"sendDataToCloud", "editInChartStudio"} <= set(config["modeBarButtonsToRemove"])
+        assert config["toImageButtonOptions"]["filename"] == f"reach-{props['id']}"

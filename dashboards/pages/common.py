@@ -22,10 +22,18 @@ def section(title: str, *children, note: str | None = None) -> html.Section:
     return html.Section(head + list(children))
 
 
+#: the toolbar of every figure: nothing that sends data off this machine (plotly's "share"
+#: and "edit in Chart Studio" upload the chart to a third-party cloud), no vendor logo
+GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False,
+                "showEditInChartStudio": False, "plotlyServerURL": "",
+                "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
+
+
 def graph(id_: str, figure=None) -> dcc.Graph:
-    """A figure with the same toolbar everywhere (no vendor logo)."""
+    """A figure with the same toolbar everywhere; a PNG download is named after it."""
     return dcc.Graph(id=id_, figure={} if figure is None else figure,
-                     config={"displaylogo": False})
+                     config=GRAPH_CONFIG | {"toImageButtonOptions": {
+                         "format": "png", "filename": f"reach-{id_}", "scale": 2}})
 
 
 def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
