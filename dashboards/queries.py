@@ -153,9 +153,11 @@ class MartReader:
         if sk.height == 0:
             return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
         exposers = self.exposer_ids(campaign, network)
-        return (sk.select("account_key", "followers").sort("followers", descending=True)
+        # sorted after the join: a join does not keep the order of its input
+        return (sk.select("account_key", "followers")
                 .join(self.account_keys(network), on="account_key")
                 .filter(~pl.col("account_id").is_in(exposers))
+                .sort(["followers", "account_id"], descending=[True, False])
                 .head(limit).select("account_id", "followers"))
 
     def exposer_ids(self, campaign: str, network: str, role: str | None = None) -> list[str]:

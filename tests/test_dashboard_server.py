@@ -199,3 +199,21 @@ def test_no_chart_offers_to_upload_itself_and_downloads_have_names(app):
         assert config["plotlyServerURL"] == ""
         assert {"sendDataToCloud", "editInChartStudio"} <= set(config["modeBarButtonsToRemove"])
         assert config["toImageButtonOptions"]["filename"] == f"reach-{props['id']}"
+
+
+def test_what_if_offers_the_largest_audiences_first(sample_lake):
+    """The candidates are the accounts with the most followers not yet in the campaign,
+    in that order (a join used to lose the sort)."""
+    import polars as pl
+
+    from dashboards.queries import MartReader
+    reader = MartReader(sample_lake[0])
+    campaign = reader.campaigns()["campaign_id"][0]
+    network = reader.networks()[0]
+    cand = reader.candidates(network, campaign, limit=10)
+    assert cand.height == 10
+    assert cand["followers"].is_sorted(descending=True)
+    sk = reader.sketch_table(network).join(reader.account_keys(network), on="account_key")
+    outside = sk.filter(~pl.col("account_id").is_in(reader.exposer_ids(campaign, network)))
+    assert cand["followers"].to_list() == outside["followers"].sort(descending=True).head(
+        10).to_list()

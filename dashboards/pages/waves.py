@@ -18,7 +18,7 @@ def layout(reader, state) -> html.Div:
                      "account (or no waves mart yet: run `reach compute`).")
     shown = waves.with_columns(
         pl.col("time_to_half_s").map_elements(duration, return_dtype=pl.String)
-        .alias("time_to_half"),
+        .fill_null("–").alias("time_to_half"),
         (pl.col("peak_hour_shares")).alias("shares_in_peak_hour"))
     fig = go.Figure()
     for net in shown["network"].unique(maintain_order=True).to_list():
@@ -37,8 +37,9 @@ def layout(reader, state) -> html.Div:
     newest = shown.row(0, named=True)
     return html.Div([
         html.P([html.B("Newest: "), f"{newest['post_id']} by {newest['root_account_id']} on "
-                f"{newest['network']}, {human(newest['total_reach'])} people, "
-                f"{newest['size']} shares, half of them within {newest['time_to_half']}. "
+                f"{newest['network']}, {human(newest['total_reach'])} people, ",
+                (f"{newest['size']} shares, half of them within {newest['time_to_half']}. "
+                 if newest["size"] else "not reshared yet. "),
                 "Carried by: ", html.Code(newest["top_amplifiers"] or "nobody yet")]),
         graph("waves-figure", fig),
         section("All waves, newest and fastest first", table(

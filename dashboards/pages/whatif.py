@@ -65,7 +65,7 @@ def register(app, reader) -> None:
         if not network:
             return [], search
         cand = reader.candidates(network, campaign)
-        return [{"label": f"{a} ({human(f)} followers)", "value": a}
+        return [{"label": f"{a} ({human(f)} follower{'' if f == 1 else 's'})", "value": a}
                 for a, f in cand.rows()], search
 
     @app.callback(Output("wi-answer", "children"), Input("wi-accounts", "value"),
@@ -78,10 +78,10 @@ def register(app, reader) -> None:
             return empty("No follower sketches in this lake: run `reach compute` (sketches "
                          "are on by default).")
         return html.Div([
-            html.Span(f"+{human(est.estimate)}", id="wi-estimate",
+            html.Span(f"+{human(round(est.estimate))}", id="wi-estimate",  # whole people
                       **{"data-estimate": f"{est.estimate:.6f}"},
                       style={"fontWeight": "700", "fontSize": "32px"}),
-            html.Span(f" more distinct people on {network} (95%: {human(est.low)} – "
-                      f"{human(est.high)}) if {len(accounts)} account(s) reshared."),
+            html.Span(f" more distinct people on {network} (95%: {human(round(est.low))} – "
+                      f"{human(round(est.high))}) if {len(accounts)} account(s) reshared."),
             *([html.P(ROUGH, id="wi-rough", style={"color": "#92400e"})]
               if est.rel_error > 0.25 else [])])
