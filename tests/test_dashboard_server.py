@@ -217,3 +217,17 @@ def test_what_if_offers_the_largest_audiences_first(sample_lake):
     outside = sk.filter(~pl.col("account_id").is_in(reader.exposer_ids(campaign, network)))
     assert cand["followers"].to_list() == outside["followers"].sort(descending=True).head(
         10).to_list()
+
+
+def test_attribution_shows_names_not_ids():
+    import polars as pl
+
+    from dashboards.pages.attribution import named
+    df = pl.DataFrame({"model": ["markov", "time_decay", "shapley", "linear"],
+                       "channel": ["c001", "c001 @ x", "(no touchpoint)", "c002"]})
+    campaigns = pl.DataFrame({"campaign_id": ["c001", "c002", "c003"],
+                              "name": ["Spring Launch", "Teaser", "Teaser"]})
+    got = named(df, campaigns)
+    assert got["channel"].to_list() == ["Spring Launch", "Spring Launch @ x",
+                                        "(no touchpoint)", "Teaser (c002)"]
+    assert got["model"].to_list() == ["Markov chain", "Time decay", "Shapley value", "Linear"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 from dash import dash_table, dcc, html
+from dash.dash_table.Format import Format
 
 from ..format import FONT, tooltip
 
@@ -40,7 +41,10 @@ def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
           page_size: int = 15) -> dash_table.DataTable:
     """A sortable table; hovering a header shows the column's definition from the docs."""
     formats = formats or {}
-    cols = [{"name": c.replace("_", " "), "id": c, **formats.get(c, {})} for c in df.columns]
+    counts = {"type": "numeric", "format": Format().group(True)}  # 211,319, not 211319
+    cols = [{"name": c.replace("_", " "), "id": c,
+             **formats.get(c, counts if df.schema[c].is_integer() and "year" not in c else {})}
+            for c in df.columns]
     return dash_table.DataTable(
         id=id_, columns=cols, data=df.to_dicts(), sort_action="native", page_size=page_size,
         tooltip_header={c: tooltip(mart, c) or c.replace("_", " ") for c in df.columns},
