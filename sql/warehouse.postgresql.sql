@@ -465,7 +465,7 @@ COMMENT ON COLUMN mart_uplift.log_effect IS 'the effect on the log scale and its
 
 COMMENT ON COLUMN mart_uplift.std_error IS 'the effect on the log scale and its standard error [log ratio]';
 
-COMMENT ON COLUMN mart_uplift.method IS '`nb_glm`: negative-binomial (NB2, α by maximum likelihood) GLM of engagements on a campaign indicator, account and post type (and exposure basis), offset log(exposure), against the same authors'' organic posts from 90 days before the campaign''s first post to its last. `structural_ts`: CausalImpact-style — a local-level model of the authors'' daily organic log engagement rate over the 90 days before the campaign, forecast over the campaign window, compared with the campaign posts'' daily rate';
+COMMENT ON COLUMN mart_uplift.method IS '`nb_glm`: negative-binomial (NB2, α by maximum likelihood) GLM of engagements on a campaign indicator, account and post type (and exposure basis), offset log(exposure), against the same authors'' organic posts from 90 days before the campaign''s first post to its last. `structural_ts`: a local-level model (without the control series CausalImpact uses, so not a causal estimate) of the authors'' daily organic log engagement rate over the 90 days before the campaign, forecast over the campaign window, compared with the campaign posts'' daily rate';
 
 COMMENT ON COLUMN mart_uplift.warning IS 'why there is no number: too few posts (< 3 campaign, < 10 baseline), no baseline, separation (no engagement on one side), the campaign indicator confounded with accounts or post types, no daily history (< 28 days with organic posts), or no convergence. Empty when the row has a number [text]';
 
