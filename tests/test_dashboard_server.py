@@ -231,3 +231,37 @@ def test_attribution_shows_names_not_ids():
     assert got["channel"].to_list() == ["Spring Launch", "Spring Launch @ x",
                                         "(no touchpoint)", "Teaser (c002)"]
     assert got["model"].to_list() == ["Markov chain", "Time decay", "Shapley value", "Linear"]
+
+
+def test_reach_dashboard_runs_on_a_production_server(sample_lake):
+    """`reach dashboard` serves through gunicorn: pages answer, and no 'development
+    server' warning is printed; stopping it stops every process it started."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen([sys.executable, "-m", "reach_cli.main", "dashboard", "--lake",
+                             str(sample_lake[0]), "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, status = time.time() + 60, None
+        while time.time() < deadline and status != 200:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as r:
+                    status = r.status
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert "development server" not in output
+    assert f"http://127.0.0.1:{port}" in output
