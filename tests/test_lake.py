@@ -286,3 +286,20 @@ def test_no_batch_order_breaks_time_order(tmp_path_factory, data):
     k = s.join(s.select(pl.col("share_id").alias("parent_id"),
                         pl.col("created_at").alias("parent_at")), on="parent_id")
     assert (k["created_at"] >= k["parent_at"]).all()
+
+
+def test_a_second_load_at_the_same_time_is_refused_clearly(src, tmp_path):
+    """Two loads at once: the one that comes second stops with a message and changes
+    nothing; the first lands."""
+    import fcntl
+    root = tmp_path / "lake"
+    load(extract(str(src)), root)
+    before = snapshot_view(root)
+    with open(root / ".lock", "w") as held:  # a load in progress holds this lock
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(LakeError, match=f"another load is writing to {root}; wait for "
+                                            "it to finish"):
+            load(extract(str(write(make_tables(12), tmp_path / "b2"))), root)
+    assert frames_equal(snapshot_view(root), before)
+    load(extract(str(tmp_path / "b2")), root)  # once it is free, the load lands
+    assert len(Lake.open(root).history()) == 2
