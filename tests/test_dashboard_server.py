@@ -265,3 +265,22 @@ def test_reach_dashboard_runs_on_a_production_server(sample_lake):
         output, _ = proc.communicate(timeout=30)
     assert "development server" not in output
     assert f"http://127.0.0.1:{port}" in output
+
+
+def test_compare_puts_the_leader_first_on_each_networks_own_scale():
+    import polars as pl
+
+    from dashboards.pages.compare import reach_figure
+    reach = pl.DataFrame({
+        "name": ["Alpha", "Beta", "Gamma", "Alpha", "Beta"],
+        "campaign_id": ["a", "b", "g", "a", "b"],
+        "network": ["x", "x", "x", "linkedin", "linkedin"],
+        "first_degree_reach": [10, 900_000, 50_000, 300, 40],
+        "second_degree_reach": [1, 1, 1, 1, 1],
+        "total_reach": [11, 900_001, 50_001, 301, 41],
+        "potential_reach": [20, 990_000, 60_000, 400, 50],
+        "dedup_ratio": [0.5, 0.9, 0.8, 0.7, 0.8]})
+    fig = reach_figure(reach, ["linkedin", "x"])
+    bars = [t for t in fig["data"] if t["type"] == "bar" and t["name"] == "first degree"]
+    assert [b["x"] for b in bars] == [["Alpha", "Beta"], ["Beta", "Gamma", "Alpha"]]
+    assert not any("matches" in v for k, v in fig["layout"].items() if k.startswith("yaxis"))

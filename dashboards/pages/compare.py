@@ -61,7 +61,9 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
     data, layout = [], {"barmode": "stack", "annotations": []}
     for i, net in enumerate(nets):
         ax = "" if i == 0 else str(i + 1)
-        d = reach.filter(pl.col("network") == net).sort("name")
+        # largest distinct reach first, so the leader is the first bar of every panel
+        d = reach.filter(pl.col("network") == net).sort(
+            ["total_reach", "name"], descending=[True, False], nulls_last=True)
         hover = [f"{n}<br>" + (f"first degree {human(f)} · second degree {human(s)}"
                                if f is not None or s is None or t is None else
                                "first/second split withheld (privacy threshold)")
@@ -94,9 +96,10 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
         left = i * (width + gap)
         layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",
                                 "gridcolor": GRID}
-        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": GRID,
-                                **({"matches": "y", "showticklabels": False} if i else
-                                   {"title": {"text": "people"}})}
+        # each network on its own scale: LinkedIn's hundreds are not flattened by X's
+        # hundreds of thousands
+        layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": GRID, "rangemode": "tozero",
+                                **({} if i else {"title": {"text": "people"}})}
         layout["annotations"].append({"text": net, "x": left + width / 2, "y": 1.0,
                                       "xref": "paper", "yref": "paper", "showarrow": False,
                                       "yanchor": "bottom", "font": {"size": 14}})
@@ -163,7 +166,8 @@ def comparison_table(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
     if rate.height:
         reach = reach.join(rate.select("campaign_id", "network", "engagement_rate"),
                            on=["campaign_id", "network"], how="left")
-    return reach.sort("name", "network")
+    return reach.sort(["total_reach", "name", "network"], descending=[True, False, False],
+                      nulls_last=True)
 
 
 FORMATS = {c: {"type": "numeric", "format": Format().group(True)}
