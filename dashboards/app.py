@@ -185,23 +185,11 @@ def protect(app: Dash, host: str) -> None:
 
 def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050,
           min_people: int = 0, threads: int = 8) -> None:
-    """Serve with gunicorn (a production WSGI server: one process, ``threads`` threads
-    sharing the read caches), not Flask's development server."""
-    from gunicorn.app.base import BaseApplication
+    """Serve with waitress: a production WSGI server, in this process, ``threads`` threads
+    sharing the read caches. (Not Flask's development server; not a forking server either:
+    Polars' thread pool does not survive a fork, so a forked worker would hang.)"""
+    from waitress import serve as waitress_serve
 
     app = build_app(lake, min_people)
     protect(app, host)
-    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-    class _Server(BaseApplication):
-        def load_config(self) -> None:
-            for key, value in {"bind": [address], "workers": 1, "threads": threads,
-                               "worker_class": "gthread", "timeout": 120,
-                               "accesslog": None, "errorlog": "-", "loglevel": "warning",
-                               "proc_name": "reach-dashboard"}.items():
-                self.cfg.set(key, value)
-
-        def load(self):
-            return app.server
-
-    _Server().run()
+    waitress_serve(app.server, host=host, port=port, threads=threads, ident="reach")

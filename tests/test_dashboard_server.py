@@ -234,8 +234,8 @@ def test_attribution_shows_names_not_ids():
 
 
 def test_reach_dashboard_runs_on_a_production_server(sample_lake):
-    """`reach dashboard` serves through gunicorn: pages answer, and no 'development
-    server' warning is printed; stopping it stops every process it started."""
+    """`reach dashboard` serves through waitress: pages answer (the first view too), no
+    'development server' warning is printed, and Ctrl+C stops it."""
     import os
     import signal
     import socket
@@ -260,6 +260,12 @@ def test_reach_dashboard_runs_on_a_production_server(sample_lake):
             except OSError:
                 time.sleep(0.5)
         assert status == 200
+        # the page itself, drawn in the layout request (reads marts: a server that forks
+        # after Polars started would hang here)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/_dash-layout",
+                                     headers={"Referer": f"http://127.0.0.1:{port}/"})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert r.status == 200 and b"cmp-reach" in r.read()
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
