@@ -169,7 +169,8 @@ class _People:
 
     def all_row(self, campaign_id: str, rs: list[dict]) -> dict:
         exact = [r for r in rs if r.get("method") == "exact"]
-        pot = sum(r["potential_reach"] for r in rs if r.get("potential_reach") is not None)
+        known = [r["potential_reach"] for r in rs if r.get("potential_reach") is not None]
+        pot = sum(known) if known else None  # unknown on every network: unknown, not 0
         row = {"campaign_id": campaign_id, "network": "all",
                "posts": sum(r["posts"] for r in rs), "potential_reach": pot}
         if not exact or len(exact) != len(rs):

@@ -193,3 +193,25 @@ def test_weekly_cumulative_reach_ends_at_total_reach(case):
     joined = last.join(marts["reach"], on=["campaign_id", "network"])
     assert joined.height == last.height > 0
     assert (joined["cumulative_reach"] == joined["total_reach"]).all()
+
+
+def test_potential_reach_unknown_everywhere_is_unknown_not_zero(tmp_path):
+    """No follower graph and no followers_count on any network: the `all` row's potential
+    reach is empty (it used to read 0), like each network's."""
+    import polars as pl
+
+    from .conftest import load_and_compute
+    src = tmp_path / "src"
+    src.mkdir()
+    pl.DataFrame({"campaign_id": ["c1"], "name": ["Launch"]}).write_csv(src / "campaigns.csv")
+    pl.DataFrame({"network": ["x", "x", "fb"], "account_id": ["a", "b", "c"]}).write_csv(
+        src / "accounts.csv")
+    pl.DataFrame({"network": ["x", "fb"], "post_id": ["p1", "p2"], "account_id": ["a", "c"],
+                  "created_at": ["2026-01-05T10:00:00Z"] * 2, "campaign_id": ["c1", "c1"]}
+                 ).write_csv(src / "posts.csv")
+    pl.DataFrame({"network": ["x"], "share_id": ["s1"], "post_id": ["p1"], "sharer_id": ["b"],
+                  "created_at": ["2026-01-05T11:00:00Z"], "parent_id": ["p1"]}
+                 ).write_csv(src / "shares.csv")
+    reach = load_and_compute(src, tmp_path / "lake")["reach"]
+    assert reach["potential_reach"].null_count() == reach.height == 3
+    assert reach.filter(pl.col("network") == "all")["method"].item() == "no_graph"
