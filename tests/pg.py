@@ -8,11 +8,12 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
+
+from .ports import free_port
 
 
 def find_bindir() -> Path | None:
@@ -21,17 +22,12 @@ def find_bindir() -> Path | None:
     return Path(initdb).resolve().parent if initdb else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class Server:
     def __init__(self, bindir: Path):
         self.bindir = bindir
         self.base = Path(tempfile.mkdtemp(prefix="reach-pg-"))
-        self.port = _free_port()
+        self.port = free_port()
         self.run_as: list[str] = []
         if os.geteuid() == 0:
             user = "postgres" if _user_exists("postgres") else "nobody"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,8 @@ import polars as pl
 import pytest
 
 from dashboards import state as st
+
+from .ports import free_port
 
 ARTIFACTS = Path(os.environ.get("REACH_ARTIFACTS", Path(__file__).parent / "artifacts"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,9 +41,7 @@ def server(sample_lake):
 
     from dashboards.app import build_app
     lake, _ = sample_lake
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     httpd = make_server("127.0.0.1", port, build_app(lake).server, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()

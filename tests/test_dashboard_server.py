@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 
 from dashboards import app as dash_app
 
+from .ports import free_port
+
 
 @pytest.fixture(scope="module")
 def app(sample_lake):
@@ -238,15 +240,12 @@ def test_reach_dashboard_runs_on_a_production_server(sample_lake):
     'development server' warning is printed, and Ctrl+C stops it."""
     import os
     import signal
-    import socket
     import subprocess
     import sys
     import time
     import urllib.request
     from pathlib import Path
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     proc = subprocess.Popen([sys.executable, "-m", "reach_cli.main", "dashboard", "--lake",
                              str(sample_lake[0]), "--port", str(port)], env=env,

@@ -4,7 +4,6 @@ etl → compute → history → export cycle runs on S3 (moto's server on 127.0.
 from __future__ import annotations
 
 import logging
-import socket
 
 import polars as pl
 import pytest
@@ -15,6 +14,7 @@ from reach_cli.main import build_parser, main
 
 from .conftest import load_and_compute
 from .gen import make_tables, write
+from .ports import free_port
 
 
 def test_uris_are_kept_as_text():
@@ -33,11 +33,6 @@ def test_uris_are_kept_as_text():
     assert args.lake == "s3a://bucket/lake"  # not Path's s3a:/bucket/lake
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def s3(monkeypatch):
@@ -45,7 +40,7 @@ def s3(monkeypatch):
     moto_server = pytest.importorskip("moto.server")
     import boto3
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
+    port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -83,7 +78,7 @@ def test_lake_on_s3_end_to_end(s3, tmp_path, capsys):
 
 
 def test_unreachable_store_is_a_message(monkeypatch, capsys):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_free_port()}")  # nothing there
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing there
     for k, v in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
                  "AWS_REGION": "us-east-1", "AWS_ALLOW_HTTP": "true",
                  "AWS_EC2_METADATA_DISABLED": "true"}.items():

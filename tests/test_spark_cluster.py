@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,15 +19,11 @@ from reach.registry import SPARK_MARTS
 
 from .conftest import write_marts
 from .gen import make_tables, write
+from .ports import free_port
 from .test_spark_engine import assert_same
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +42,7 @@ def cluster(tmp_path_factory):
     env = dict(os.environ, SPARK_HOME=str(home), SPARK_LOCAL_IP="127.0.0.1",
                SPARK_LOG_DIR=str(work / "logs"), SPARK_WORKER_DIR=str(work / "workers"),
                PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    port, ui = _free_port(), _free_port()
+    port, ui = free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
     spark_class = str(home / "bin" / "spark-class")
     log = open(work / "cluster.log", "wb")  # noqa: SIM115 (closed in the finally below)
@@ -58,7 +53,7 @@ def cluster(tmp_path_factory):
         for i in range(2):
             procs.append(subprocess.Popen(
                 [spark_class, "org.apache.spark.deploy.worker.Worker", master_url,
-                 "--host", "127.0.0.1", "--webui-port", str(_free_port()), "--cores", "1",
+                 "--host", "127.0.0.1", "--webui-port", str(free_port()), "--cores", "1",
                  "--memory", "1g", "--work-dir", str(work / f"worker{i}")],
                 env=env, stdout=log, stderr=log))
         deadline = time.time() + 120
