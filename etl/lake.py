@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
@@ -36,7 +35,7 @@ import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
-from reach.errors import LakeError
+from reach.errors import LakeError, message_lines
 from reach.schema import TABLES
 
 from .storage import Location
@@ -281,8 +280,7 @@ def check_new_lake(where: Location) -> None:
 
 def unreachable(where: Location, exc: BaseException) -> str:
     """A storage failure in one readable line: what, where, the cause, what to do."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))  # delta-rs colours its cause chain
-    lines = [ln.strip(" ↳") for ln in text.splitlines() if ln.strip(" ↳")]
+    lines = message_lines(exc)
     causes = [ln for ln in lines if not ln.startswith("at ")] or [type(exc).__name__]
     cause = next((ln for ln in reversed(causes) if "rror" in ln), causes[-1])
     if where.local:

@@ -8,6 +8,17 @@ the column or option, the bad value, the rule, and what to do.
 
 from __future__ import annotations
 
+import re
+
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def message_lines(exc: BaseException) -> list[str]:
+    """A library's error message as plain, non-empty lines (delta-rs and rich colour
+    theirs, and chain causes over several lines marked with ↳)."""
+    text = _COLOUR.sub("", str(exc))
+    return [ln.strip(" ↳") for ln in text.splitlines() if ln.strip(" ↳")]
+
 
 class ReachError(Exception):
     """Base class of every error reach raises on purpose."""

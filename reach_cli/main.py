@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import errno
 import os
-import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from reach.errors import ReachError, UsageError
+from reach.errors import ReachError, UsageError, message_lines
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
@@ -263,8 +262,7 @@ def unexpected(command: str, exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return (f"the disk is full (writing {exc.filename or 'a file'}); free some space and "
                 f"run `reach {command}` again. A load that did not finish changed nothing.")
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
+    first = (message_lines(exc) or [type(exc).__name__])[0]
     return (f"`reach {command}` failed: {type(exc).__name__}: {first}. If a file in the lake "
             "is damaged (a mart: run `reach compute` again; a table: reload the lake from its "
             "raw/ inputs with `reach etl`). REACH_DEBUG=1 shows the traceback.")
