@@ -95,13 +95,7 @@ class Lake:
 
     # -- opening ----------------------------------------------------------------------
     def exists(self) -> bool:
-        try:
-            DeltaTable(self.location.delta(LOADS), without_files=True)
-        except TableNotFoundError:
-            return False
-        except (DeltaError, OSError) as exc:
-            raise LakeError(unreachable(self.location, exc)) from None
-        return True
+        return self._all_entries is not None
 
     @classmethod
     def open(cls, root: str | os.PathLike[str] | Location, *, create: bool = False,
@@ -124,7 +118,7 @@ class Lake:
                             f"Load data first: reach etl SOURCE --lake {root}")
         check_new_lake(where)
         write_deltalake(where.delta(LOADS), _LOADS_SCHEMA.empty_table(), mode="error")
-        return lake
+        return cls(root, as_of)  # read afresh: this one remembers that there was no log
 
     def _check_version(self) -> None:
         versions = {e.get("format_version") for e in self._all_entries}
@@ -133,17 +127,15 @@ class Lake:
                             f"reads format {FORMAT_VERSION}. Rebuild the lake with reach etl.")
 
     # -- the log of loads -------------------------------------------------------------
-    def _log(self) -> list[dict[str, Any]]:
-        """Every committed load, oldest first (each with its table versions)."""
+    @cached_property
+    def _all_entries(self) -> list[dict[str, Any]] | None:
+        """Every committed load, oldest first (each with its table versions); None when
+        there is no log of loads (not a lake). Read once per Lake."""
         return _read_log(self.location)
 
     @cached_property
-    def _all_entries(self) -> list[dict[str, Any]]:
-        return self._log()
-
-    @cached_property
     def _entries(self) -> list[dict[str, Any]]:
-        log = self._all_entries
+        log = self._all_entries or []
         if self.as_of is None:
             return log
         ids = [e["batch_id"] for e in log]
@@ -291,11 +283,13 @@ def unreachable(where: Location, exc: BaseException) -> str:
             "credentials in the environment (README.md, \"Lakes on object storage\")")
 
 
-def _read_log(where: Location) -> list[dict[str, Any]]:
+def _read_log(where: Location) -> list[dict[str, Any]] | None:
     try:
-        df = pl.read_delta(where.delta(LOADS))
+        df = pl.read_delta(DeltaTable(where.delta(LOADS)))  # one read of the log
     except TableNotFoundError:
-        return []
+        return None
+    except (DeltaError, OSError) as exc:
+        raise LakeError(unreachable(where, exc)) from None
     return [json.loads(e) for e in df.sort("loaded_at")["entry"]]
 
 
@@ -330,7 +324,7 @@ class LoadCommit:
             elif dt.version() > want:
                 _step(dt.restore, want)
                 undone.append(table)
-        known = {e["batch_id"] for e in self.lake._log()}
+        known = {e["batch_id"] for e in self.lake._all_entries or []}
         for batch in self.lake.location.listdir("raw"):
             if batch not in known:
                 self.lake.location.delete_dir("raw", batch)
@@ -345,6 +339,11 @@ class LoadCommit:
                                                  "reach.table": table,
                                                  "reach.rows": str(rows)})
 
+    def _committed(self, table: str) -> None:
+        """Remember the table's version after this load's commit (for the log row)."""
+        self.versions[table] = DeltaTable(self.lake.table_uri(table),
+                                          without_files=True).version()
+
     def append(self, table: str, df: pl.DataFrame) -> None:
         """Add rows (a table's first rows, or new account keys): one Delta commit."""
         if df.height == 0:
@@ -353,7 +352,7 @@ class LoadCommit:
         _step(write_deltalake, uri, df.to_arrow(), mode="append",
               partition_by=["network"] if _partitioned(table) else None,
               writer_properties=_WRITER, commit_properties=self._properties(table, df.height))
-        self.versions[table] = DeltaTable(uri, without_files=True).version()
+        self._committed(table)
 
     def upsert(self, table: str, df: pl.DataFrame, key: list[str]) -> int:
         """Upsert ``df`` by ``key`` in one Delta commit; return how many keys existed.
@@ -390,7 +389,7 @@ class LoadCommit:
             streamed_exec=False, writer_properties=_WRITER,
             commit_properties=self._properties(table, source.height))
             .when_matched_update_all().when_not_matched_insert_all().execute())
-        self.versions[table] = DeltaTable(uri, without_files=True).version()
+        self._committed(table)
         return seen.height
 
     def add_quarantine(self, table: str, df: pl.DataFrame) -> None:
