@@ -95,8 +95,9 @@ def line_numbers(height: int, first: int) -> pl.Series:
 
 def conform(raw: pl.DataFrame, table: str, where: str, hint: str,
             warnings: list[str]) -> pl.DataFrame:
-    """Check a table's required columns (a TableError naming ``where`` and how to fix it)
-    and drop the columns it does not have, saying so in ``warnings``."""
+    """Check a table's required columns and that its values are flat (a TableError naming
+    ``where`` and how to fix it), and drop the columns it does not have, saying so in
+    ``warnings``."""
     spec = TABLES[table]
     missing = [c for c in spec.required if c not in raw.columns]
     if missing and len(raw.columns) == 1:
@@ -118,4 +119,9 @@ def conform(raw: pl.DataFrame, table: str, where: str, hint: str,
         warnings.append(f"{where}: columns {', '.join(extra)} are not part of `{table}` and "
                         "were not loaded")
         raw = raw.drop(extra)
+    for c, dtype in raw.schema.items():  # any reader: Parquet, NDJSON, a database's arrays
+        if dtype.is_nested() or dtype == pl.Object:
+            raise TableError(f"{where}: column '{c}' holds {dtype} values (lists or records), "
+                             "not single values. Flatten it (one value per cell) or drop it, "
+                             "and load again.")
     return raw

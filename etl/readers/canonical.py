@@ -117,8 +117,8 @@ def _looks_utf16(path: Path, gz: bool) -> bool:
     return head.startswith((b"\xff\xfe", b"\xfe\xff")) or head.count(b"\x00") > len(head) // 4
 
 
-def _check_columns(raw: pl.DataFrame, rel: str, header: str) -> None:
-    """Column names must differ beyond case and spaces; values must be flat."""
+def _check_columns(raw: pl.DataFrame, header: str) -> None:
+    """Column names must differ beyond case and spaces (they are lower-cased next)."""
     seen: dict[str, str] = {}
     for c in raw.columns:
         key = c.strip().lower()
@@ -127,11 +127,6 @@ def _check_columns(raw: pl.DataFrame, rel: str, header: str) -> None:
                              "spaces, so reach cannot tell which one is meant. Rename or "
                              "remove one and load again.")
         seen[key] = c
-    for c, dtype in raw.schema.items():
-        if dtype.is_nested() or dtype == pl.Object:
-            raise TableError(f"{rel}: column '{c}' holds {dtype} values (lists or records), "
-                             "not single values. Flatten it (one value per cell) or drop it, "
-                             "and load again.")
 
 
 def read_folder(folder: Path) -> Extract:
@@ -172,7 +167,7 @@ def read_folder(folder: Path) -> Extract:
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
         spec = TABLES[table]
         header = f"{rel} line 1 (the header)" if fmt == "csv" else rel
-        _check_columns(raw, rel, header)
+        _check_columns(raw, header)
         lines, reader_reason = (line_numbers(raw.height, first), None)
         if fmt == "csv" and table != "follows":  # follows: a missing followee is caught by
             lines, reader_reason = _field_counts(data, raw, first)  # its rules, and speed
