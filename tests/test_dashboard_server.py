@@ -186,7 +186,7 @@ def test_no_chart_offers_to_upload_itself_and_downloads_have_names(app):
         elif isinstance(node, list):
             for v in node:
                 walk(v)
-    for page in ("", "campaign", "waves", "whatif", "attribution"):
+    for page in ("", "campaign", "waves", "what-if", "attribution", "quality", "export"):
         resp = client.get("/_dash-layout", base_url="http://127.0.0.1:8050",
                           headers={"Referer": f"http://127.0.0.1:8050/{page}"})
         walk(resp.get_json())
