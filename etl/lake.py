@@ -175,7 +175,9 @@ class Lake:
             return empty_table(table)
         schema = table_schema(table)
         frame = pl.scan_delta(self.table_uri(table), version=version)
-        return frame.select([pl.col(c).cast(t) for c, t in schema.items()])
+        stored = frame.collect_schema()  # a table written before a column was added lacks it
+        return frame.select([pl.col(c).cast(t) if c in stored else pl.lit(None, t).alias(c)
+                             for c, t in schema.items()])
 
     def read(self, table: str) -> pl.DataFrame:
         return self.scan(table).collect()
@@ -349,7 +351,7 @@ class LoadCommit:
         if df.height == 0:
             return
         uri = self.lake.table_uri(table)
-        _step(write_deltalake, uri, df.to_arrow(), mode="append",
+        _step(write_deltalake, uri, df.to_arrow(), mode="append", schema_mode="merge",
               partition_by=["network"] if _partitioned(table) else None,
               writer_properties=_WRITER, commit_properties=self._properties(table, df.height))
         self._committed(table)
@@ -386,7 +388,7 @@ class LoadCommit:
         match = " AND ".join(f"t.{k} = s.{k}" for k in key)
         _step(lambda: DeltaTable(uri).merge(
             source.to_arrow(), predicate=match, source_alias="s", target_alias="t",
-            streamed_exec=False, writer_properties=_WRITER,
+            merge_schema=True, streamed_exec=False, writer_properties=_WRITER,
             commit_properties=self._properties(table, source.height))
             .when_matched_update_all().when_not_matched_insert_all().execute())
         self._committed(table)

@@ -106,6 +106,8 @@ TABLES: dict[str, Table] = {
                 Column("comments", INT),
                 Column("shares", INT, doc="reshares the platform counts (may exceed share rows)"),
                 Column("clicks", INT),
+                Column("reach", INT, doc="distinct accounts the platform says saw the post "
+                                         "(a suite's per-post unique reach), where exported"),
                 Column("sentiment", F, doc="-1 (negative) .. 1 (positive)"),
             ),
             key=("network", "post_id"),
@@ -120,6 +122,8 @@ TABLES: dict[str, Table] = {
                 Column("sharer_id", S, True),
                 Column("created_at", T, True),
                 Column("parent_id", S, doc="share_id or post_id reshared from; empty = unknown"),
+                Column("kind", S, doc="repost (plain reshare) or quote (reshare with a "
+                                      "comment); empty = repost"),
             ),
             key=("network", "share_id"),
             account_keys={"sharer_id": "sharer_key"},

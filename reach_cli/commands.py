@@ -64,7 +64,8 @@ def etl(args: argparse.Namespace) -> int:
         say(f"reading {safe_url(args.source) if looks_like_url(args.source) else args.source}")
         ext = extract(args.source, fmt=args.fmt, network=args.network,
                       undirected=args.undirected, queries=args.queries,
-                      db_schema=args.db_schema, progress=say)
+                      db_schema=args.db_schema, mapping=args.mapping,
+                      campaign_rule=args.campaign_rule, progress=say)
         report = load(ext, args.lake, progress=say)
     _print_load(report, args.lake)
     return 0
@@ -92,6 +93,31 @@ def _print_load(report, lake: Path) -> None:
         out.print(f"[red]quarantined[/] {table}: {shown} → {lake}/quarantine/{table}/")
         for example in report.quarantine_examples.get(table, []):
             out.print(f"  e.g. {example}", markup=False, highlight=False)
+
+
+def collect(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from etl.collect_bluesky import PUBLIC_APPVIEW, Limits, collect_bluesky
+    try:
+        since = (datetime.fromisoformat(args.since).replace(tzinfo=UTC) if args.since
+                 else None)
+    except ValueError:
+        raise UsageError(f"--since {args.since!r}: expected a date such as 2026-03-01"
+                         ) from None
+    limits = Limits(max_posts=args.max_posts, since=since, max_followers=args.max_followers,
+                    depth=args.depth)
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                   TextColumn("[dim]{task.fields[requests]:,} requests"), TimeElapsedColumn(),
+                   console=err, transient=True)
+    task = bar.add_task("starting", total=None, requests=0)
+    with bar:
+        counts = collect_bluesky(
+            args.actor, args.out, appview=args.appview or PUBLIC_APPVIEW, limits=limits,
+            report=lambda p: bar.update(task, description=p.stage, requests=p.requests))
+    _print_counts(f"Bluesky collection of {args.actor} in {args.out} (load it with `reach "
+                  f"etl {args.out} --lake LAKE`)", counts, "collected")
+    return 0
 
 
 def compute(args: argparse.Namespace) -> int:

@@ -81,12 +81,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _cmd(sub, "etl", "extract, validate and load a source into the lake",
              """reach etl data/ --lake lake/
+reach etl search.jsonl --campaign-rule campaigns.toml --lake lake/   # twarc2 (X API v2)
+reach etl bsky/ --lake lake/                           # from `reach collect bluesky`
+reach etl post_performance.csv --lake lake/            # Sprout Social, Meta, LinkedIn exports
+reach etl export.xlsx --mapping my_suite.toml --lake lake/
 reach etl data/twitter15_16 --lake lake/               # Twitter15/16 propagation trees
 reach etl follows.txt.gz --format snap --network x --lake lake/
 reach etl postgresql+psycopg://analyst@db.example.com/social --lake lake/
 reach etl sqlite:///crm.sqlite --queries tables.sql --lake lake/""", c.etl)
     _source_args(p)
     _lake_arg(p)
+
+    p = _cmd(sub, "collect", "collect platform data from a public API into JSON lines for "
+             "`reach etl`", """reach collect bluesky --actor acme.bsky.social --out bsky/
+reach collect bluesky --actor acme.bsky.social --since 2026-03-01 --max-followers 5000 \\
+    --out bsky/                     # run it again to continue where it stopped
+reach etl bsky/ --campaign-rule campaigns.toml --lake lake/""", c.collect)
+    p.add_argument("platform", choices=("bluesky",),
+                   help="bluesky: the public AppView, no key needed")
+    p.add_argument("--actor", required=True, metavar="HANDLE",
+                   help="the brand's account: a handle (brand.bsky.social) or a DID")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="folder for the responses (and _state.json, to resume)")
+    p.add_argument("--since", default=None, metavar="DATE",
+                   help="only the brand's posts from this date on (YYYY-MM-DD)")
+    p.add_argument("--max-posts", type=int, default=None, metavar="N",
+                   help="at most the N most recent posts (default: all)")
+    p.add_argument("--max-followers", type=int, default=None, metavar="N",
+                   help="read at most about N followers per account (default: all; a "
+                        "partial list makes reach an estimate)")
+    p.add_argument("--depth", type=int, default=3, metavar="N",
+                   help="follow quotes of quotes this many levels deep (default 3)")
+    p.add_argument("--appview", default=None, metavar="URL",
+                   help="the AppView to ask (default https://public.api.bsky.app)")
 
     p = _cmd(sub, "compute", "build the marts (reach, two_hop, cascades, amplifiers, timeline, "
              "waves, uplift, engagement, attribution) from the lake",
@@ -178,14 +205,21 @@ def _min_people_arg(p: argparse.ArgumentParser) -> None:
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("source", help="a folder of table files, a public-data folder or file "
-                                  "(Twitter15/16, SNAP edge list), or a database URL")
-    p.add_argument("--format", dest="fmt", default=None,
-                   choices=("canonical", "twitter15_16", "snap"),
-                   help="source format (default: recognised from the folder's layout)")
+    from etl.sources import FORMATS
+    p.add_argument("source", help="a folder or file of a format below, or a database URL")
+    p.add_argument("--format", dest="fmt", default=None, choices=tuple(FORMATS),
+                   help="source format (default: recognised from the files). "
+                        + "; ".join(f"{k}: {v}" for k, v in FORMATS.items()))
     p.add_argument("--network", default=None,
-                   help="network name for formats that carry none (SNAP: default from the "
-                        "file name; Twitter15/16: twitter)")
+                   help="network name for formats that carry none (X API: x; Bluesky: "
+                        "bluesky; SNAP: from the file name; Twitter15/16: twitter)")
+    p.add_argument("--mapping", default=None, metavar="FILE",
+                   help="social-suite exports: the TOML mapping of its columns, or a shipped "
+                        "one by name (sprout_social, meta_business_suite, linkedin_page; "
+                        "default: the shipped one the header matches)")
+    p.add_argument("--campaign-rule", type=Path, default=None, metavar="FILE",
+                   help="assign posts to campaigns by hashtag, mention, link or author and "
+                        "dates (TOML; README.md, 'Campaign rules')")
     p.add_argument("--undirected", action="store_true",
                    help="SNAP: each line is a friendship (both follow each other)")
     p.add_argument("--queries", type=Path, default=None, metavar="FILE",

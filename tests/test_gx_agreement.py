@@ -48,10 +48,11 @@ def test_posts(tmp_path):
         "post_type": ["image"] * 7,
         "impressions": [1, 2, 3, 4, -5, 6, 7], "likes": [1] * 7,
         "comments": [0] * 7, "shares": [0] * 7, "clicks": [0] * 7,
+        "reach": [-1, 2, 3, 4, 5, 6, 7],
         "sentiment": [0.5, 0.0, -1.0, 1.0, 0.2, 3.0, 0.0]}), loaded_shares)
     params = default_params(["c1"])
     want = polars_failing_rows(df, "posts", params)
-    assert want == {1, 2, 3, 4, 5, 6}
+    assert want == {0, 1, 2, 3, 4, 5, 6}  # 0: a negative reach
     assert gx_failing_rows(df, "posts", params) == want
 
 
@@ -72,10 +73,23 @@ def test_shares(parent, ok):
                           "created_at": [T, T]})
     shares = pl.DataFrame({
         "network": ["x"] * 3, "share_id": ["s1", "s2", "s3"], "post_id": ["p1", "p1", "p2"],
-        "sharer_id": ["a", "b", "c"], "created_at": [T, T, T], "parent_id": [None, parent, None]},
-        schema_overrides={"parent_id": pl.String})
+        "sharer_id": ["a", "b", "c"], "created_at": [T, T, T], "parent_id": [None, parent, None],
+        "kind": ["repost", None, "quote"]}, schema_overrides={"parent_id": pl.String})
     df = shares_context(shares, posts, shares)
     params = default_params()
     want = polars_failing_rows(df, "shares", params)
     assert want == (set() if ok else {1})
+    assert gx_failing_rows(df, "shares", params) == want
+
+
+def test_share_kind():
+    posts = pl.DataFrame({"network": ["x"], "post_id": ["p1"], "created_at": [T]})
+    shares = pl.DataFrame({
+        "network": ["x"] * 3, "share_id": ["s1", "s2", "s3"], "post_id": ["p1"] * 3,
+        "sharer_id": ["a", "b", "c"], "created_at": [T, T, T], "parent_id": [None] * 3,
+        "kind": ["repost", "retweet", "quote"]}, schema_overrides={"parent_id": pl.String})
+    df = shares_context(shares, posts, shares)
+    params = default_params()
+    want = polars_failing_rows(df, "shares", params)
+    assert want == {1}
     assert gx_failing_rows(df, "shares", params) == want

@@ -87,6 +87,8 @@ class Extract:
     repairs: dict[str, int] = field(default_factory=dict)
     #: facts the user must know about what the format lacks
     notes: list[str] = field(default_factory=list)
+    #: hashtags, mentions and links of posts (post_id, kind, value), for --campaign-rule
+    entities: pl.DataFrame | None = None
 
 
 def line_numbers(height: int, first: int) -> pl.Series:
