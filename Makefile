@@ -38,6 +38,7 @@ check-sample: setup
 bench: setup
 	$(PY) benchmarks/bench_etl.py
 	$(PY) benchmarks/bench_daily.py
+	$(PY) benchmarks/bench_readers.py
 	$(PY) benchmarks/bench_reach.py
 	$(PY) benchmarks/bench_whatif.py
 	$(PY) benchmarks/bench_uplift.py

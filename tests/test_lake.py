@@ -303,3 +303,50 @@ def test_a_second_load_at_the_same_time_is_refused_clearly(src, tmp_path):
     assert frames_equal(snapshot_view(root), before)
     load(extract(str(tmp_path / "b2")), root)  # once it is free, the load lands
     assert len(Lake.open(root).history()) == 2
+
+
+def test_a_lake_written_before_a_column_existed_reads_and_grows(src, tmp_path, monkeypatch):
+    """shares.kind and posts.reach came later: a lake without them reads them as empty,
+    and the next load adds them (append and MERGE alike) without rewriting old files."""
+    from dataclasses import replace
+
+    from etl import rules
+    from reach.schema import TABLES
+    root = tmp_path / "lake"
+    added = {"shares": "kind", "posts": "reach"}
+    suite = rules.load_suite
+
+    def old_suite(table):
+        doc = suite(table)
+        return {**doc, "expectations": [e for e in doc["expectations"]
+                                        if e["kwargs"].get("column") != added.get(table)]}
+    with monkeypatch.context() as m:
+        for table, col in added.items():
+            old = TABLES[table]
+            m.setitem(TABLES, table, replace(old, columns=tuple(
+                c for c in old.columns if c.name != col)))
+        m.setattr(rules, "load_suite", old_suite)
+        load(extract(str(src)), root)
+    from deltalake import DeltaTable
+    lk = Lake.open(root)
+
+    def stored(table):
+        return [f.name for f in DeltaTable(lk.table_uri(table)).schema().fields]
+    assert "kind" not in stored("shares") and "reach" not in stored("posts")
+    assert lk.read("shares")["kind"].null_count() == lk.read("shares").height
+    assert lk.read("posts")["reach"].null_count() == lk.read("posts").height
+    batch2 = tmp_path / "batch2"
+    batch2.mkdir()
+    shares = pl.read_csv(src / "shares.csv", infer_schema=False)
+    shares.head(2).with_columns(pl.lit("quote").alias("kind")).write_csv(batch2 / "shares.csv")
+    posts = pl.read_csv(src / "posts.csv", infer_schema=False)
+    changed = posts.head(1).with_columns(pl.lit("77").alias("reach"))  # MERGE: a known key
+    changed.write_csv(batch2 / "posts.csv")
+    load(extract(str(batch2)), root)
+    lk = Lake.open(root)
+    got = lk.read("shares").filter(pl.col("kind").is_not_null())
+    assert sorted(got["share_id"]) == sorted(shares["share_id"].head(2))
+    assert lk.read("posts").filter(pl.col("reach") == 77)["post_id"].to_list() == [
+        changed["post_id"][0]]
+    assert lk.read("posts").height == posts.height
+    assert "kind" in stored("shares") and "reach" in stored("posts")

@@ -231,6 +231,24 @@ def test_bluesky_collection_cut_off_resumes_to_the_same_files(tmp_path):
     assert cut == whole
 
 
+def test_bluesky_pages_saved_by_another_tool_read_the_same(tmp_path):
+    """No collector state, no __request: the AppView's response shapes are enough."""
+    src = tmp_path / "saved"
+    fx.write_jsonl(src / "getFollows-alice.jsonl", [
+        {"subject": fx._view("alice"), "follows": [fx._view("acme"), fx._view("bob")]}])
+    fx.write_jsonl(src / "getPosts.jsonl", [{"posts": [fx.P1, fx.Q1]}])
+    assert detect_format(src) == "bluesky"
+    ext = extract(str(src))
+    parts = {p.table: p.raw for p in ext.parts}
+    assert set(parts["follows"].select("follower_id", "followee_id").iter_rows()) == {
+        ("did:plc:alice", "did:plc:acme"), ("did:plc:alice", "did:plc:bob")}
+    assert parts["posts"]["post_id"].to_list() == [fx.P1["uri"]]
+    assert parts["shares"].select("share_id", "post_id", "parent_id", "kind").row(0) == (
+        fx.Q1["uri"], fx.P1["uri"], fx.P1["uri"], "quote")
+    tags = ext.entities.filter(pl.col("kind") == "hashtag")["value"].to_list()
+    assert tags == ["springsale"]
+
+
 def test_bluesky_unknown_actor_is_a_clear_error(tmp_path):
     pages = fx.appview_pages()
     pages[("app.bsky.actor.getProfiles", (("actors", ("nobody.bsky.social",)),), None)] = {

@@ -47,16 +47,22 @@ class Collection:
                                followers)
         return uid
 
-    def item(self, row: tuple, entities: list[tuple[str, str]] = ()) -> bool:
-        """Add one item (a tuple in ITEM_SCHEMA order); False if it was already there.
+    def known(self, iid: str, included: bool) -> bool:
+        """Whether a sighting of ``iid`` adds nothing (counted when it is a repeat).
 
         The first sighting wins, except that an item collected for itself replaces one
         only seen as a reference (a page's includes, an embedded quote)."""
-        iid, included = row[0], row[-1]
         old = self.items.get(iid)
-        if old is not None and (included or not old[-1]):
-            if not included:
-                self.seen_twice += 1
+        if old is None or (not included and old[-1]):
+            return False
+        if not included:
+            self.seen_twice += 1
+        return True
+
+    def item(self, row: tuple, entities: list[tuple[str, str]] = ()) -> bool:
+        """Add one item (a tuple in ITEM_SCHEMA order); False if it was already there."""
+        iid = row[0]
+        if self.known(iid, row[-1]):
             return False
         self.items[iid] = row
         self.entities.extend((iid, k, v) for k, v in entities)

@@ -68,6 +68,9 @@ def _tweet(c: Collection, t: dict, file: str, line: int, included: bool) -> None
         c.problems["tweets without an `id` skipped (rule: tweet-id)"] += 1
         c.warn(f"{file} line {line}: a tweet without an `id`; skipped (rule: tweet-id)")
         return
+    tid = str(tid)
+    if c.known(tid, included):  # a page's includes repeat the same originals
+        return
     if isinstance(t.get("author"), dict):
         _user(c, t["author"])
     refs = [r for r in t.get("referenced_tweets") or () if isinstance(r, dict)]
@@ -95,7 +98,7 @@ def _tweet(c: Collection, t: dict, file: str, line: int, included: bool) -> None
              + [("mention", str(h.get("username", ""))) for h in ent.get("mentions") or ()]
              + [("url", str(h.get("expanded_url") or h.get("url", "")))
                 for h in ent.get("urls") or ()])
-    c.item((str(tid), _str(t.get("author_id")), t.get("created_at"), kind, ref, reason,
+    c.item((tid, _str(t.get("author_id")), t.get("created_at"), kind, ref, reason,
             m.get("like_count"), m.get("reply_count"), shares, m.get("impression_count"),
             file, line, included), found)
 
