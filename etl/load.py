@@ -232,7 +232,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     posts = lake_tables["posts"].select(TABLES["posts"].names)
     if "posts" in accepted:  # a batch may hold shares and no posts
         posts = pl.concat([posts, accepted["posts"].select(TABLES["posts"].names)])
-    ok = pl.Series([True] * batch.height)
+    ok = pl.Series([True] * batch.height, dtype=pl.Boolean)  # typed even when empty
     # A share whose parent is rejected loses its parent too: repeat until stable.
     for _ in range(64):
         candidates = pl.concat([lake_shares, typed.filter(ok).select(lake_shares.columns)])

@@ -266,8 +266,11 @@ def _accounts_frame(shape, n, ids, indeg, people, perm_rng, rng) -> pl.DataFrame
     known = rng.random(n) < 0.4
     person_id = np.where(known, np.char.add("u", person.astype(str)), None)
     person_id[0], person_id[1] = "brand", "brand-support"
-    # Platforms round follower counts and count followers outside the data set.
-    reported = np.round(indeg * rng.uniform(1.0, 1.3, n)).astype(np.int64)
+    # The sample's lists hold every follower, so each account reports what it lists (an
+    # account reporting more would make its list a sample: method `sampled`). The draw
+    # keeps the random stream of earlier versions of the sample.
+    rng.uniform(1.0, 1.3, n)
+    reported = np.asarray(indeg, dtype=np.int64)
     reported_missing = rng.random(n) < 0.1
     handles = [f"acme_{shape.name}", f"acme_help_{shape.name}"] + [
         f"user_{shape.id_prefix or 'x'}{i}" for i in range(2, n)]

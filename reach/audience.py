@@ -16,6 +16,7 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -25,6 +26,7 @@ import polars as pl
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
 from .kernels import mark_persons
+from .sampled import partial_lists, sampled_reach
 from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -50,6 +52,21 @@ def potential_counts(accounts: pl.LazyFrame, graphs: dict[str, FollowerGraph],
         part = acc.filter((pl.col("network") == network) & pl.col("followers_count").is_not_null())
         base[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
         out[network] = base
+    return out
+
+
+def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, np.ndarray]:
+    """Per network, each account key's reported ``followers_count`` (NaN: not reported).
+
+    Beside the follower lists it tells whether a list is complete (method ``sampled``)."""
+    acc = (accounts.filter(pl.col("followers_count").is_not_null())
+           .select("network", "account_key", "followers_count").collect())
+    out = {}
+    for network, n in sizes.items():
+        arr = np.full(n, np.nan)
+        part = acc.filter(pl.col("network") == network)
+        arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
+        out[network] = arr
     return out
 
 
@@ -85,7 +102,8 @@ class PersonLinks:
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                potential: dict[str, np.ndarray], links: PersonLinks,
                *, sketches: dict[str, SketchStore] | None = None, approx: bool = False,
-               exact_limit: int = EXACT_LIMIT, progress=None) -> pl.DataFrame:
+               exact_limit: int = EXACT_LIMIT, reported: dict[str, np.ndarray] | None = None,
+               progress=None) -> pl.DataFrame:
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     people = _People(links)
     rows: list[dict] = []
@@ -99,7 +117,8 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             done += 1
             net_rows.append(_cell_row(cell, graphs.get(cell.network), markers,
                                       potential.get(cell.network), people,
-                                      sketches, approx, exact_limit))
+                                      sketches, approx, exact_limit,
+                                      (reported or {}).get(cell.network)))
         rows.extend(net_rows)
         rows.append(people.all_row(campaign_id, net_rows))
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
@@ -107,8 +126,9 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
 
 
 def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
-              pot_arr: np.ndarray | None, people: _People, sketches: dict[str, SketchStore] | None, approx: bool,
-              exact_limit: int) -> dict:
+              pot_arr: np.ndarray | None, people: _People,
+              sketches: dict[str, SketchStore] | None, approx: bool, exact_limit: int,
+              reported: np.ndarray | None) -> dict:
     authors = cell.authors
     known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
     # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
@@ -119,7 +139,21 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
     if g is None:
         return row | {"method": "no_graph"}
     gathered = int(g.in_degree(cell.exposers).sum())
-    if sketches is not None and (approx or gathered > exact_limit):
+    if reported is not None and partial_lists(g, cell.exposers, reported).any():
+        # Some lists hold fewer followers than the account reports: an estimate, never
+        # an exact count of the followers we happen to see.
+        marker = markers[cell.network]
+        first = sampled_reach(marker, g, authors, authors, reported)
+        total = sampled_reach(marker, g, cell.exposers, authors, reported)
+        if np.isnan(total.estimate):
+            row |= {"method": "sampled"}  # nothing listed to estimate from
+        else:
+            f, t = round(first.estimate), round(total.estimate)
+            row |= {"first_degree_reach": f, "total_reach": t,
+                    "second_degree_reach": max(t - f, 0), "method": "sampled",
+                    "rel_error": total.rel_error, "total_reach_low": math.floor(total.low),
+                    "total_reach_high": math.ceil(total.high)}
+    elif sketches is not None and (approx or gathered > exact_limit):
         store = sketches[cell.network]
         first = reach_estimate(store, authors, authors)
         total = reach_estimate(store, cell.exposers, authors)
@@ -146,7 +180,8 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
         row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t}
-    row["dedup_ratio"] = (row["total_reach"] / pot) if pot and pot > 0 else None
+    t = row.get("total_reach")
+    row["dedup_ratio"] = (t / pot) if t is not None and pot and pot > 0 else None
     return row
 
 
@@ -174,10 +209,20 @@ class _People:
         row = {"campaign_id": campaign_id, "network": "all",
                "posts": sum(r["posts"] for r in rs), "potential_reach": pot}
         if not exact or len(exact) != len(rs):
-            # A network without a graph, or a sketched one: people cannot be deduplicated.
+            # A network without a graph, or an estimated one: people cannot be
+            # deduplicated across networks. Where every network has bounds, the row keeps
+            # bounds: people on different networks are different people unless accounts
+            # carry a person_id, so the union lies between the largest network's low
+            # bound (their sum when no account is linked) and the sum of the high bounds.
+            unknown = all(r.get("method") == "no_graph" for r in rs)
             row |= {"authors": sum(r["authors"] for r in rs),
                     "sharers": sum(r["sharers"] for r in rs),
-                    "method": "no_graph" if not exact else "partial"}
+                    "method": "no_graph" if unknown else "partial"}
+            lows = [r.get("total_reach_low") for r in rs]
+            highs = [r.get("total_reach_high") for r in rs]
+            if None not in lows and None not in highs:
+                row |= {"total_reach_low": sum(lows) if self.links.n == 0 else max(lows),
+                        "total_reach_high": sum(highs)}
         else:
             authors = self.authors.persons.members()
             self.first.persons.unmark(authors)

@@ -62,3 +62,63 @@ def mark_persons(person_of: np.ndarray, keys: np.ndarray, bits: np.ndarray) -> i
         else:
             bits[p] = True
     return unlinked
+
+
+@njit(cache=True, nogil=True)
+def count_memberships(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray,
+                      bits: np.ndarray, counts: np.ndarray, touched: np.ndarray
+                      ) -> tuple[int, int]:
+    """For followers of ``keys`` not set in ``bits``: how many of the keys' lists each
+    appears in (``counts``, the ones touched listed in ``touched``).
+
+    Returns (persons touched, list entries of persons set in ``bits``). ``counts`` must be
+    zero on entry; the caller clears the touched entries after reading them.
+    """
+    n_touched, excluded = 0, 0
+    for i in range(keys.size):
+        k = keys[i]
+        for j in range(offsets[k], offsets[k + 1]):
+            f = followers[j]
+            if bits[f]:
+                excluded += 1
+            else:
+                if counts[f] == 0:
+                    touched[n_touched] = f
+                    n_touched += 1
+                counts[f] += 1
+    return n_touched, excluded
+
+
+@njit(cache=True, nogil=True)
+def mlem(design: np.ndarray, observed: np.ndarray, start: np.ndarray, iterations: int,
+         tolerance: float) -> np.ndarray:
+    """Maximum-likelihood EM for non-negative ``x`` with ``observed ~ Poisson(design @ x)``
+    (Shepp & Vardi 1982); stops when the total changes by less than ``tolerance``
+    (relative) over 25 iterations."""
+    rows, cols = design.shape
+    x = start.copy()
+    sens = np.zeros(cols)
+    for r in range(rows):
+        for c in range(cols):
+            sens[c] += design[r, c]
+    last = x.sum()
+    for it in range(iterations):
+        ratio = np.zeros(rows)
+        for r in range(rows):
+            lam = 0.0
+            for c in range(cols):
+                lam += design[r, c] * x[c]
+            if lam > 0:
+                ratio[r] = observed[r] / lam
+        for c in range(cols):
+            if sens[c] > 0:
+                acc = 0.0
+                for r in range(rows):
+                    acc += design[r, c] * ratio[r]
+                x[c] *= acc / sens[c]
+        if it % 25 == 24:
+            total = x.sum()
+            if abs(total - last) <= tolerance * max(total, 1.0):
+                break
+            last = total
+    return x

@@ -14,7 +14,7 @@ import polars as pl
 
 from ._cells import CellItems, campaign_cells, campaign_items
 from .attribution import AttributionSpec
-from .audience import PersonLinks, potential_counts
+from .audience import PersonLinks, potential_counts, reported_counts
 from .cascades import Forest, build_forest, shares_triggered
 from .engagement import post_engagement
 from .errors import UsageError
@@ -99,6 +99,10 @@ class Context:
     @cached_property
     def potential(self) -> dict[str, np.ndarray]:
         return potential_counts(self.tables["accounts"], self.graphs, self.sizes)
+
+    @cached_property
+    def reported(self) -> dict[str, np.ndarray]:
+        return reported_counts(self.tables["accounts"], self.sizes)
 
     @cached_property
     def links(self) -> PersonLinks:

@@ -67,7 +67,7 @@ _DECLARED = (
          "potential-reach sum",
          lambda c: reach_rows(c.cells, c.graphs, c.potential, c.links,
                               sketches=c.stores or None, approx=c.spec.approx,
-                              exact_limit=c.spec.exact_limit),
+                              exact_limit=c.spec.exact_limit, reported=c.reported),
          step="reach", spark=True,
          people=("first_degree_reach", "second_degree_reach", "total_reach",
                  "total_reach_low", "total_reach_high"),

@@ -128,11 +128,15 @@ def compute(args: argparse.Namespace) -> int:
     as_of = getattr(args, "as_of", None)  # `reach run` computes what it just loaded
     lake = Lake.open(args.lake, as_of=as_of)
     with _progress() as say:
-        marts = compute_marts(_lake_tables(lake), spec=_spec(args), progress=say)
+        tables = _lake_tables(lake)
+        marts = compute_marts(tables, spec=_spec(args), progress=say)
         say("writing marts")
         lake.write_marts(marts)
     when = f" (the lake as of batch {as_of})" if as_of else ""
-    _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts)
+    from reach.sampled import partial_accounts
+    partial = (partial_accounts(tables) if (marts["reach"]["method"] == "sampled").any()
+               else None)
+    _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts, partial)
     return 0
 
 
@@ -165,10 +169,55 @@ def history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_marts(title: str, marts: dict) -> None:
+def _print_marts(title: str, marts: dict, partial=None) -> None:
     _print_counts(title, {name: df.height for name, df in marts.items() if name != "sketches"},
                   "mart")
+    _print_methods(marts["reach"], partial)
     _print_headline(marts["reach"])
+
+
+#: why a reach cell used its method (README.md, "Metrics")
+METHOD_WHY = {
+    "exact": "every author's and sharer's follower list is complete: counted",
+    "sampled": "some lists hold fewer followers than the account reports: estimated from "
+               "the lists as samples, with ~95 % bounds",
+    "sketch": "approximate unions (theta sketches: --approx or a very large cell)",
+    "hll": "approximate unions (HyperLogLog: Spark --approx)",
+    "no_graph": "no follower lists on this network: reach unknown, left empty",
+}
+
+
+def _print_methods(reach, partial=None) -> None:
+    """Per network, which method the reach cells used, and why (for ``sampled``: how
+    much of the partial accounts' followers their lists hold)."""
+    import polars as pl
+    held = {} if partial is None else {
+        n: (c, listed / rep if rep else 0.0) for n, c, listed, rep in partial.group_by(
+            "network").agg(pl.len(), pl.col("listed").sum(), pl.col("reported").sum())
+        .iter_rows()}
+    cells = reach.filter(pl.col("network") != "all")
+    if cells.height == 0:
+        return
+    t = Table(title="how each network's reach was obtained")
+    for col in ("network", "method", "cells", "median ± (of total)", "why"):
+        t.add_column(col, justify="right" if col in ("cells", "median ± (of total)") else "left")
+    summary = (cells.group_by("network", "method")
+               .agg(pl.len().alias("cells"), pl.col("rel_error").median().alias("err"))
+               .sort("network", "method"))
+    sampled = False
+    for r in summary.iter_rows(named=True):
+        spread = "" if r["err"] is None or r["method"] == "exact" else f"{r['err']:.1%}"
+        why = METHOD_WHY.get(r["method"], "")
+        sampled = sampled or r["method"] == "sampled"
+        if r["method"] == "sampled" and r["network"] in held:
+            count, share = held[r["network"]]
+            why += f" ({count:,} accounts' lists hold {share:.0%} of their followers)"
+        t.add_row(r["network"], r["method"], f"{r['cells']:,}", spread, why)
+    out.print(t)
+    if sampled:
+        err.print("[yellow]note:[/] on networks with partial lists, cascades' total_reach, "
+                  "amplifiers, timeline, frequency and two_hop count the listed followers "
+                  "only (lower bounds); the reach mart carries the estimate")
 
 
 def _compute_spark(args: argparse.Namespace) -> int:
@@ -186,7 +235,18 @@ def _compute_spark(args: argparse.Namespace) -> int:
             raise UsageError(f"--spark-conf {item!r}: expected KEY=VALUE")
         conf[key] = value
     from etl.lake import Lake
+    from reach.sampled import partial_accounts
     lake = Lake.open(args.lake, as_of=getattr(args, "as_of", None))
+    partial = partial_accounts(_lake_tables(lake))
+    if partial.height:
+        nets = ", ".join(f"{n} ({c:,})" for n, c in partial["network"].value_counts(
+            sort=True).iter_rows())
+        raise UsageError(
+            f"{partial.height:,} authors or sharers list fewer followers than they report "
+            f"(partial lists, by network: {nets}). The Spark engine counts lists as "
+            "complete and would report those cells' undercount as exact; compute with the "
+            "Polars engine (`reach compute` without --engine spark), which estimates them "
+            "(method sampled).")
     with _progress() as say:
         say("starting Spark")
         # no --spark-master: spark-submit's, or local[*] when run plainly

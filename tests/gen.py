@@ -66,6 +66,16 @@ def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True) -> di
         if k not in seen:
             seen.add(k)
             unique.append(f)
+    # A list is complete unless the account reports more followers than it lists
+    # (method `sampled`): these tables hold every follower, so counts stay within the lists.
+    indeg: dict[tuple[str, str], int] = {}
+    for f in unique:
+        key = (f["network"], f["followee_id"])
+        indeg[key] = indeg.get(key, 0) + 1
+    for a in acc:
+        if a["followers_count"] is not None and a["network"] != "tw":
+            a["followers_count"] = min(a["followers_count"],
+                                       indeg.get((a["network"], a["account_id"]), 0))
     # conversions: some accounts convert, once or twice, before, during or after the posts
     crnd = random.Random(seed + 1000)
     conversions = []

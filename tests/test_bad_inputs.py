@@ -171,3 +171,20 @@ def test_a_decompression_bomb_is_refused_in_bounded_memory(tmp_path):
         "REACH_GZIP_MAX_RATIO or REACH_GZIP_MAX_BYTES.")
     print(f"decompression bomb: {size:,} bytes of gzip refused; peak memory {peak_mb} MB")
     assert int(peak_mb) < 1024
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_table_file_with_no_rows_loads_nothing_and_does_not_fail(tmp_path, suffix):
+    """An export with a header and no rows (an empty shares file) is a batch of zero
+    shares, not a crash (it raised a TypeError in the shares checks)."""
+    from .gen import make_tables, write
+    src = write(make_tables(3), tmp_path / "src")
+    empty = pl.read_csv(src / "shares.csv", infer_schema=False).head(0)
+    (src / "shares.csv").unlink()
+    if suffix == "csv":
+        empty.write_csv(src / "shares.csv")
+    else:
+        empty.write_parquet(src / "shares.parquet")
+    report = load(extract(str(src)), tmp_path / "lake")
+    assert report.counts["shares"].rows_in == 0
+    assert report.counts["posts"].accepted > 0
