@@ -132,7 +132,9 @@ def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: 
 
 def partial_accounts(tables: dict) -> pl.DataFrame:
     """Authors and sharers whose lists hold fewer followers than they report, with
-    ``listed`` and ``reported`` (the lake's tables as LazyFrames)."""
+    ``listed`` and ``reported`` (the lake's tables as LazyFrames). Networks without any
+    follows are not sampled but graph-less (``no_graph``), so they are left out."""
+    graphs = tables["follows"].select("network").unique()
     listed = (tables["follows"].group_by("network", "followee_key")
               .agg(pl.len().cast(pl.Int64).alias("listed"))
               .rename({"followee_key": "account_key"}))
@@ -141,6 +143,7 @@ def partial_accounts(tables: dict) -> pl.DataFrame:
                                                   pl.col("sharer_key").alias("account_key"))]
                          ).unique()
     return (tables["accounts"].filter(pl.col("followers_count").is_not_null())
+            .join(graphs, on="network", how="semi")
             .join(exposers, on=["network", "account_key"], how="semi")
             .join(listed, on=["network", "account_key"], how="left")
             .with_columns(pl.col("listed").fill_null(0))

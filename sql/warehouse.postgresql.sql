@@ -313,7 +313,7 @@ COMMENT ON COLUMN mart_reach.potential_reach IS 'Σ followers_count over A ∪ S
 
 COMMENT ON COLUMN mart_reach.dedup_ratio IS 'total_reach / potential_reach [ratio 0..1]';
 
-COMMENT ON COLUMN mart_reach.method IS '`exact`; `hll` (Spark engine with `--approx`: HyperLogLog++, rel_error ≈ 2 × rsd); `sketch` (theta sketches: `--approx`, or a cell with more than 250M gathered follower entries); `no_graph` (no follower graph for the network: reach unknown, left empty); `partial` (row `all` when some network could not be deduplicated)';
+COMMENT ON COLUMN mart_reach.method IS '`exact` (every author''s and sharer''s list complete); `sampled` (some list holds fewer followers than the account reports: estimated, README.md "Partial follower lists"; empty when the lists hold none of those accounts'' followers); `hll` (Spark engine with `--approx`: HyperLogLog++, rel_error ≈ 2 × rsd); `sketch` (theta sketches: `--approx`, or a cell with more than 250M gathered follower entries); `no_graph` (no follower graph for the network: reach unknown, left empty); `partial` (row `all` when some network could not be deduplicated: reach empty, `total_reach_low/high` kept where every network has bounds)';
 
 COMMENT ON COLUMN mart_reach.rel_error IS 'half-width of the ~95 %% interval relative to the estimate; 0 when exact [ratio]';
 

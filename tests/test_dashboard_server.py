@@ -272,6 +272,30 @@ def test_reach_dashboard_runs_on_a_production_server(sample_lake):
     assert f"http://127.0.0.1:{port}" in output
 
 
+def test_an_estimated_reach_is_drawn_with_its_band_and_named():
+    """A `sampled` total is never a bare bar: error bars to its 95 % bounds, and the hover
+    and the table say how it was obtained."""
+    import polars as pl
+
+    from dashboards.pages.compare import comparison_table, reach_figure
+    reach = pl.DataFrame({
+        "name": ["Alpha", "Beta"], "campaign_id": ["a", "b"], "network": ["x", "x"],
+        "first_degree_reach": [900, 400], "second_degree_reach": [100, 10],
+        "total_reach": [1000, 410], "potential_reach": [2000, 500],
+        "dedup_ratio": [0.5, 0.82], "method": ["sampled", "exact"], "rel_error": [0.1, 0.0],
+        "total_reach_low": [900, 410], "total_reach_high": [1100, 410]})
+    fig = reach_figure(reach, ["x"])
+    second = next(t for t in fig["data"] if t["name"] == "second degree (reshares)")
+    assert second["error_y"]["array"] == [100, 0]
+    assert second["error_y"]["arrayminus"] == [100, 0]
+    assert "estimated from partial follower lists, 95 % 900–1.1k (±10%)" in \
+        second["hovertext"][0]
+    assert second["hovertext"][1].endswith("counted")
+    table = comparison_table({"reach": reach, "uplift": pl.DataFrame(),
+                              "engagement": pl.DataFrame()})
+    assert table["reach_obtained"].to_list()[0].startswith("estimated from partial")
+
+
 def test_compare_puts_the_leader_first_on_each_networks_own_scale():
     import polars as pl
 
@@ -284,7 +308,9 @@ def test_compare_puts_the_leader_first_on_each_networks_own_scale():
         "second_degree_reach": [1, 1, 1, 1, 1],
         "total_reach": [11, 900_001, 50_001, 301, 41],
         "potential_reach": [20, 990_000, 60_000, 400, 50],
-        "dedup_ratio": [0.5, 0.9, 0.8, 0.7, 0.8]})
+        "dedup_ratio": [0.5, 0.9, 0.8, 0.7, 0.8], "method": ["exact"] * 5,
+        "rel_error": [0.0] * 5, "total_reach_low": [11, 900_001, 50_001, 301, 41],
+        "total_reach_high": [11, 900_001, 50_001, 301, 41]})
     fig = reach_figure(reach, ["linkedin", "x"])
     bars = [t for t in fig["data"] if t["type"] == "bar" and t["name"] == "first degree"]
     assert [b["x"] for b in bars] == [["Alpha", "Beta"], ["Beta", "Gamma", "Alpha"]]

@@ -52,6 +52,21 @@ def _ys(values) -> list:
     return [None if v is None else v for v in values]
 
 
+#: how a reach number was obtained, in words (docs/marts.md, reach.method)
+METHOD_WORDS = {"exact": "counted", "sampled": "estimated from partial follower lists",
+                "sketch": "approximate (sketches)", "hll": "approximate (HyperLogLog)",
+                "partial": "networks not deduplicated", "no_graph": "unknown: no follower lists"}
+
+
+def how_obtained(method: str | None, rel_error: float | None, low, high) -> str:
+    """'counted', or 'estimated from partial follower lists, 95 % 900–1,100 (±10 %)'."""
+    words = METHOD_WORDS.get(method or "", method or "")
+    if method in (None, "exact", "no_graph") or low is None or high is None:
+        return words
+    spread = f" (±{rel_error:.0%})" if rel_error is not None else ""
+    return f"{words}, 95 % {human(low)}–{human(high)}{spread}"
+
+
 def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
     """One panel per network: first degree + second degree stacked, potential as a dash."""
     nets = [n for n in networks if n in reach["network"].to_list()]
@@ -68,9 +83,16 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                                if f is not None or s is None or t is None else
                                "first/second split withheld (privacy threshold)")
                  + f"<br>distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
-                 for n, f, s, t, p, r in d.select("name", "first_degree_reach",
-                                                  "second_degree_reach", "total_reach",
-                                                  "potential_reach", "dedup_ratio").rows()]
+                 + f"<br>{how_obtained(m, e, lo, hi)}"
+                 for n, f, s, t, p, r, m, e, lo, hi in d.select(
+                     "name", "first_degree_reach", "second_degree_reach", "total_reach",
+                     "potential_reach", "dedup_ratio", *_HOW).rows()]
+        # an estimate is drawn with its ~95 % band, never as a bare bar
+        estimated = pl.col("method").is_in(["sampled", "sketch", "hll"])
+        above = d.select(pl.when(estimated).then(pl.col("total_reach_high") - pl.col(
+            "total_reach")).otherwise(0)).to_series()
+        below = d.select(pl.when(estimated).then(pl.col("total_reach") - pl.col(
+            "total_reach_low")).otherwise(0)).to_series()
         # a split withheld by the privacy threshold: the published total as one bar
         d = d.with_columns(pl.when(pl.col("first_degree_reach").is_null()
                                    & pl.col("second_degree_reach").is_null())
@@ -86,7 +108,10 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
             common | {"type": "bar", "y": _ys(d["second_degree_reach"]),
                       "name": "second degree (reshares)", "legendgroup": "second",
                       "showlegend": i == 0, "marker": {"color": colour(net), "opacity": 0.4},
-                      "text": [pct(r) for r in d["dedup_ratio"]], "textposition": "outside"},
+                      "text": [pct(r) for r in d["dedup_ratio"]], "textposition": "outside",
+                      "error_y": {"type": "data", "symmetric": False, "array": _ys(above),
+                                  "arrayminus": _ys(below), "color": "#334155",
+                                  "thickness": 1.5, "width": 6}},
             common | {"type": "scatter", "mode": "markers", "y": _ys(d["potential_reach"]),
                       "name": "potential reach (sum others report)", "legendgroup": "pot",
                       "showlegend": i == 0,
@@ -153,10 +178,15 @@ def rate_figure(rates: pl.DataFrame) -> dict:
                              "title": {"text": "engagements per impression"}}, hover)
 
 
+_HOW = ("method", "rel_error", "total_reach_low", "total_reach_high")
+
+
 def comparison_table(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    reach = data["reach"].select("name", "campaign_id", "network", "first_degree_reach",
-                                 "second_degree_reach", "total_reach", "potential_reach",
-                                 "dedup_ratio")
+    reach = data["reach"].select(
+        "name", "campaign_id", "network", "first_degree_reach", "second_degree_reach",
+        "total_reach", "potential_reach", "dedup_ratio",
+        pl.struct(_HOW).map_elements(lambda r: how_obtained(*r.values()),
+                                     return_dtype=pl.String).alias("reach_obtained"))
     up = data["uplift"]
     if up.height:
         reach = reach.join(up.filter(pl.col("method") == "nb_glm").select(
