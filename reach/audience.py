@@ -26,6 +26,7 @@ import polars as pl
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
 from .kernels import mark_persons
+from .modelled import modelled_reach
 from .sampled import partial_lists, sampled_reach
 from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
@@ -103,6 +104,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                potential: dict[str, np.ndarray], links: PersonLinks,
                *, sketches: dict[str, SketchStore] | None = None, approx: bool = False,
                exact_limit: int = EXACT_LIMIT, reported: dict[str, np.ndarray] | None = None,
+               modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     people = _People(links)
@@ -115,10 +117,13 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             if progress and done % 50 == 0:
                 progress(done, len(cells))
             done += 1
-            net_rows.append(_cell_row(cell, graphs.get(cell.network), markers,
-                                      potential.get(cell.network), people,
-                                      sketches, approx, exact_limit,
-                                      (reported or {}).get(cell.network)))
+            row = _cell_row(cell, graphs.get(cell.network), markers,
+                            potential.get(cell.network), people, sketches, approx,
+                            exact_limit, (reported or {}).get(cell.network))
+            inputs = (modelled or {}).get((cell.campaign_id, cell.network))
+            if row["method"] == "no_graph" and inputs is not None:
+                row = _modelled_row(row, inputs)
+            net_rows.append(row)
         rows.extend(net_rows)
         rows.append(people.all_row(campaign_id, net_rows))
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
@@ -185,6 +190,63 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
     return row
 
 
+def _modelled_row(row: dict, inputs: tuple) -> dict:
+    """A graph-less cell estimated from follower counts and posts' reach, where the
+    bounds can be proven (README.md, "No follower lists")."""
+    got = modelled_reach(*inputs)
+    if got is None:
+        return row
+    first, total = got
+    f, t = round(first.estimate), round(total.estimate)
+    pot = row.get("potential_reach")
+    return row | {"first_degree_reach": f, "total_reach": t,
+                  "second_degree_reach": max(t - f, 0), "method": "modelled",
+                  "rel_error": total.rel_error, "total_reach_low": math.floor(total.low),
+                  "total_reach_high": math.ceil(total.high),
+                  "dedup_ratio": t / pot if pot else None}
+
+
+def undeduplicated(rs: list[dict], linked: bool) -> dict:
+    """Method and bounds of an `all` row whose networks cannot be deduplicated: people on
+    different networks are different people unless accounts carry a person_id, so the
+    union lies between the largest network's low bound (their sum when nothing is linked)
+    and the sum of the high bounds, where every network has bounds."""
+    unknown = all(r.get("method") == "no_graph" for r in rs)
+    out = {"method": "no_graph" if unknown else "partial"}
+    lows = [r.get("total_reach_low") for r in rs]
+    highs = [r.get("total_reach_high") for r in rs]
+    if None not in lows and None not in highs:
+        out |= {"total_reach_low": max(lows) if linked else sum(lows),
+                "total_reach_high": sum(highs)}
+    return out
+
+
+def with_modelled(reach: pl.DataFrame, inputs: dict[tuple[str, str], tuple], linked: bool
+                  ) -> pl.DataFrame:
+    """``reach`` with its graph-less cells estimated (`modelled`) and the `all` rows of
+    their campaigns redone: for an engine that leaves those cells unknown (Spark)."""
+    if not inputs:
+        return reach
+    rows = reach.to_dicts()
+    cells = [r for r in rows if r["network"] != "all"]
+    for i, r in enumerate(cells):
+        if r["method"] == "no_graph" and (r["campaign_id"], r["network"]) in inputs:
+            cells[i] = _modelled_row(r, inputs[(r["campaign_id"], r["network"])])
+    changed = {r["campaign_id"] for r in cells if r["method"] == "modelled"}
+    out = []
+    for r in rows:
+        if r["network"] == "all" and r["campaign_id"] in changed:
+            mine = [c for c in cells if c["campaign_id"] == r["campaign_id"]]
+            r = {**r, "first_degree_reach": None, "second_degree_reach": None,
+                 "total_reach": None, "dedup_ratio": None, "rel_error": None,
+                 "total_reach_low": None, "total_reach_high": None} | undeduplicated(
+                mine, linked)
+        out.append(r)
+    done = pl.DataFrame(cells + [r for r in out if r["network"] == "all"],
+                        schema=REACH_SCHEMA)
+    return done.sort("campaign_id", pl.col("network") == "all", "network")
+
+
 class _People:
     """One campaign's people across networks: linked accounts as persons in a bitmap,
     unlinked ones as plain counts (each is its own person and appears on one network).
@@ -214,15 +276,9 @@ class _People:
             # bounds: people on different networks are different people unless accounts
             # carry a person_id, so the union lies between the largest network's low
             # bound (their sum when no account is linked) and the sum of the high bounds.
-            unknown = all(r.get("method") == "no_graph" for r in rs)
             row |= {"authors": sum(r["authors"] for r in rs),
-                    "sharers": sum(r["sharers"] for r in rs),
-                    "method": "no_graph" if unknown else "partial"}
-            lows = [r.get("total_reach_low") for r in rs]
-            highs = [r.get("total_reach_high") for r in rs]
-            if None not in lows and None not in highs:
-                row |= {"total_reach_low": sum(lows) if self.links.n == 0 else max(lows),
-                        "total_reach_high": sum(highs)}
+                    "sharers": sum(r["sharers"] for r in rs)} | undeduplicated(
+                rs, linked=self.links.n > 0)
         else:
             authors = self.authors.persons.members()
             self.first.persons.unmark(authors)

@@ -19,6 +19,7 @@ from .cascades import Forest, build_forest, shares_triggered
 from .engagement import post_engagement
 from .errors import UsageError
 from .graph import FollowerGraph, build_graphs
+from .modelled import modelled_inputs
 from .registry import MARTS
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from .touchpoints import conversion_paths, nonconverting_paths
@@ -103,6 +104,12 @@ class Context:
     @cached_property
     def reported(self) -> dict[str, np.ndarray]:
         return reported_counts(self.tables["accounts"], self.sizes)
+
+    @cached_property
+    def modelled(self) -> dict:
+        """Inputs of the `modelled` estimate for the networks without follower lists."""
+        return modelled_inputs(self.tables["posts"], self.tables["shares"],
+                               sorted(set(self.sizes) - set(self.graphs)), self.reported)
 
     @cached_property
     def links(self) -> PersonLinks:

@@ -68,6 +68,37 @@ def read_lake(spark, lake) -> dict:
     return out
 
 
+def _modelled(spark, reach: pl.DataFrame) -> pl.DataFrame:
+    """Graph-less cells estimated from counts (`modelled`), as the Polars engine does:
+    only those networks' campaign posts, their shares and accounts reach the driver."""
+    from .audience import reported_counts, with_modelled
+    from .modelled import modelled_inputs
+    nets = [r[0] for r in spark.sql(
+        "SELECT DISTINCT network FROM posts WHERE campaign_id IS NOT NULL AND network NOT IN "
+        "(SELECT network FROM graph_networks)").collect()]
+    reach = reach.sort("campaign_id", pl.col("network") == "all", "network")
+    if not nets:
+        return reach
+    where = "network IN ({})".format(", ".join(f"'{n}'" for n in nets))
+
+    def frame(query: str, schema: dict) -> pl.LazyFrame:
+        return _polars(spark.sql(query), schema).lazy()
+    s, i = pl.String, pl.Int64
+    posts = frame(f"SELECT network, post_id, campaign_id, account_key, reach FROM posts "
+                  f"WHERE campaign_id IS NOT NULL AND {where}",
+                  {"network": s, "post_id": s, "campaign_id": s, "account_key": i, "reach": i})
+    shares = frame(f"SELECT network, post_id, sharer_key FROM shares WHERE {where}",
+                   {"network": s, "post_id": s, "sharer_key": i})
+    accounts = frame(f"SELECT network, account_key, followers_count FROM accounts "
+                     f"WHERE {where}", {"network": s, "account_key": i, "followers_count": i})
+    sizes = dict(spark.sql(f"SELECT network, max(account_key) + 1 FROM account_keys WHERE "
+                           f"{where} GROUP BY network").collect())
+    inputs = modelled_inputs(posts, shares, nets, reported_counts(accounts, sizes))
+    linked = spark.sql("SELECT count(*) FROM accounts WHERE person_id IS NOT NULL"
+                       ).collect()[0][0] > 0
+    return with_modelled(reach, inputs, linked)
+
+
 def _hadoop(uri: str) -> str:
     """Hadoop's name for a store: s3a:// (delta-rs says s3://)."""
     return "s3a://" + uri[5:] if uri.startswith("s3://") else uri
@@ -90,8 +121,8 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
     view("reach_cells", sql("reach_cells"), cache=True)
     cells = spark.sql("SELECT * FROM reach_cells")
     all_rows = spark.sql(sql("reach_all"))
-    out = {"reach": _polars(cells.unionByName(all_rows), MARTS["reach"].schema).sort(
-        "campaign_id", pl.col("network") == "all", "network")}
+    out = {"reach": _modelled(spark, _polars(cells.unionByName(all_rows),
+                                             MARTS["reach"].schema))}
     say("spark: cascades and amplifiers")
     view("cascade_parents", sql("cascade_parents"))
     tree, pairs = _cascade_tree(spark)

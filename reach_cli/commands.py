@@ -181,9 +181,11 @@ METHOD_WHY = {
     "exact": "every author's and sharer's follower list is complete: counted",
     "sampled": "some lists hold fewer followers than the account reports: estimated from "
                "the lists as samples, with ~95 % bounds",
+    "modelled": "no follower lists: between bounds proven from follower counts and posts' "
+                "reach (the interval), their geometric mean as the estimate",
     "sketch": "approximate unions (theta sketches: --approx or a very large cell)",
     "hll": "approximate unions (HyperLogLog: Spark --approx)",
-    "no_graph": "no follower lists on this network: reach unknown, left empty",
+    "no_graph": "no follower lists, and counts too incomplete to bound it: reach unknown",
 }
 
 

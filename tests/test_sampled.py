@@ -147,3 +147,36 @@ def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):
                             "--engine", "spark"], capture_output=True, text=True)
     assert spark.returncode == 2
     assert "partial lists" in spark.stderr and "Polars engine" in spark.stderr
+
+
+# -- no lists at all: method `modelled` -------------------------------------------------
+def test_modelled_bounds_are_proven_and_hold_the_estimate():
+    from reach.modelled import modelled_reach
+    # one author, one post reaching 150 (its 100 followers + 50 through reshares)
+    first, total = modelled_reach(np.array([100.0]), np.array([0]), np.array([150.0]),
+                                  np.array([0.0]))
+    assert (first.low, first.estimate, first.high) == (100, 100, 100)  # nothing to model
+    assert (total.low, total.high) == (150, 150)
+    # two authors (100 and 40 followers), three posts; the third reports no reach, its
+    # sharers report 30 followers between them
+    first, total = modelled_reach(np.array([100.0, 40.0]), np.array([0, 0, 1]),
+                                  np.array([150.0, 120.0, np.nan]), np.array([0, 0, 30.0]))
+    assert (first.low, first.high) == (99, 140)  # largest less the other author; sum
+    assert (total.low, total.high) == (149, 100 + 40 + 50 + 20 + 30)
+    assert total.low <= total.estimate <= total.high
+    assert total.estimate == pytest.approx((149 * 240) ** 0.5)
+    # an unknown count: no proven bound, no estimate
+    assert modelled_reach(np.array([100.0, np.nan]), np.array([0, 1]), np.array([1.0, 2.0]),
+                          np.zeros(2)) is None
+    assert modelled_reach(np.array([100.0]), np.array([0]), np.array([np.nan]),
+                          np.array([np.nan])) is None
+
+
+def test_a_network_without_lists_is_modelled_from_counts_and_post_reach(tmp_path):
+    tables = _tables([], {"brand": 100, "fan": 30}, [("p1", "brand"), ("p2", "brand")],
+                     [("s1", "p2", "fan")], net="instagram")
+    tables["posts"] = tables["posts"].with_columns(reach=pl.Series([100, 120]))
+    row = _reach(tmp_path, tables).row(0, named=True)
+    assert row["method"] == "modelled"
+    assert (row["total_reach_low"], row["total_reach_high"]) == (120, 120)
+    assert row["first_degree_reach"] == 100 and row["total_reach"] == 120

@@ -54,6 +54,7 @@ def _ys(values) -> list:
 
 #: how a reach number was obtained, in words (docs/marts.md, reach.method)
 METHOD_WORDS = {"exact": "counted", "sampled": "estimated from partial follower lists",
+                "modelled": "modelled from follower counts and posts' reach (no lists)",
                 "sketch": "approximate (sketches)", "hll": "approximate (HyperLogLog)",
                 "partial": "networks not deduplicated", "no_graph": "unknown: no follower lists"}
 
@@ -88,7 +89,7 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                      "name", "first_degree_reach", "second_degree_reach", "total_reach",
                      "potential_reach", "dedup_ratio", *_HOW).rows()]
         # an estimate is drawn with its ~95 % band, never as a bare bar
-        estimated = pl.col("method").is_in(["sampled", "sketch", "hll"])
+        estimated = pl.col("method").is_in(["sampled", "modelled", "sketch", "hll"])
         above = d.select(pl.when(estimated).then(pl.col("total_reach_high") - pl.col(
             "total_reach")).otherwise(0)).to_series()
         below = d.select(pl.when(estimated).then(pl.col("total_reach") - pl.col(
