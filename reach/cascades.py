@@ -25,17 +25,20 @@ Management Science 62(1), 2016.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from .graph import FollowerGraph, Marker
+from .sampled import partial_lists, sampled_reach
 
 CASCADE_SCHEMA = {
     "network": pl.String, "post_id": pl.String, "campaign_id": pl.String,
     "root_account_id": pl.String, "size": pl.Int64, "depth": pl.Int64,
     "max_breadth": pl.Int64, "structural_virality": pl.Float64, "total_reach": pl.Int64,
+    "reach_method": pl.String, "total_reach_low": pl.Int64, "total_reach_high": pl.Int64,
     "first_share_at": pl.Datetime("us", "UTC"), "time_to_half_s": pl.Float64,
     "reconstructed_edges": pl.Int64,
 }
@@ -133,8 +136,8 @@ def build_forest(posts: pl.LazyFrame, shares: pl.LazyFrame, follows: pl.LazyFram
                   reconstructed)
 
 
-def cascade_metrics(forest: Forest, posts: pl.LazyFrame, graphs: dict[str, FollowerGraph]
-                    ) -> pl.DataFrame:
+def cascade_metrics(forest: Forest, posts: pl.LazyFrame, graphs: dict[str, FollowerGraph],
+                    reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     nodes = forest.nodes.with_columns(
         pl.Series("depth", forest.depth), pl.Series("subtree", forest.subtree),
         pl.Series("reconstructed", forest.reconstructed))
@@ -163,32 +166,45 @@ def cascade_metrics(forest: Forest, posts: pl.LazyFrame, graphs: dict[str, Follo
                .alias("structural_virality"),
                ((pl.col("_half_t") - pl.col("created_at")).dt.total_microseconds() / 1e6)
                .alias("time_to_half_s")))
-    reach = _cascade_reach(forest, out, graphs)
-    out = out.with_columns(pl.Series("total_reach", reach, dtype=pl.Int64))
+    reach = pl.DataFrame(_cascade_reach(forest, out, graphs, reported or {}), orient="row",
+                         schema={"total_reach": pl.Int64, "reach_method": pl.String,
+                                 "total_reach_low": pl.Int64, "total_reach_high": pl.Int64})
+    out = pl.concat([out, reach], how="horizontal")
     return out.select(list(CASCADE_SCHEMA)).cast(CASCADE_SCHEMA).sort("network", "post_id")
 
 
-def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, FollowerGraph]
-                   ) -> list[int | None]:
-    """|F(root author ∪ sharers) \\ root author| per cascade, in ``cascades`` order."""
+def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, FollowerGraph],
+                   reported: dict[str, np.ndarray]) -> list[tuple]:
+    """(reach, method, low, high) per cascade, in ``cascades`` order: |F(root author ∪
+    sharers) \\ root author|, exact where every list is complete, else estimated as the
+    reach mart does (method ``sampled``, README.md "Partial follower lists")."""
     sharers = (forest.nodes.filter(~pl.col("is_root"))
                .group_by("network", "post_id").agg(pl.col("account_key").unique()))
     lookup = {(n, p): k for n, p, k in sharers.iter_rows()}
     markers = {net: Marker(g.n) for net, g in graphs.items()}
-    out: list[int | None] = []
+    out: list[tuple] = []
     for network, post_id, author in cascades.select("network", "post_id", "account_key"
                                                      ).iter_rows():
         g = graphs.get(network)
         if g is None:
-            out.append(None)
+            out.append((None, "no_graph", None, None))
             continue
         keys = lookup.get((network, post_id))
         author_arr = np.array([author], dtype=np.int64)
-        if keys is None:
-            out.append(int(g.in_degree(author_arr)[0]))
+        exposers = author_arr if keys is None else np.unique(
+            np.concatenate([author_arr, np.asarray(keys, dtype=np.int64)]))
+        rep = reported.get(network)
+        if rep is not None and partial_lists(g, exposers, rep).any():
+            est = sampled_reach(markers[network], g, exposers, author_arr, rep)
+            if np.isnan(est.estimate):
+                out.append((None, "sampled", None, None))
+            else:
+                out.append((round(est.estimate), "sampled", math.floor(est.low),
+                            math.ceil(est.high)))
             continue
-        exposers = np.unique(np.concatenate([author_arr, np.asarray(keys, dtype=np.int64)]))
-        out.append(markers[network].distinct_followers(g, exposers, author_arr))
+        n = (int(g.in_degree(author_arr)[0]) if keys is None
+             else markers[network].distinct_followers(g, exposers, author_arr))
+        out.append((n, "exact", n, n))
     return out
 
 

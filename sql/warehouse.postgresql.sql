@@ -127,6 +127,9 @@ CREATE TABLE IF NOT EXISTS mart_cascades (
 	max_breadth BIGINT, 
 	structural_virality DOUBLE PRECISION, 
 	total_reach BIGINT, 
+	reach_method TEXT, 
+	total_reach_low BIGINT, 
+	total_reach_high BIGINT, 
 	first_share_at TIMESTAMP WITH TIME ZONE, 
 	time_to_half_s DOUBLE PRECISION, 
 	reconstructed_edges BIGINT, 
@@ -154,7 +157,13 @@ COMMENT ON COLUMN mart_cascades.max_breadth IS 'most nodes at one depth below th
 
 COMMENT ON COLUMN mart_cascades.structural_virality IS 'mean shortest-path distance over all pairs of nodes, root included (Goel et al. 2016); empty when nobody shared [hops]';
 
-COMMENT ON COLUMN mart_cascades.total_reach IS '|F(author ∪ sharers) \ author|; empty without a follower graph [people]';
+COMMENT ON COLUMN mart_cascades.total_reach IS '|F(author ∪ sharers) \ author|; empty without a follower graph; estimated where a list is partial (see reach_method) [people]';
+
+COMMENT ON COLUMN mart_cascades.reach_method IS '`exact`; `sampled` (an author''s or sharer''s list holds fewer followers than it reports: estimated as in the reach mart); `no_graph`';
+
+COMMENT ON COLUMN mart_cascades.total_reach_low IS '~95 %% bounds of total_reach (equal to it when exact) [people]';
+
+COMMENT ON COLUMN mart_cascades.total_reach_high IS '~95 %% bounds of total_reach (equal to it when exact) [people]';
 
 COMMENT ON COLUMN mart_cascades.first_share_at IS 'first share [time]';
 

@@ -44,7 +44,7 @@ def _tables(edges: list[tuple[str, str]], counts: dict[str, int], posts, shares,
     }
 
 
-def _reach(tmp_path, tables) -> pl.DataFrame:
+def _marts(tmp_path, tables, only=("reach",)) -> dict[str, pl.DataFrame]:
     src = tmp_path / "src"
     src.mkdir()
     for name, df in tables.items():
@@ -53,8 +53,11 @@ def _reach(tmp_path, tables) -> pl.DataFrame:
     lk = Lake.open(tmp_path / "lake")
     scans = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
                                       "conversions", "_account_keys")}
-    marts = compute_marts(scans, spec=ComputeSpec(), only=("reach",))
-    return marts["reach"].filter(pl.col("network") != "all")
+    return compute_marts(scans, spec=ComputeSpec(), only=only)
+
+
+def _reach(tmp_path, tables) -> pl.DataFrame:
+    return _marts(tmp_path, tables)["reach"].filter(pl.col("network") != "all")
 
 
 def test_half_a_list_of_one_account_estimates_its_count(tmp_path):
@@ -123,11 +126,17 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     counts = {h: sum(1 for e in full if e[1] == h) for h in hubs}
     posts = [("p", "h0")]
     shares = [(f"s{i}", "p", h) for i, h in enumerate(hubs[1:])]
-    row = _reach(tmp_path, _tables(kept, counts, posts, shares)).row(0, named=True)
-    truth = len({a for a, b in full})
+    marts = _marts(tmp_path, _tables(kept, counts, posts, shares), only=("reach", "cascades"))
+    row = marts["reach"].filter(pl.col("network") != "all").row(0, named=True)
+    truth = len({a for a, b in full} - {"h0"})
     assert row["method"] == "sampled"
     assert abs(row["total_reach"] / truth - 1) < 0.05
     assert row["total_reach_low"] <= truth <= row["total_reach_high"]
+    # the post's cascade is the same people (one post): the same estimate, per post
+    cascade = marts["cascades"].row(0, named=True)
+    assert cascade["reach_method"] == "sampled"
+    assert (cascade["total_reach"], cascade["total_reach_low"], cascade["total_reach_high"]
+            ) == (row["total_reach"], row["total_reach_low"], row["total_reach_high"])
 
 
 def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):

@@ -50,6 +50,9 @@ SELECT p.network, p.post_id, p.campaign_id, p.account_id AS root_account_id,
             THEN CAST(c.wiener AS DOUBLE) / ((c.size + 1) * c.size / 2.0D) END
            AS structural_virality,
        CASE WHEN g.network IS NOT NULL THEN coalesce(r.total_reach, 0) END AS total_reach,
+       CASE WHEN g.network IS NOT NULL THEN 'exact' ELSE 'no_graph' END AS reach_method,
+       CASE WHEN g.network IS NOT NULL THEN coalesce(r.total_reach, 0) END AS total_reach_low,
+       CASE WHEN g.network IS NOT NULL THEN coalesce(r.total_reach, 0) END AS total_reach_high,
        c.first_share_at,
        (unix_micros(c.half_t) - unix_micros(p.created_at)) / 1e6D AS time_to_half_s,
        coalesce(c.reconstructed_edges, 0) AS reconstructed_edges
