@@ -151,6 +151,15 @@ def test_selected_campaigns_show_their_numbers(server, browser, sample_lake):
             "campaign_id", "network", "first_degree_reach").rows()}
         assert got == want
         assert st.parse(urlsplit(browser.current_url).query)["campaigns"] == chosen
+        # the verdict names the campaign with the most distinct people, with its number
+        totals = dict(reach.filter(pl.col("campaign_id").is_in(chosen),
+                                   pl.col("network") == "all")
+                      .select("campaign_id", "total_reach").rows())
+        if None not in totals.values():
+            leader = max(chosen, key=lambda c: (totals[c], c))
+            verdict = browser.find_element("css selector", "#cmp-verdict").text
+            assert verdict.startswith(f"{names[leader]} reached the most people: "
+                                      f"{totals[leader]:,} distinct"), verdict
 
 
 def test_changing_the_selection_redraws_and_keeps_it_in_the_url(server, browser, sample_lake):

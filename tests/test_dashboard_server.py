@@ -315,3 +315,41 @@ def test_compare_puts_the_leader_first_on_each_networks_own_scale():
     bars = [t for t in fig["data"] if t["type"] == "bar" and t["name"] == "first degree"]
     assert [b["x"] for b in bars] == [["Alpha", "Beta"], ["Beta", "Gamma", "Alpha"]]
     assert not any("matches" in v for k, v in fig["layout"].items() if k.startswith("yaxis"))
+
+
+def test_the_verdict_names_the_leader_and_says_why():
+    import polars as pl
+
+    from dashboards.pages.verdict import sentence, verdict_rows
+    cols = ("campaign_id", "name", "network", "total_reach", "second_degree_reach",
+            "potential_reach", "method")
+    reach = pl.DataFrame([
+        ("a", "Alpha", "x", 800, 200, 1000, "exact"),
+        ("a", "Alpha", "fb", 400, 0, 450, "exact"),
+        ("a", "Alpha", "all", 1100, 200, 1450, "exact"),
+        ("b", "Beta", "x", 900, None, 1200, "sampled"),  # second degree withheld
+        ("b", "Beta", "ig", None, None, 300, "no_graph"),
+        ("b", "Beta", "all", None, None, 1500, "partial"),
+    ], schema=list(cols), orient="row")
+    uplift = pl.DataFrame({"campaign_id": ["a", "a"], "network": ["x", "fb"],
+                           "method": ["nb_glm"] * 2, "uplift": [0.3, 0.5],
+                           "p_adjusted": [0.01, 0.2]})
+    rows = verdict_rows(reach, uplift)
+    assert rows["campaign_id"].to_list() == ["a", "b"]
+    beta = rows.row(1, named=True)
+    assert beta["people"] == 900 and beta["overstated"] is None  # a floor: no % claimed
+    assert beta["reshare_share"] is None  # withheld is unknown, not 0 %
+    cascades = pl.DataFrame({"campaign_id": ["a"], "network": ["x"], "size": [42]})
+    amplifiers = pl.DataFrame({"campaign_id": ["a"], "network": ["x"], "account_id": ["7"],
+                               "role": ["sharer"], "shapley_reach": [151.6], "rank": [1]})
+    text = sentence(rows, cascades, amplifiers, {("x", "7"): "fan"})
+    assert text == ("Alpha reached the most people: 1,100 distinct. A follower-count sum "
+                    "would report 1,450, 32% more. 18% came only through reshares; its best "
+                    "network is x, where its largest cascade had 42 reshares and @fan added "
+                    "the most (152 people, Shapley credit). Engagement rose +30% on x "
+                    "(significant).")
+    only_beta = sentence(rows.filter(pl.col("campaign_id") == "b"), cascades, amplifiers)
+    assert only_beta.startswith("Beta reached the most people: 900 distinct (at least: "
+                                "some networks withheld or unknown; networks added up, not "
+                                "deduplicated; x estimated from partial follower lists, ig "
+                                "unknown: no follower lists).")

@@ -249,8 +249,10 @@ def headline(reader, campaigns: list[str], networks: list[str]) -> tuple[list, h
         note = empty("Pick at least two campaigns to compare them.")
     if not campaigns or not networks:
         return [empty("Nothing selected.")], note
+    from .verdict import verdict
     reach = reader.compare(campaigns[:MAX_CAMPAIGNS], networks)["reach"]
-    return [graph("cmp-reach", reach_figure(reach, networks))], note
+    return [verdict(reader, campaigns[:MAX_CAMPAIGNS]),
+            graph("cmp-reach", reach_figure(reach, networks))], note
 
 
 def details(reader, campaigns: list[str], networks: list[str]) -> list:
