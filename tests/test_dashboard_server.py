@@ -353,3 +353,19 @@ def test_the_verdict_names_the_leader_and_says_why():
                                 "some networks withheld or unknown; networks added up, not "
                                 "deduplicated; x estimated from partial follower lists, ig "
                                 "unknown: no follower lists).")
+
+
+def test_a_missing_bar_says_why():
+    import polars as pl
+
+    from dashboards.pages.compare import reach_figure
+    reach = pl.DataFrame({
+        "name": ["Alpha", "Beta", "Gamma"], "campaign_id": ["a", "b", "g"],
+        "network": ["x"] * 3, "first_degree_reach": [900, None, None],
+        "second_degree_reach": [100, None, None], "total_reach": [1000, None, None],
+        "potential_reach": [2000, 40, None], "dedup_ratio": [0.5, None, None],
+        "method": ["exact", "exact", "no_graph"], "rel_error": [0.0, None, None],
+        "total_reach_low": [1000, None, None], "total_reach_high": [1000, None, None]})
+    words = next(t for t in reach_figure(reach, ["x"])["data"] if t.get("mode") == "text")
+    assert words["x"] == ["Beta", "Gamma"]
+    assert words["text"] == ["withheld:<br>too few people", "unknown:<br>no follower lists"]

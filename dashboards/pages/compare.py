@@ -68,6 +68,15 @@ def how_obtained(method: str | None, rel_error: float | None, low, high) -> str:
     return f"{words}, 95 % {human(low)}–{human(high)}{spread}"
 
 
+def why_missing(method: str | None) -> str:
+    """The word a chart shows where a reach number is missing."""
+    if method in ("no_graph", None):
+        return "unknown:<br>no follower lists"
+    if method == "sampled":
+        return "unknown:<br>lists hold none"
+    return "withheld:<br>too few people"  # counted, but under the privacy threshold
+
+
 def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
     """One panel per network: first degree + second degree stacked, potential as a dash."""
     nets = [n for n in networks if n in reach["network"].to_list()]
@@ -119,6 +128,16 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                       "marker": {"symbol": "line-ew-open", "size": 26, "line": {"width": 3},
                                  "color": "#dc2626"}},
         ]
+        # a missing bar is a word, not a gap: why this campaign has no number here
+        missing = d.filter(pl.col("total_reach").is_null())
+        if missing.height:
+            data.append(common | {
+                "type": "scatter", "mode": "text", "x": missing["name"].to_list(),
+                "y": [0] * missing.height, "textposition": "top center",
+                "text": [why_missing(m) for m in missing["method"]],
+                "hovertext": [f"{n}: {why_missing(m)}" for n, m in missing.select(
+                    "name", "method").rows()],
+                "showlegend": False, "textfont": {"size": 11, "color": "#4b5563"}})
         left = i * (width + gap)
         layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",
                                 "gridcolor": GRID}
