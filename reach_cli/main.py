@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ReachError as exc:
         label = "usage error" if isinstance(exc, UsageError) else "error"
-        err.print(f"[bold red]{label}:[/] {exc}", soft_wrap=True)
+        err.print(f"[bold red]{label}:[/] {escape(str(exc))}", soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted; the lake is unchanged unless a commit had finished")

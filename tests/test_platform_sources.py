@@ -348,6 +348,7 @@ def test_suite_mapping_naming_a_missing_column_stops_the_load(tmp_path):
                           str(mapping), "--lake", str(tmp_path / "lake")],
                          capture_output=True, text=True)
     assert cli.returncode == 1 and "`Page`" in cli.stderr and "Traceback" not in cli.stderr
+    assert "Fix the mapping's [columns]" in cli.stderr  # brackets are text, not markup
     assert Lake.open(tmp_path / "lake").manifest() == before
 
 
