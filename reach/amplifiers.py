@@ -4,6 +4,8 @@ Per campaign × network and exposer (authors and sharers): ``shares_triggered`` 
 shares descending from the exposer's posts or shares in the campaign's cascades, its
 own excluded), ``incremental_reach`` (people only it reached) and ``shapley_reach``
 (exact Shapley credit of total_reach, see ``reach.credit``), ranked by Shapley credit.
+Where some lists are partial (``method = sampled``) the credits are estimates that sum to
+the reach mart's estimate.
 """
 
 from __future__ import annotations
@@ -14,25 +16,50 @@ import polars as pl
 from ._cells import Cell
 from .credit import coverage_credit
 from .graph import FollowerGraph, Marker
+from .sampled import partial_lists, sampled_reach
 
 RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
 
 AMPLIFIER_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "account_id": pl.String,
     "role": pl.String, "shares_triggered": pl.Int64, "incremental_reach": pl.Int64,
-    "shapley_reach": pl.Float64, "rank": pl.Int64,
+    "shapley_reach": pl.Float64, "method": pl.String, "rank": pl.Int64,
 }
 
 
+def _sampled_credit(g: FollowerGraph, cell: Cell, reported: np.ndarray, observed: np.ndarray,
+                    marker: Marker) -> tuple[np.ndarray, np.ndarray]:
+    """Credits where some lists are partial (README.md, "Partial follower lists"): each
+    exposer's credit on the lists as they are, divided by the share of its followers its
+    list holds, then scaled so the credits sum to the cell's estimated total_reach. People
+    only one account reached cannot be read off samples: incremental_reach is empty."""
+    listed = g.in_degree(cell.exposers).astype(np.float64)
+    rep = reported[cell.exposers]
+    rate = np.where(np.isnan(rep) | (rep <= listed), 1.0,
+                    listed / np.where(rep > 0, rep, 1.0))
+    weighted = np.where(rate > 0, observed / np.where(rate > 0, rate, 1.0), 0.0)
+    total = sampled_reach(marker, g, cell.exposers, cell.authors, reported).estimate
+    if weighted.sum() > 0 and not np.isnan(total):
+        weighted *= total / weighted.sum()
+    return weighted, np.full(cell.exposers.size, None)
+
+
 def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
-                   triggered: pl.DataFrame, account_keys: pl.DataFrame) -> pl.DataFrame:
+                   triggered: pl.DataFrame, account_keys: pl.DataFrame,
+                   reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     frames = []
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     for cell in cells:
         g = graphs.get(cell.network)
+        rep = (reported or {}).get(cell.network)
+        method = "exact" if g is not None else "no_graph"
         if g is not None:
             shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
                                                    markers[cell.network])
+            if rep is not None and partial_lists(g, cell.exposers, rep).any():
+                method = "sampled"
+                shapley, incremental = _sampled_credit(g, cell, rep, shapley,
+                                                       markers[cell.network])
         else:
             shapley = np.full(cell.exposers.size, np.nan)
             incremental = np.full(cell.exposers.size, None)
@@ -41,7 +68,7 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             "account_key": cell.exposers.astype(np.int32),
             "role": np.where(cell.is_author, "author", "sharer"),
             "incremental_reach": pl.Series(incremental, dtype=pl.Int64, strict=False),
-            "shapley_reach": pl.Series(shapley).fill_nan(None)}))
+            "shapley_reach": pl.Series(shapley).fill_nan(None), "method": method}))
     if not frames:
         return pl.DataFrame(schema=AMPLIFIER_SCHEMA)
     df = (pl.concat(frames)

@@ -87,7 +87,7 @@ _DECLARED = (
          people=("reach_added",), row_sums=(("reach_added", ("network", "post_id")),)),
     Mart("amplifiers", ("campaign_id", "network", "account_id"), AMPLIFIER_SCHEMA,
          "who amplified each campaign: shares triggered, incremental and Shapley reach",
-         lambda c: amplifier_rows(c.cells, c.graphs, c.triggered, c.key_ids),
+         lambda c: amplifier_rows(c.cells, c.graphs, c.triggered, c.key_ids, c.reported),
          step="amplifiers", spark=True, people=("incremental_reach", "shapley_reach"),
          row_sums=(("shapley_reach", ("campaign_id", "network")),)),
     Mart("timeline", ("campaign_id", "network", "bucket_start"), TIMELINE_SCHEMA,

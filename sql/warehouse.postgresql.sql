@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS mart_amplifiers (
 	shares_triggered BIGINT, 
 	incremental_reach BIGINT, 
 	shapley_reach DOUBLE PRECISION, 
+	method TEXT, 
 	rank BIGINT, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, account_id)
@@ -38,9 +39,11 @@ COMMENT ON COLUMN mart_amplifiers.role IS '`author` or `sharer`';
 
 COMMENT ON COLUMN mart_amplifiers.shares_triggered IS 'distinct shares descending from the account''s posts or shares in the campaign''s cascades (its own excluded) [shares]';
 
-COMMENT ON COLUMN mart_amplifiers.incremental_reach IS 'people only this account reached [people]';
+COMMENT ON COLUMN mart_amplifiers.incremental_reach IS 'people only this account reached; empty where lists are partial (samples cannot tell) [people]';
 
-COMMENT ON COLUMN mart_amplifiers.shapley_reach IS 'exact Shapley credit of total_reach; sums to total_reach per cell [people]';
+COMMENT ON COLUMN mart_amplifiers.shapley_reach IS 'exact Shapley credit of total_reach; sums to total_reach per cell. Where lists are partial: the credit on the lists as they are ÷ the share of its followers the account''s list holds, scaled to sum to the estimated total_reach [people]';
+
+COMMENT ON COLUMN mart_amplifiers.method IS '`exact`; `sampled` (some list in the cell is partial: credits estimated, as above); `no_graph`';
 
 COMMENT ON COLUMN mart_amplifiers.rank IS 'by shapley_reach (compared to 9 decimals, so equal credits tie whatever the summation order), then shares_triggered, then account_id [1 = top]';
 

@@ -17,6 +17,7 @@ CREATE TABLE IF NOT EXISTS mart_amplifiers (
 	shares_triggered BIGINT, 
 	incremental_reach BIGINT, 
 	shapley_reach DOUBLE, 
+	method TEXT, 
 	rank BIGINT, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, account_id)

@@ -126,7 +126,8 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     counts = {h: sum(1 for e in full if e[1] == h) for h in hubs}
     posts = [("p", "h0")]
     shares = [(f"s{i}", "p", h) for i, h in enumerate(hubs[1:])]
-    marts = _marts(tmp_path, _tables(kept, counts, posts, shares), only=("reach", "cascades"))
+    marts = _marts(tmp_path, _tables(kept, counts, posts, shares),
+                   only=("reach", "cascades", "amplifiers"))
     row = marts["reach"].filter(pl.col("network") != "all").row(0, named=True)
     truth = len({a for a, b in full} - {"h0"})
     assert row["method"] == "sampled"
@@ -137,6 +138,17 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     assert cascade["reach_method"] == "sampled"
     assert (cascade["total_reach"], cascade["total_reach_low"], cascade["total_reach_high"]
             ) == (row["total_reach"], row["total_reach_low"], row["total_reach_high"])
+    # amplifiers: estimated credits that sum to the estimate and track the exact ones
+    amps = marts["amplifiers"]
+    assert set(amps["method"]) == {"sampled"} and amps["incremental_reach"].null_count() == 12
+    assert amps["shapley_reach"].sum() == pytest.approx(row["total_reach"], rel=1e-3)
+    reached: dict[str, set[str]] = {}
+    for person, hub in full:
+        reached.setdefault(person, set()).add(hub)
+    exact = {h: sum(1 / len(hs) for p, hs in reached.items() if h in hs) for h in hubs}
+    got = dict(amps.select("account_id", "shapley_reach").iter_rows())
+    errors = [abs(got[h] / exact[h] - 1) for h in hubs]
+    assert max(errors) < 0.15, errors
 
 
 def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):

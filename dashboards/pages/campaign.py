@@ -136,7 +136,7 @@ def register(app, reader) -> None:
             body.append(section("Top amplifiers", table(
                 "cp-amplifiers", amp.select("network", "rank", "account_id", "role",
                                             "shapley_reach", "incremental_reach",
-                                            "shares_triggered"), "amplifiers",
+                                            "shares_triggered", "method"), "amplifiers",
                 {"shapley_reach": {"type": "numeric", "format": Format(
                     precision=0, scheme=Scheme.fixed).group(True)},
                  "incremental_reach": {"type": "numeric", "format": Format().group(True)}}),

@@ -19,7 +19,8 @@ rows_ AS (
            CASE WHEN g.network IS NOT NULL THEN coalesce(c.incremental_reach, 0) END
                AS incremental_reach,
            CASE WHEN g.network IS NOT NULL THEN coalesce(c.shapley_reach, 0.0D) END
-               AS shapley_reach
+               AS shapley_reach,
+           CASE WHEN g.network IS NOT NULL THEN 'exact' ELSE 'no_graph' END AS method
     FROM exposures AS e
     JOIN account_keys AS k ON k.network = e.network AND k.account_key = e.key
     LEFT JOIN credit AS c ON c.campaign_id = e.campaign_id AND c.network = e.network
