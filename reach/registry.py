@@ -92,7 +92,7 @@ _DECLARED = (
          row_sums=(("shapley_reach", ("campaign_id", "network")),)),
     Mart("timeline", ("campaign_id", "network", "bucket_start"), TIMELINE_SCHEMA,
          "cumulative distinct reach over time per campaign × network",
-         lambda c: timeline_rows(c.cells, c.graphs),
+         lambda c: timeline_rows(c.cells, c.graphs, c.reported),
          step="timeline", spark=True, people=("new_reach", "cumulative_reach"),
          running=(("cumulative_reach", "new_reach", ("campaign_id", "network"),
                    "bucket_start"),)),

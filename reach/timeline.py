@@ -4,6 +4,8 @@ A person is reached at the earliest exposure time among the exposers they follow
 (authors at their first campaign post, sharers at their first share). Buckets are
 hours, or days when the cell's exposures span more than ``DAILY_AFTER_DAYS``; only
 buckets in which someone new was reached are written (the curve is a step function).
+Where some lists are partial (``method = sampled``) the curve the lists show is scaled to
+end at the cell's estimated total_reach.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import polars as pl
 
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
+from .sampled import partial_lists, sampled_reach
 
 DAILY_AFTER_DAYS = 14
 HOUR_US = 3_600_000_000
@@ -20,7 +23,7 @@ HOUR_US = 3_600_000_000
 TIMELINE_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String,
     "bucket_start": pl.Datetime("us", "UTC"), "bucket": pl.String,
-    "new_reach": pl.Int64, "cumulative_reach": pl.Int64,
+    "new_reach": pl.Int64, "cumulative_reach": pl.Int64, "method": pl.String,
 }
 
 
@@ -36,7 +39,8 @@ def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
     return times
 
 
-def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph]) -> pl.DataFrame:
+def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
+                  reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     frames = []
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     for cell in cells:
@@ -49,12 +53,22 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph]) -> pl.Dat
         span_days = (cell.exposed_at.max() - cell.exposed_at.min()) / (24 * HOUR_US)
         width = HOUR_US * (24 if span_days > DAILY_AFTER_DAYS else 1)
         buckets, counts = np.unique(times // width * width, return_counts=True)
+        cumulative, method = np.cumsum(counts).astype(np.float64), "exact"
+        rep = (reported or {}).get(cell.network)
+        if rep is not None and partial_lists(g, cell.exposers, rep).any():
+            # the curve as the lists show it, scaled to end at the cell's estimate
+            # (README.md, "Partial follower lists")
+            est = sampled_reach(markers[cell.network], g, cell.exposers, cell.authors, rep)
+            if not np.isnan(est.estimate):
+                cumulative *= est.estimate / cumulative[-1]
+            method = "sampled"
+        cumulative = np.round(cumulative).astype(np.int64)
         frames.append(pl.DataFrame({
             "campaign_id": cell.campaign_id, "network": cell.network,
             "bucket_start": pl.Series(buckets).cast(pl.Datetime("us", "UTC")),
             "bucket": "day" if width > HOUR_US else "hour",
-            "new_reach": counts.astype(np.int64),
-            "cumulative_reach": np.cumsum(counts).astype(np.int64)}))
+            "new_reach": np.diff(cumulative, prepend=0),
+            "cumulative_reach": cumulative, "method": method}))
     if not frames:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
     return pl.concat(frames).select(list(TIMELINE_SCHEMA)).cast(TIMELINE_SCHEMA)

@@ -388,6 +388,7 @@ CREATE TABLE IF NOT EXISTS mart_timeline (
 	bucket TEXT, 
 	new_reach BIGINT, 
 	cumulative_reach BIGINT, 
+	method TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, bucket_start)
 );
@@ -407,6 +408,8 @@ COMMENT ON COLUMN mart_timeline.bucket IS '`hour`, or `day` when the cell''s exp
 COMMENT ON COLUMN mart_timeline.new_reach IS 'people first reached in this bucket [people]';
 
 COMMENT ON COLUMN mart_timeline.cumulative_reach IS 'people reached up to the end of this bucket; the last value equals total_reach [people]';
+
+COMMENT ON COLUMN mart_timeline.method IS '`exact`; `sampled` (some list in the cell is partial: the curve the lists show, scaled to end at the estimated total_reach)';
 
 COMMENT ON COLUMN mart_timeline.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 

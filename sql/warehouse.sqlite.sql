@@ -166,6 +166,7 @@ CREATE TABLE IF NOT EXISTS mart_timeline (
 	bucket TEXT, 
 	new_reach BIGINT, 
 	cumulative_reach BIGINT, 
+	method TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network, bucket_start)
 );

@@ -127,7 +127,7 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     posts = [("p", "h0")]
     shares = [(f"s{i}", "p", h) for i, h in enumerate(hubs[1:])]
     marts = _marts(tmp_path, _tables(kept, counts, posts, shares),
-                   only=("reach", "cascades", "amplifiers"))
+                   only=("reach", "cascades", "amplifiers", "timeline"))
     row = marts["reach"].filter(pl.col("network") != "all").row(0, named=True)
     truth = len({a for a, b in full} - {"h0"})
     assert row["method"] == "sampled"
@@ -149,6 +149,11 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     got = dict(amps.select("account_id", "shapley_reach").iter_rows())
     errors = [abs(got[h] / exact[h] - 1) for h in hubs]
     assert max(errors) < 0.15, errors
+    # timeline: the curve ends at the estimate
+    curve = marts["timeline"]
+    assert set(curve["method"]) == {"sampled"}
+    assert curve["cumulative_reach"][-1] == row["total_reach"]
+    assert curve["new_reach"].sum() == row["total_reach"]
 
 
 def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):

@@ -34,10 +34,15 @@ def timeline_figure(tl: pl.DataFrame) -> go.Figure:
     fig = go.Figure()
     for net in tl["network"].unique(maintain_order=True).to_list():
         part = tl.filter(pl.col("network") == net)
-        fig.add_scatter(x=part["bucket_start"], y=part["cumulative_reach"], name=net,
-                        mode="lines", line=dict(color=colour(net), width=2.5,
-                                                shape="hv"),
-                        hovertemplate="%{x}<br>%{y:,} people so far<extra>" + net + "</extra>")
+        # an estimate is dashed and says so (README.md, "Partial follower lists")
+        estimated = "method" in part.columns and (part["method"] == "sampled").any()
+        label = f"{net} (estimated from partial lists)" if estimated else net
+        fig.add_scatter(x=part["bucket_start"], y=part["cumulative_reach"], name=label,
+                        mode="lines", line=dict(color=colour(net), width=2.5, shape="hv",
+                                                dash="dash" if estimated else "solid"),
+                        hovertemplate="%{x}<br>%{y:,} people so far"
+                                      + (" (estimated)" if estimated else "")
+                                      + "<extra>" + net + "</extra>")
     fig.update_yaxes(title_text="distinct people reached")
     return figure_layout(fig, "Cumulative distinct reach over time", 340)
 

@@ -17,5 +17,6 @@ buckets AS (
 SELECT campaign_id, network, timestamp_micros(CAST(start_us AS BIGINT)) AS bucket_start,
        CASE WHEN width > 3600000000 THEN 'day' ELSE 'hour' END AS bucket,
        new_reach,
-       sum(new_reach) OVER (PARTITION BY campaign_id, network ORDER BY start_us) AS cumulative_reach
+       sum(new_reach) OVER (PARTITION BY campaign_id, network ORDER BY start_us) AS cumulative_reach,
+       'exact' AS method
 FROM buckets
