@@ -23,6 +23,7 @@ import polars as pl
 from ._cells import CellItems
 from .audience import PersonLinks
 from .graph import FollowerGraph
+from .sampled import has_partial
 
 TOP = 11  #: OTS of 11 and more share the last bucket
 SCOPES = ("total", "first_degree", "reshares")
@@ -106,12 +107,13 @@ def scope_rows(campaign_id: str, network: str, method: str,
 
 
 def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
-                   links: PersonLinks) -> pl.DataFrame:
+                   links: PersonLinks, reported: dict[str, np.ndarray] | None = None
+                   ) -> pl.DataFrame:
     counters = {net: (Counter(g.n), Counter(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
     for campaign_id, group in groupby(sorted(items), key=lambda k: k[0]):
         people = _PersonOTS(links)
-        exact = True
+        exact, listed = True, False
         for _, network in group:
             g = graphs.get(network)
             if g is None:
@@ -122,13 +124,18 @@ def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, Fo
             authors = made.authors
             reached, fp, fs = opportunities(g, made, authors, *counters[network])
             hists = histograms(fp, fs)
+            if has_partial(g, made.keys, (reported or {}).get(network)):
+                # partial lists: the people the lists show, a lower bound, never "exact"
+                exact, listed = False, True
+                rows += scope_rows(campaign_id, network, "listed_only", hists)
+                continue
             rows += scope_rows(campaign_id, network, "exact", hists)
             people.add(network, reached, fp, fs, hists, authors)
         if exact:
             rows += scope_rows(campaign_id, "all", "exact", people.totals())
         else:
-            rows += scope_rows(campaign_id, "all", "partial" if people.cells else "no_graph",
-                               None)
+            rows += scope_rows(campaign_id, "all",
+                               "partial" if people.cells or listed else "no_graph", None)
     if not rows:
         return pl.DataFrame(schema=FREQUENCY_SCHEMA)
     return (pl.DataFrame(rows, schema=FREQUENCY_SCHEMA)

@@ -99,7 +99,7 @@ _DECLARED = (
     Mart("frequency", ("campaign_id", "network", "scope"), FREQUENCY_SCHEMA,
          "people by opportunities to see (1..10, 11+), effective reach (3+), average "
          "frequency; first degree and reshares apart",
-         lambda c: frequency_rows(c.items, c.graphs, c.links),
+         lambda c: frequency_rows(c.items, c.graphs, c.links, c.reported),
          step="frequency", people=_FREQ_BUCKETS + ("reach_1_plus", "reach_3_plus"),
          # opportunities = Σ k·people_k: with the buckets it would solve for two of them
          derived={"opportunities": _FREQ_BUCKETS,
@@ -114,7 +114,7 @@ _DECLARED = (
          WEEKLY_SCHEMA,
          "per network (channel) × ISO week and per campaign × network × week: people "
          "reached, opportunities to see, average frequency, cumulative reach",
-         lambda c: weekly_rows(c.items, c.graphs),
+         lambda c: weekly_rows(c.items, c.graphs, c.reported),
          step="weekly reach and frequency", people=("reach", "cumulative_reach"),
          derived={"average_frequency": ("reach",)},
          row_sums=(("reach", ("network", "week_start")),),

@@ -105,6 +105,12 @@ def partial_lists(g: FollowerGraph, keys: np.ndarray, reported: np.ndarray) -> n
     return ~np.isnan(rep) & (g.in_degree(keys) < rep)
 
 
+def has_partial(g: FollowerGraph, keys: np.ndarray, reported: np.ndarray | None) -> bool:
+    """Whether any of ``keys`` (repeats allowed) lists fewer followers than it reports."""
+    return reported is not None and bool(
+        partial_lists(g, np.unique(np.asarray(keys, dtype=np.int64)), reported).any())
+
+
 def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: np.ndarray,
                   reported: np.ndarray) -> Estimate:
     """|F(keys) \\ excluded| where some of the keys' lists are partial; leaves ``marker``

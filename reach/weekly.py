@@ -25,6 +25,7 @@ import polars as pl
 from ._cells import CellItems
 from .frequency import Counter, opportunities
 from .graph import FollowerGraph, Marker
+from .sampled import has_partial
 
 DAY_US = 86_400_000_000
 WEEK_US = 7 * DAY_US
@@ -44,21 +45,21 @@ def week_of(at_us: np.ndarray) -> np.ndarray:
     return (at_us - MONDAY_US) // WEEK_US * WEEK_US + MONDAY_US
 
 
-def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph]
-                ) -> pl.DataFrame:
+def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
+                reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
     tools = {net: (Counter(g.n), Counter(g.n), Marker(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
     by_network: dict[str, list[CellItems]] = defaultdict(list)
     for (campaign_id, network), made in sorted(items.items()):
         by_network[network].append(made)
         rows += _weeks("campaign", campaign_id, network, graphs.get(network), made,
-                       made.authors, tools.get(network))
+                       made.authors, tools.get(network), (reported or {}).get(network))
     for network, group in sorted(by_network.items()):
         both = CellItems(np.concatenate([m.keys for m in group]),
                          np.concatenate([m.at for m in group]),
                          np.concatenate([m.is_post for m in group]))
         rows += _weeks("network", ALL_CAMPAIGNS, network, graphs.get(network), both,
-                       both.authors, tools.get(network))
+                       both.authors, tools.get(network), (reported or {}).get(network))
     if not rows:
         return pl.DataFrame(schema=WEEKLY_SCHEMA)
     df = pl.DataFrame(rows, schema={**WEEKLY_SCHEMA, "week_start": pl.Int64})
@@ -69,7 +70,8 @@ def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, Follo
 
 
 def _weeks(level: str, campaign_id: str, network: str, g: FollowerGraph | None,
-           items: CellItems, authors: np.ndarray, tools) -> list[dict]:
+           items: CellItems, authors: np.ndarray, tools, reported: np.ndarray | None = None
+           ) -> list[dict]:
     weeks = week_of(items.at)
     base = {"level": level, "campaign_id": campaign_id, "network": network}
     if g is None:
@@ -77,6 +79,8 @@ def _weeks(level: str, campaign_id: str, network: str, g: FollowerGraph | None,
                         "posts_and_shares": int(np.count_nonzero(weeks == w))}
                 for w in np.unique(weeks)]
     posts, shares, seen = tools
+    # partial lists: the people the lists show, a lower bound, never "exact"
+    method = "listed_only" if has_partial(g, items.keys, reported) else "exact"
     rows, cumulative, marked = [], 0, []
     for w in np.unique(weeks):
         mask = weeks == w
@@ -87,7 +91,7 @@ def _weeks(level: str, campaign_id: str, network: str, g: FollowerGraph | None,
         cumulative += new.size
         ots = int(fp.sum() + fs.sum())
         rows.append(base | {
-            "week_start": int(w), "method": "exact",
+            "week_start": int(w), "method": method,
             "posts_and_shares": int(np.count_nonzero(mask)), "reach": int(reached.size),
             "opportunities": ots,
             "average_frequency": ots / reached.size if reached.size else None,

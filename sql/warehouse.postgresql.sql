@@ -248,7 +248,7 @@ COMMENT ON COLUMN mart_frequency.network IS 'the network, or `all`: one person p
 
 COMMENT ON COLUMN mart_frequency.scope IS '`total` (posts and shares), `first_degree` (the campaign''s own posts only: people F(A) \ A), `reshares` (shares only: people F(S) \ A); OTS add up: total = first_degree + reshares';
 
-COMMENT ON COLUMN mart_frequency.method IS '`exact`; `no_graph` (no follower graph: unknown); `partial` (row `all` when some network has no graph)';
+COMMENT ON COLUMN mart_frequency.method IS '`exact`; `listed_only` (some author''s or sharer''s list is partial: the people and opportunities the lists show, lower bounds); `no_graph` (no follower graph: unknown); `partial` (row `all` when some network has no graph or partial lists)';
 
 COMMENT ON COLUMN mart_frequency.reach_1_plus IS 'people with at least one opportunity to see (scope `total`: = total_reach) [people]';
 
@@ -367,7 +367,7 @@ COMMENT ON COLUMN mart_reach_frequency_weekly.week_start IS 'Monday of the ISO w
 
 COMMENT ON COLUMN mart_reach_frequency_weekly.iso_week IS 'the ISO week, e.g. `2026-W09`';
 
-COMMENT ON COLUMN mart_reach_frequency_weekly.method IS '`exact`, or `no_graph` (no follower graph: reach unknown, left empty)';
+COMMENT ON COLUMN mart_reach_frequency_weekly.method IS '`exact`; `listed_only` (some list is partial: the people the lists show, lower bounds; `reach export --for meridian` leaves such networks out, as it does `no_graph`); `no_graph` (no follower graph: reach unknown, left empty)';
 
 COMMENT ON COLUMN mart_reach_frequency_weekly.posts_and_shares IS 'campaign posts and shares made that week [items]';
 

@@ -127,7 +127,8 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     posts = [("p", "h0")]
     shares = [(f"s{i}", "p", h) for i, h in enumerate(hubs[1:])]
     marts = _marts(tmp_path, _tables(kept, counts, posts, shares),
-                   only=("reach", "cascades", "amplifiers", "timeline"))
+                   only=("reach", "cascades", "amplifiers", "timeline", "frequency",
+                         "reach_frequency_weekly"))
     row = marts["reach"].filter(pl.col("network") != "all").row(0, named=True)
     truth = len({a for a, b in full} - {"h0"})
     assert row["method"] == "sampled"
@@ -154,6 +155,11 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     assert set(curve["method"]) == {"sampled"}
     assert curve["cumulative_reach"][-1] == row["total_reach"]
     assert curve["new_reach"].sum() == row["total_reach"]
+    # frequency and weekly marts do not estimate, and never say exact
+    cells = marts["frequency"].filter(pl.col("network") != "all")
+    assert set(cells["method"]) == {"listed_only"}
+    assert set(marts["frequency"].filter(pl.col("network") == "all")["method"]) == {"partial"}
+    assert set(marts["reach_frequency_weekly"]["method"]) == {"listed_only"}
 
 
 def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):
