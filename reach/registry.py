@@ -122,7 +122,7 @@ _DECLARED = (
                    "week_start"),)),
     Mart("two_hop", ("network", "account_id"), TWO_HOP_SCHEMA,
          "everyone within two follows of each brand account and campaign author",
-         lambda c: two_hop_rows(c.two_hop_subjects, c.graphs),
+         lambda c: two_hop_rows(c.two_hop_subjects, c.graphs, c.reported),
          step="two-hop audiences", spark=True, people=("first_degree", "two_hop_audience")),
     Mart("waves", ("network", "post_id"), WAVE_SCHEMA,
          "negative waves: posts with sentiment < 0 by non-brand accounts and their cascades",

@@ -217,10 +217,10 @@ def _print_methods(reach, partial=None) -> None:
         t.add_row(r["network"], r["method"], f"{r['cells']:,}", spread, why)
     out.print(t)
     if sampled:
-        err.print("[yellow]note:[/] on networks with partial lists, frequency and the weekly "
-                  "mart count the people the lists show (method listed_only, lower bounds) "
-                  "and two_hop counts listed followers; the reach, cascades, amplifiers and "
-                  "timeline marts carry the estimate")
+        err.print("[yellow]note:[/] on networks with partial lists, frequency, the weekly "
+                  "mart and two_hop count the people the lists show (method listed_only, "
+                  "lower bounds); the reach, cascades, amplifiers and timeline marts carry "
+                  "the estimate")
 
 
 def _compute_spark(args: argparse.Namespace) -> int:

@@ -418,6 +418,7 @@ CREATE TABLE IF NOT EXISTS mart_two_hop (
 	account_id TEXT NOT NULL, 
 	first_degree BIGINT, 
 	two_hop_audience BIGINT, 
+	method TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (network, account_id)
 );
@@ -431,6 +432,8 @@ COMMENT ON COLUMN mart_two_hop.account_id IS 'the account [id]';
 COMMENT ON COLUMN mart_two_hop.first_degree IS '|F({a}) \ {a}| [people]';
 
 COMMENT ON COLUMN mart_two_hop.two_hop_audience IS '|F(F({a})) ∪ F({a})| minus a: reach if every follower reshared [people]';
+
+COMMENT ON COLUMN mart_two_hop.method IS '`exact`; `listed_only` (the account''s list or a follower''s is partial: what the lists show, lower bounds); `no_graph`';
 
 COMMENT ON COLUMN mart_two_hop.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 

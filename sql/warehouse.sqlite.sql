@@ -178,6 +178,7 @@ CREATE TABLE IF NOT EXISTS mart_two_hop (
 	account_id TEXT NOT NULL, 
 	first_degree BIGINT, 
 	two_hop_audience BIGINT, 
+	method TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (network, account_id)
 );

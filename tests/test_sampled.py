@@ -128,7 +128,7 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     shares = [(f"s{i}", "p", h) for i, h in enumerate(hubs[1:])]
     marts = _marts(tmp_path, _tables(kept, counts, posts, shares),
                    only=("reach", "cascades", "amplifiers", "timeline", "frequency",
-                         "reach_frequency_weekly"))
+                         "reach_frequency_weekly", "two_hop"))
     row = marts["reach"].filter(pl.col("network") != "all").row(0, named=True)
     truth = len({a for a, b in full} - {"h0"})
     assert row["method"] == "sampled"
@@ -160,6 +160,7 @@ def test_sampled_graph_tracks_the_exact_reach(tmp_path):
     assert set(cells["method"]) == {"listed_only"}
     assert set(marts["frequency"].filter(pl.col("network") == "all")["method"]) == {"partial"}
     assert set(marts["reach_frequency_weekly"]["method"]) == {"listed_only"}
+    assert set(marts["two_hop"]["method"]) == {"listed_only"}
 
 
 def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):

@@ -26,7 +26,8 @@ counts AS (
 )
 SELECT s.network, s.account_id,
        CASE WHEN g.network IS NOT NULL THEN coalesce(c.first_degree, 0) END AS first_degree,
-       CASE WHEN g.network IS NOT NULL THEN coalesce(c.two_hop_audience, 0) END AS two_hop_audience
+       CASE WHEN g.network IS NOT NULL THEN coalesce(c.two_hop_audience, 0) END AS two_hop_audience,
+       CASE WHEN g.network IS NOT NULL THEN 'exact' ELSE 'no_graph' END AS method
 FROM subjects AS s
 LEFT JOIN counts AS c ON c.network = s.network AND c.me = s.account_key
 LEFT JOIN graph_networks AS g ON g.network = s.network
