@@ -26,7 +26,7 @@ def side_polars(lake: Path, out: Path) -> dict:
     from etl.lake import Lake
     from reach._cells import campaign_cells
     from reach.amplifiers import amplifier_rows
-    from reach.audience import PersonLinks, potential_counts, reach_rows
+    from reach.audience import PersonLinks, potential_counts, reach_rows, reported_counts
     from reach.cascades import build_forest, cascade_metrics, shares_triggered
     from reach.graph import build_graphs
     from reach.timeline import timeline_rows
@@ -39,7 +39,8 @@ def side_polars(lake: Path, out: Path) -> dict:
     sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
                  .collect().iter_rows())
     cells = campaign_cells(t["posts"], t["shares"])
-    marts = {"reach": reach_rows(cells, graphs, potential_counts(t["accounts"], graphs, sizes),
+    reported = reported_counts(t["accounts"], sizes)
+    marts = {"reach": reach_rows(cells, graphs, potential_counts(reported, graphs, sizes),
                                  PersonLinks.from_tables(keys, t["accounts"]))}
     forest = build_forest(t["posts"], t["shares"], t["follows"])
     marts["cascades"] = cascade_metrics(forest, t["posts"], graphs)

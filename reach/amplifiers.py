@@ -16,7 +16,6 @@ import polars as pl
 from ._cells import Cell
 from .credit import coverage_credit
 from .graph import FollowerGraph, Marker
-from .sampled import partial_lists, sampled_reach
 
 RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
 
@@ -28,7 +27,7 @@ AMPLIFIER_SCHEMA = {
 
 
 def _sampled_credit(g: FollowerGraph, cell: Cell, reported: np.ndarray, observed: np.ndarray,
-                    marker: Marker) -> tuple[np.ndarray, np.ndarray]:
+                    total: float) -> tuple[np.ndarray, np.ndarray]:
     """Credits where some lists are partial (README.md, "Partial follower lists"): each
     exposer's credit on the lists as they are, divided by the share of its followers its
     list holds, then scaled so the credits sum to the cell's estimated total_reach. People
@@ -38,7 +37,6 @@ def _sampled_credit(g: FollowerGraph, cell: Cell, reported: np.ndarray, observed
     rate = np.where(np.isnan(rep) | (rep <= listed), 1.0,
                     listed / np.where(rep > 0, rep, 1.0))
     weighted = np.where(rate > 0, observed / np.where(rate > 0, rate, 1.0), 0.0)
-    total = sampled_reach(marker, g, cell.exposers, cell.authors, reported).estimate
     if weighted.sum() > 0 and not np.isnan(total):
         weighted *= total / weighted.sum()
     return weighted, np.full(cell.exposers.size, None)
@@ -46,20 +44,21 @@ def _sampled_credit(g: FollowerGraph, cell: Cell, reported: np.ndarray, observed
 
 def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                    triggered: pl.DataFrame, account_keys: pl.DataFrame,
-                   reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
+                   reported: dict[str, np.ndarray] | None = None,
+                   sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
     frames = []
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     for cell in cells:
         g = graphs.get(cell.network)
-        rep = (reported or {}).get(cell.network)
+        estimates = (sampled or {}).get((cell.campaign_id, cell.network))
         method = "exact" if g is not None else "no_graph"
         if g is not None:
             shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
                                                    markers[cell.network])
-            if rep is not None and partial_lists(g, cell.exposers, rep).any():
+            if estimates is not None:
                 method = "sampled"
-                shapley, incremental = _sampled_credit(g, cell, rep, shapley,
-                                                       markers[cell.network])
+                shapley, incremental = _sampled_credit(g, cell, reported[cell.network],
+                                                       shapley, estimates[1].estimate)
         else:
             shapley = np.full(cell.exposers.size, np.nan)
             incremental = np.full(cell.exposers.size, None)

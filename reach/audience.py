@@ -27,7 +27,7 @@ from ._cells import Cell
 from .graph import FollowerGraph, Marker
 from .kernels import mark_persons
 from .modelled import modelled_reach
-from .sampled import partial_lists, sampled_reach
+from .sampled import Estimate
 from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -39,10 +39,10 @@ REACH_SCHEMA = {
 }
 
 
-def potential_counts(accounts: pl.LazyFrame, graphs: dict[str, FollowerGraph],
+def potential_counts(reported: dict[str, np.ndarray], graphs: dict[str, FollowerGraph],
                      sizes: dict[str, int]) -> dict[str, np.ndarray]:
-    """Per network, the follower count a commercial suite would use for each account key."""
-    acc = accounts.select("network", "account_key", "followers_count").collect()
+    """Per network, the follower count a commercial suite would use for each account key:
+    the reported ``followers_count``, else the in-degree in follows."""
     out = {}
     for network, n in sizes.items():
         g = graphs.get(network)
@@ -50,9 +50,8 @@ def potential_counts(accounts: pl.LazyFrame, graphs: dict[str, FollowerGraph],
                 else np.full(n, np.nan))
         if base.size < n:
             base = np.concatenate([base, np.zeros(n - base.size)])
-        part = acc.filter((pl.col("network") == network) & pl.col("followers_count").is_not_null())
-        base[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
-        out[network] = base
+        rep = reported[network]
+        out[network] = np.where(np.isnan(rep), base, rep)
     return out
 
 
@@ -103,7 +102,8 @@ class PersonLinks:
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                potential: dict[str, np.ndarray], links: PersonLinks,
                *, sketches: dict[str, SketchStore] | None = None, approx: bool = False,
-               exact_limit: int = EXACT_LIMIT, reported: dict[str, np.ndarray] | None = None,
+               exact_limit: int = EXACT_LIMIT,
+               sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
                modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
     markers = {net: Marker(g.n) for net, g in graphs.items()}
@@ -119,7 +119,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             done += 1
             row = _cell_row(cell, graphs.get(cell.network), markers,
                             potential.get(cell.network), people, sketches, approx,
-                            exact_limit, (reported or {}).get(cell.network))
+                            exact_limit, (sampled or {}).get((cell.campaign_id, cell.network)))
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
             if row["method"] == "no_graph" and inputs is not None:
                 row = _modelled_row(row, inputs)
@@ -133,7 +133,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
 def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
               pot_arr: np.ndarray | None, people: _People,
               sketches: dict[str, SketchStore] | None, approx: bool, exact_limit: int,
-              reported: np.ndarray | None) -> dict:
+              estimates: tuple[Estimate, Estimate] | None) -> dict:
     authors = cell.authors
     known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
     # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
@@ -144,12 +144,10 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
     if g is None:
         return row | {"method": "no_graph"}
     gathered = int(g.in_degree(cell.exposers).sum())
-    if reported is not None and partial_lists(g, cell.exposers, reported).any():
+    if estimates is not None:
         # Some lists hold fewer followers than the account reports: an estimate, never
         # an exact count of the followers we happen to see.
-        marker = markers[cell.network]
-        first = sampled_reach(marker, g, authors, authors, reported)
-        total = sampled_reach(marker, g, cell.exposers, authors, reported)
+        first, total = estimates
         if np.isnan(total.estimate):
             row |= {"method": "sampled"}  # nothing listed to estimate from
         else:

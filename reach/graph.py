@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .kernels import csr_order, mark_new
+from .kernels import count_memberships, csr_order, mark_new
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class Marker:
         self.bits = np.zeros(max(n, 1), dtype=bool)
         self._new = np.empty(max(n, 1), dtype=np.int32)
         self._owner = np.empty(max(n, 1), dtype=np.int32)
+        self._counts: np.ndarray | None = None  # allocated on the first membership count
 
     def mark_followers(self, graph: FollowerGraph, keys: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -123,6 +124,21 @@ class Marker:
         count = mark_new(graph.offsets, graph.followers, np.asarray(keys, dtype=np.int64),
                          self.bits, self._new, self._owner)
         return self._new[:count], self._owner[:count]
+
+    def membership_histogram(self, graph: FollowerGraph, keys: np.ndarray
+                             ) -> tuple[np.ndarray, int]:
+        """For followers of ``keys`` not marked: ``hist[j]`` = how many appear in exactly
+        j of the keys' lists; and how many list entries belong to marked accounts.
+        Leaves the bitmap as it was."""
+        if self._counts is None:
+            self._counts = np.zeros(self.bits.size, dtype=np.int32)
+        n, marked_entries = count_memberships(
+            graph.offsets, graph.followers, np.asarray(keys, dtype=np.int64), self.bits,
+            self._counts, self._owner)
+        seen = self._owner[:n]
+        hist = np.bincount(self._counts[seen]) if n else np.zeros(1, dtype=np.int64)
+        self._counts[seen] = 0
+        return hist, int(marked_entries)
 
     def distinct_followers(self, graph: FollowerGraph, keys: np.ndarray,
                            excluded: np.ndarray) -> int:

@@ -21,6 +21,7 @@ from .errors import UsageError
 from .graph import FollowerGraph, build_graphs
 from .modelled import modelled_inputs
 from .registry import MARTS
+from .sampled import cell_estimates
 from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from .touchpoints import conversion_paths, nonconverting_paths
 from .uplift import UpliftSpec
@@ -99,11 +100,16 @@ class Context:
 
     @cached_property
     def potential(self) -> dict[str, np.ndarray]:
-        return potential_counts(self.tables["accounts"], self.graphs, self.sizes)
+        return potential_counts(self.reported, self.graphs, self.sizes)
 
     @cached_property
     def reported(self) -> dict[str, np.ndarray]:
         return reported_counts(self.tables["accounts"], self.sizes)
+
+    @cached_property
+    def sampled(self) -> dict:
+        """Estimates of the cells some of whose follower lists are partial."""
+        return cell_estimates(self.cells, self.graphs, self.reported)
 
     @cached_property
     def modelled(self) -> dict:

@@ -34,7 +34,7 @@ import polars as pl
 from scipy.stats import binom
 
 from .graph import FollowerGraph, Marker
-from .kernels import count_memberships, mlem
+from .kernels import mlem
 
 Z95 = 1.959963984540054
 ITERATIONS, REFIT_ITERATIONS, TOLERANCE = 4000, 600, 1e-10
@@ -92,13 +92,6 @@ def estimate_unseen(hist: np.ndarray, rate: float, memberships: float, accounts:
     return Estimate(est, max(observed, est - half), min(memberships, est + half))
 
 
-def _scratch(marker: Marker) -> np.ndarray:
-    counts = getattr(marker, "_counts", None)
-    if counts is None:
-        counts = marker._counts = np.zeros(marker.bits.size, dtype=np.int32)
-    return counts
-
-
 def partial_lists(g: FollowerGraph, keys: np.ndarray, reported: np.ndarray) -> np.ndarray:
     """Which of ``keys`` have fewer followers listed than their reported count."""
     rep = reported[keys]
@@ -119,13 +112,8 @@ def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: 
     partial = partial_lists(g, keys, reported)
     marker.mark(excluded)
     exact = marker.mark_followers(g, keys[~partial])[0].copy()
-    counts, touched = _scratch(marker), marker._owner
     part = keys[partial]
-    n, entries_excluded = count_memberships(g.offsets, g.followers, part, marker.bits, counts,
-                                            touched)
-    seen = touched[:n]
-    hist = np.bincount(counts[seen]) if n else np.zeros(1, dtype=np.int64)
-    counts[seen] = 0
+    hist, entries_excluded = marker.membership_histogram(g, part)
     marker.unmark(exact)
     marker.unmark(excluded)
     listed, rep = float(g.in_degree(part).sum()), float(reported[part].sum())
@@ -134,6 +122,23 @@ def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: 
         return Estimate(math.nan, math.nan, math.nan)
     memberships = rep - entries_excluded / rate
     return estimate_unseen(hist, rate, memberships, int(part.size)) + int(exact.size)
+
+
+def cell_estimates(cells: list, graphs: dict[str, FollowerGraph],
+                   reported: dict[str, np.ndarray]) -> dict[tuple[str, str],
+                                                          tuple[Estimate, Estimate]]:
+    """(first degree, total) estimates of every campaign × network cell some of whose
+    lists are partial; computed once, read by the reach, amplifiers and timeline marts."""
+    out, markers = {}, {}
+    for cell in cells:
+        g, rep = graphs.get(cell.network), reported.get(cell.network)
+        if g is None or rep is None or not partial_lists(g, cell.exposers, rep).any():
+            continue
+        marker = markers.setdefault(cell.network, Marker(g.n))
+        out[(cell.campaign_id, cell.network)] = (
+            sampled_reach(marker, g, cell.authors, cell.authors, rep),
+            sampled_reach(marker, g, cell.exposers, cell.authors, rep))
+    return out
 
 
 def partial_accounts(tables: dict) -> pl.DataFrame:

@@ -15,7 +15,6 @@ import polars as pl
 
 from ._cells import Cell
 from .graph import FollowerGraph, Marker
-from .sampled import partial_lists, sampled_reach
 
 DAILY_AFTER_DAYS = 14
 HOUR_US = 3_600_000_000
@@ -40,7 +39,7 @@ def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
 
 
 def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
-                  reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
+                  sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
     frames = []
     markers = {net: Marker(g.n) for net, g in graphs.items()}
     for cell in cells:
@@ -54,11 +53,11 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         width = HOUR_US * (24 if span_days > DAILY_AFTER_DAYS else 1)
         buckets, counts = np.unique(times // width * width, return_counts=True)
         cumulative, method = np.cumsum(counts).astype(np.float64), "exact"
-        rep = (reported or {}).get(cell.network)
-        if rep is not None and partial_lists(g, cell.exposers, rep).any():
+        estimates = (sampled or {}).get((cell.campaign_id, cell.network))
+        if estimates is not None:
             # the curve as the lists show it, scaled to end at the cell's estimate
             # (README.md, "Partial follower lists")
-            est = sampled_reach(markers[cell.network], g, cell.exposers, cell.authors, rep)
+            est = estimates[1]
             if not np.isnan(est.estimate):
                 cumulative *= est.estimate / cumulative[-1]
             method = "sampled"
