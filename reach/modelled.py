@@ -69,18 +69,22 @@ def modelled_inputs(posts: pl.LazyFrame, shares: pl.LazyFrame, networks: list[st
             .select("campaign_id", "network", "post_id", "account_key", "reach").collect())
     sharers = (shares.filter(pl.col("network").is_in(networks))
                .select("network", "post_id", "sharer_key").unique().collect())
+    # each post's sharers' follower counts summed, per network (NaN: one is unknown)
+    shared: dict[str, dict[str, float]] = {}
+    for (net,), part in sharers.partition_by("network", as_dict=True).items():
+        rep = reported.get(net)
+        if rep is not None:
+            shared[net] = {pid: float(rep[np.asarray(keys, dtype=np.int64)].sum())
+                           for pid, keys in part.group_by("post_id").agg("sharer_key")
+                           .iter_rows()}
     out = {}
     for (cid, net), part in camp.partition_by("campaign_id", "network", as_dict=True).items():
         rep = reported.get(net)
         if rep is None:
             continue
         authors, position = np.unique(part["account_key"].to_numpy(), return_inverse=True)
-        by_post = (sharers.filter(pl.col("network") == net)
-                   .join(part.select("post_id"), on="post_id", how="semi"))
-        sums = {}
-        for pid, keys in by_post.group_by("post_id").agg("sharer_key").iter_rows():
-            sums[pid] = float(rep[np.asarray(keys, dtype=np.int64)].sum())  # NaN if unknown
-        shared = np.array([sums.get(p, 0.0) for p in part["post_id"]])
+        sums = shared.get(net, {})
         out[(cid, net)] = (rep[authors], position, part["reach"].cast(pl.Float64)
-                           .fill_null(np.nan).to_numpy(), shared)
+                           .fill_null(np.nan).to_numpy(),
+                           np.array([sums.get(p, 0.0) for p in part["post_id"]]))
     return out
