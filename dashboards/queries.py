@@ -160,6 +160,14 @@ class MartReader:
                 .sort(["followers", "account_id"], descending=[True, False])
                 .head(limit).select("account_id", "followers"))
 
+    def handle(self, network: str, account_id: str) -> str | None:
+        """An account's display handle, where the lake has one."""
+        accounts = self._table("accounts")
+        if "handle" not in accounts.columns:
+            return None
+        hit = accounts.filter(pl.col("network") == network, pl.col("account_id") == account_id)
+        return hit["handle"][0] if hit.height else None
+
     def exposer_ids(self, campaign: str, network: str, role: str | None = None) -> list[str]:
         amp = self.read("amplifiers")
         if amp.height == 0:

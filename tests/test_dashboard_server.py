@@ -342,7 +342,8 @@ def test_the_verdict_names_the_leader_and_says_why():
     cascades = pl.DataFrame({"campaign_id": ["a"], "network": ["x"], "size": [42]})
     amplifiers = pl.DataFrame({"campaign_id": ["a"], "network": ["x"], "account_id": ["7"],
                                "role": ["sharer"], "shapley_reach": [151.6], "rank": [1]})
-    text = sentence(rows, cascades, amplifiers, {("x", "7"): "fan"})
+    text = sentence(rows, cascades, amplifiers,
+                    lambda net, aid: "fan" if (net, aid) == ("x", "7") else None)
     assert text == ("Alpha reached the most people: 1,100 distinct. A follower-count sum "
                     "would report 1,450, 32% more. 18% came only through reshares; its best "
                     "network is x, where its largest cascade had 42 reshares and @fan added "

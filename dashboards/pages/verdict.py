@@ -11,6 +11,8 @@ Numbers that are estimates say so; numbers nobody can compute say why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 from dash import html
 
@@ -79,13 +81,13 @@ def how_counted(row: dict) -> str:
     return METHOD_WORDS.get(row["method"], row["method"])
 
 
-def _who(network: str, account_id: str, handles: dict[tuple[str, str], str]) -> str:
-    handle = handles.get((network, account_id))
-    return f"@{handle}" if handle else account_id
+def _who(network: str, account_id: str, handle: Callable[[str, str], str | None]) -> str:
+    name = handle(network, account_id)
+    return f"@{name}" if name else account_id
 
 
 def sentence(rows: pl.DataFrame, cascades: pl.DataFrame, amplifiers: pl.DataFrame,
-             handles: dict[tuple[str, str], str] | None = None) -> str:
+             handle: Callable[[str, str], str | None] = lambda _n, _a: None) -> str:
     """One plain sentence: who reached the most people, and why."""
     known = rows.filter(pl.col("people").is_not_null())
     if known.height == 0:
@@ -115,7 +117,7 @@ def sentence(rows: pl.DataFrame, cascades: pl.DataFrame, amplifiers: pl.DataFram
         if big.height:
             text += f", where its largest cascade had {big['size'][0]:,} reshares"
         if top.height:
-            text += (f" and {_who(net, top['account_id'][0], handles or {})} added the most "
+            text += (f" and {_who(net, top['account_id'][0], handle)} added the most "
                      f"({human(round(top['shapley_reach'][0]))} people, Shapley credit)")
         text += "."
     if lead["uplift"] is not None:
@@ -157,15 +159,7 @@ def verdict(reader, campaigns: list[str]) -> html.Div:
         return html.Div()
     cards = [_card(r, i == 0 and r["people"] is not None)
              for i, r in enumerate(rows.iter_rows(named=True))]
-    amplifiers = reader.read("amplifiers")
-    handles = {}
-    if amplifiers.height:
-        accounts = reader._table("accounts")
-        if "handle" in accounts.columns:
-            handles = {(n, a): h for n, a, h in accounts.filter(
-                pl.col("handle").is_not_null()).select("network", "account_id", "handle")
-                .iter_rows()}
-    text = sentence(rows, reader.read("cascades"), amplifiers, handles)
+    text = sentence(rows, reader.read("cascades"), reader.read("amplifiers"), reader.handle)
     return html.Div([
         html.P(text, id="cmp-verdict", style={"fontSize": "17px", "margin": "8px 0 10px"}),
         html.Div(cards, style={"display": "flex", "flexWrap": "wrap", "gap": "10px"})],
