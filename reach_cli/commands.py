@@ -470,17 +470,20 @@ def publish(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
+    from .main import build_parser
     work = args.workdir
     data, lake = work / "data", work / "lake"
+
+    def parsed(*argv: str) -> argparse.Namespace:
+        """The same arguments, defaults included, as typing the command would give."""
+        return build_parser().parse_args([str(a) for a in argv])
     if not (data / "posts.csv").exists():
-        sample(argparse.Namespace(out=data, seed=7, scale=1.0, campaigns=6, fmt="csv"))
-    etl(argparse.Namespace(source=str(data), lake=lake, fmt=None, network=None,
-                           undirected=False, queries=None, db_schema=None))
-    compute(argparse.Namespace(lake=lake, engine="polars", approx=False, window_days=30,
-                               spark_master=None, spark_conf=[],
-                               half_life_days=7, order=1, with_nonconverting=False))
+        sample(parsed("sample", "--out", data))
+    etl(parsed("etl", data, "--lake", lake))
+    compute(parsed("compute", "--lake", lake))
     out.print(f"\nnext: reach validate --lake {lake}   ·   reach export --lake {lake} "
               f"--mart reach --out reach.csv")
     if args.no_serve:
         return 0
-    return dashboard(argparse.Namespace(lake=lake, host=args.host, port=args.port))
+    return dashboard(parsed("dashboard", "--lake", lake, "--host", args.host, "--port",
+                            args.port))

@@ -192,3 +192,11 @@ def test_history_and_compute_as_of(small_lake, tmp_path, capsys):
     assert not Lake.open(small_lake).read_mart("reach").equals(then)  # the second load counts
     assert main(["compute", "--lake", str(small_lake), "--as-of", "nope"]) == 1
     assert "--as-of nope: no load of" in _said(capsys)
+
+
+def test_demo_builds_everything_it_serves(tmp_path):
+    """`reach demo --no-serve` runs sample, etl and compute with the parser's own defaults
+    (it once hand-built their arguments and broke when etl gained options)."""
+    from reach_cli.main import main
+    assert main(["demo", "--workdir", str(tmp_path / "demo"), "--no-serve"]) == 0
+    assert (tmp_path / "demo" / "lake" / "marts" / "reach.parquet").exists()
