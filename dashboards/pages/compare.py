@@ -119,9 +119,11 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                       "name": "second degree (reshares)", "legendgroup": "second",
                       "showlegend": i == 0, "marker": {"color": colour(net), "opacity": 0.4},
                       "text": [pct(r) for r in d["dedup_ratio"]], "textposition": "outside",
+                      # no caps: an exact bar (a band of 0) must not look uncertain
                       "error_y": {"type": "data", "symmetric": False, "array": _ys(above),
                                   "arrayminus": _ys(below), "color": "#334155",
-                                  "thickness": 1.5, "width": 6}},
+                                  "thickness": 2, "width": 0,
+                                  "visible": bool((above > 0).any() or (below > 0).any())}},
             common | {"type": "scatter", "mode": "markers", "y": _ys(d["potential_reach"]),
                       "name": "potential reach (sum others report)", "legendgroup": "pot",
                       "showlegend": i == 0,
