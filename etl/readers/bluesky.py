@@ -132,10 +132,8 @@ def _add_reposts(c: Collection, reposts: dict) -> None:
 
 def _document(c: Collection, reposts: dict, doc: dict, file: str, line: int) -> bool:
     """Read one AppView response; False if its shape is none of the known ones."""
-    known = False
     for p in doc.get("profiles") or ():
         _profile(c, p)
-        known = True
     if "subject" in doc and ("followers" in doc or "follows" in doc):
         subject = _profile(c, doc["subject"])
         for p in doc.get("followers") or ():
@@ -152,17 +150,15 @@ def _document(c: Collection, reposts: dict, doc: dict, file: str, line: int) -> 
         if reason.get("$type") == REPOST and isinstance(view.get("uri"), str):
             _repost(reposts, _profile(c, reason.get("by")), view["uri"], reason.get("indexedAt"),
                     reason.get("uri"), file, line)
-        known = True
     if "feed" in doc:
         return True
     for view in doc.get("posts") or ():
         _post(c, view, file, line, False)
-        known = True
     if isinstance(doc.get("repostedBy"), list) and isinstance(doc.get("uri"), str):
         for p in doc["repostedBy"]:
             _repost(reposts, _profile(c, p), doc["uri"], None, None, file, line)
         return True
-    return known or "posts" in doc or "profiles" in doc
+    return "posts" in doc or "profiles" in doc
 
 
 def read_bluesky(path: Path, *, network: str | None = None) -> Extract:

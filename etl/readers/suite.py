@@ -124,11 +124,12 @@ def looks_like_export(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(EXPORT_SUFFIXES)
 
 
-def _read_export(path: Path, m: Mapping) -> pl.DataFrame:
+def _read_export(path: Path, m: Mapping, header_only: bool = False) -> pl.DataFrame:
     try:
         if path.name.lower().endswith(".csv"):
             return pl.read_csv(path, infer_schema=False, skip_rows=m.skip_rows,
-                               truncate_ragged_lines=True, encoding="utf8-lossy")
+                               truncate_ragged_lines=True, encoding="utf8-lossy",
+                               n_rows=0 if header_only else None)
         frame = pl.read_excel(path, sheet_name=m.sheet, infer_schema_length=0,
                               read_options={"header_row": m.skip_rows})
         return frame.with_columns(pl.all().cast(pl.String))
@@ -142,7 +143,7 @@ def detect_mapping(path: Path) -> Path | None:
     for mpath in shipped_mappings().values():
         m = read_mapping(mpath)
         try:
-            header = _read_export(path, m).columns
+            header = _read_export(path, m, header_only=True).columns
         except TableError:
             continue
         if set(m.columns.values()) <= set(header):
