@@ -39,6 +39,26 @@ REACH_SCHEMA = {
 }
 
 
+#: each reach ``method`` in a few words and why a cell used it (docs/marts.md, reach.method);
+#: the CLI's summary and the dashboard read both from here
+METHODS = {
+    "exact": ("counted", "every author's and sharer's follower list is complete: counted"),
+    "sampled": ("estimated from partial follower lists",
+                "some lists hold fewer followers than the account reports: estimated from "
+                "the lists as samples, with ~95 % bounds"),
+    "modelled": ("modelled from follower counts and posts' reach (no lists)",
+                 "no follower lists: between bounds proven from follower counts and posts' "
+                 "reach (the interval), their geometric mean as the estimate"),
+    "sketch": ("approximate (sketches)",
+               "approximate unions (theta sketches: --approx or a very large cell)"),
+    "hll": ("approximate (HyperLogLog)", "approximate unions (HyperLogLog: Spark --approx)"),
+    "partial": ("networks not deduplicated",
+                "the all row: networks that cannot be deduplicated across each other"),
+    "no_graph": ("unknown: no follower lists",
+                 "no follower lists, and counts too incomplete to bound it: reach unknown"),
+}
+
+
 def potential_counts(reported: dict[str, np.ndarray], graphs: dict[str, FollowerGraph],
                      sizes: dict[str, int]) -> dict[str, np.ndarray]:
     """Per network, the follower count a commercial suite would use for each account key:

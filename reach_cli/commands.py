@@ -176,23 +176,12 @@ def _print_marts(title: str, marts: dict, partial=None) -> None:
     _print_headline(marts["reach"])
 
 
-#: why a reach cell used its method (README.md, "Metrics")
-METHOD_WHY = {
-    "exact": "every author's and sharer's follower list is complete: counted",
-    "sampled": "some lists hold fewer followers than the account reports: estimated from "
-               "the lists as samples, with ~95 % bounds",
-    "modelled": "no follower lists: between bounds proven from follower counts and posts' "
-                "reach (the interval), their geometric mean as the estimate",
-    "sketch": "approximate unions (theta sketches: --approx or a very large cell)",
-    "hll": "approximate unions (HyperLogLog: Spark --approx)",
-    "no_graph": "no follower lists, and counts too incomplete to bound it: reach unknown",
-}
-
-
 def _print_methods(reach, partial=None) -> None:
     """Per network, which method the reach cells used, and why (for ``sampled``: how
     much of the partial accounts' followers their lists hold)."""
     import polars as pl
+
+    from reach.audience import METHODS
     held = {} if partial is None else {
         n: (c, listed / rep if rep else 0.0) for n, c, listed, rep in partial.group_by(
             "network").agg(pl.len(), pl.col("listed").sum(), pl.col("reported").sum())
@@ -209,7 +198,7 @@ def _print_methods(reach, partial=None) -> None:
     sampled = False
     for r in summary.iter_rows(named=True):
         spread = "" if r["err"] is None or r["method"] == "exact" else f"{r['err']:.1%}"
-        why = METHOD_WHY.get(r["method"], "")
+        why = METHODS.get(r["method"], ("", ""))[1]
         sampled = sampled or r["method"] == "sampled"
         if r["method"] == "sampled" and r["network"] in held:
             count, share = held[r["network"]]

@@ -7,6 +7,8 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.dash_table import FormatTemplate
 from dash.dash_table.Format import Format, Scheme
 
+from reach.audience import METHODS
+
 from .. import state as st
 from ..format import colour, human, pct, signed_pct
 from .common import GRID, empty, graph, plain_figure, section, table
@@ -52,11 +54,8 @@ def _ys(values) -> list:
     return [None if v is None else v for v in values]
 
 
-#: how a reach number was obtained, in words (docs/marts.md, reach.method)
-METHOD_WORDS = {"exact": "counted", "sampled": "estimated from partial follower lists",
-                "modelled": "modelled from follower counts and posts' reach (no lists)",
-                "sketch": "approximate (sketches)", "hll": "approximate (HyperLogLog)",
-                "partial": "networks not deduplicated", "no_graph": "unknown: no follower lists"}
+#: how a reach number was obtained, in words (reach.audience.METHODS)
+METHOD_WORDS = {method: words for method, (words, _why) in METHODS.items()}
 
 
 def how_obtained(method: str | None, rel_error: float | None, low, high) -> str:
