@@ -227,10 +227,30 @@ def _create(conn: sa.Connection, md: sa.MetaData, dialect: str) -> None:
     """Run the committed DDL file for this dialect, else DDL generated the same way."""
     path = ddl_path(dialect)
     sql = path.read_text() if path.exists() else ddl(md, dialect)
-    for stmt in statements(sql):
-        conn.exec_driver_sql(stmt)
+    stmts = statements(sql)
+    comments = [s for s in stmts if s.lstrip().upper().startswith("COMMENT ON")]
+    for stmt in stmts:
+        if stmt not in comments:
+            conn.exec_driver_sql(stmt)
     # Marts the committed DDL does not know yet (a newer engine): create them too.
     md.create_all(conn, checkfirst=True)
+    _add_new_columns(conn, md)
+    for stmt in comments:  # after the columns they describe exist
+        conn.exec_driver_sql(stmt)
+
+
+def _add_new_columns(conn: sa.Connection, md: sa.MetaData) -> None:
+    """A warehouse published by an older reach lacks the columns marts gained since:
+    add them (empty for the old rows) rather than fail on the first insert."""
+    have = sa.inspect(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    for table in md.sorted_tables:
+        existing = {c["name"] for c in have.get_columns(table.name)}
+        for col in table.columns:
+            if col.name not in existing:
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {quote(table.name)} ADD COLUMN {quote(col.name)} "
+                    f"{col.type.compile(dialect=conn.dialect)}")
 
 
 def _replace(conn: sa.Connection, table: sa.Table, df: pl.DataFrame, by: str | None,

@@ -20,9 +20,13 @@ INLINE_BELOW = 300  #: cells; fewer run in this process (workers take seconds to
 Cell = tuple[str, str, pl.DataFrame, pl.DataFrame]  # campaign_id, network, campaign, base
 
 
-def cells(frame: pl.DataFrame, base_filter: Callable[[pl.DataFrame], pl.Expr] | None = None
-          ) -> list[Cell]:
-    """Campaign × network cells with their authors' organic posts on that network."""
+def cells(frame: pl.DataFrame, lookback_days: int, placebo_runs: int = 0) -> list[Cell]:
+    """Campaign × network cells with their authors' organic posts on that network.
+
+    The organic posts reach back ``lookback_days`` before the campaign's first post, and
+    further by one campaign length per placebo run (:mod:`reach.placebo`); posts without
+    a day are kept, for the fits to count them as left out.
+    """
     organic = frame.filter(pl.col("campaign_id").is_null())
     by_net = {net: part for (net,), part in organic.partition_by("network",
                                                                   as_dict=True).items()}
@@ -32,8 +36,11 @@ def cells(frame: pl.DataFrame, base_filter: Callable[[pl.DataFrame], pl.Expr] | 
             "campaign_id", "network", as_dict=True).items()):
         base = by_net.get(net, organic.clear())
         keep = pl.col("account_id").is_in(part["account_id"].unique().implode())
-        if base_filter is not None:
-            keep = keep & base_filter(part)
+        first, last = part["day"].min(), part["day"].max()
+        if first is not None:
+            reach_back = lookback_days + placebo_runs * (last - first + 1)
+            keep = keep & (pl.col("day").is_null()
+                           | pl.col("day").is_between(first - reach_back, last))
         out.append((cid, net, part, base.filter(keep)))
     return out
 

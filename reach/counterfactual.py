@@ -1,112 +1,207 @@
 """CausalImpact-style uplift: the `uplift` mart's ``method = "structural_ts"`` rows.
 
-For campaign c on network n with authors A: the daily engagement rate of A's organic
-posts over the ``pre_days`` before c's first post there is a time series,
-y_d = log((Σ engagements + ½) / Σ exposure). A local-level structural time-series model
-(statsmodels UnobservedComponents) fitted on it forecasts the level through the campaign
-window; the effect is the mean gap between the campaign posts' daily log rate and that
-forecast. Its variance adds the level's forecast variance, the random walk of the level
-over the horizon and the daily noise, all from the fitted model (the local-level
-forecast errors have a closed form, which statsmodels reports only per horizon, so the
-covariance across days is written here). ``uplift = exp(effect) − 1``.
+For campaign c on network n with authors A, two daily series over the ``pre_days``
+before c's first post and through its last:
 
-Needs a daily history: at least ``min_pre_days`` days with organic posts; otherwise the
-row carries a warning and no number.
+* the authors' series r_d = log(observed / expected engagements) of their posts that day
+  (organic before the campaign, the campaign's during it), where *expected* holds each
+  author (and exposure basis) and post type at its pre-period level — so a day is not
+  high because a stronger author happened to post;
+* the control series c_d: what the day does to every account's organic posts on n, the
+  weekday pattern and smooth trend of :mod:`reach.time_effects` (the raw daily ratio of
+  the other accounts is so noisy that its coefficient shrinks towards 0 and lets half
+  of a weekday pattern through; the fitted curve does not).
+
+As in CausalImpact, a state-space model relates them on the pre-period,
+r_d = level_d + b·c_d + ε_d with a random-walk level, and forecasts r through the
+campaign from c. Counts enter through each day's sampling variance: Var ε_d = σ² + v_d
+with v_d = (Σμ + αΣμ²)/(Σμ)² the delta-method variance of a day's log count under NB2
+(α from the pre-period), and r_d carries the matching second-order bias correction
++v_d/2, so days with one post and days with ten are weighed and centred alike. The
+effect is the mean gap between the campaign days' r and the forecast; its variance adds
+the state's uncertainty at the campaign's start, the level's random walk over the
+campaign and the days' noise, all from the fitted model. ``uplift = exp(effect) − 1``.
+
+Needs a daily history: at least ``min_pre_days`` days with posts by the authors;
+otherwise the row carries a warning and no number.
 """
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 import polars as pl
 from scipy.stats import norm
-from statsmodels.tsa.statespace.structural import UnobservedComponents
+from statsmodels.tsa.statespace.mlemodel import MLEModel
 
-from ._cellwise import cells, fit_cells
-from .engagement import Z95
+from .time_effects import TimeEffects, poisson_profiled
 
 
 @dataclass(frozen=True)
 class SeriesSpec:
     pre_days: int = 90
     min_pre_days: int = 28
+    min_campaign_posts: int = 3
 
 
-def daily_log_rate(day: np.ndarray, engagements: np.ndarray, exposure: np.ndarray,
-                   first: int, days: int) -> np.ndarray:
-    """log((Σ engagements + ½) / Σ exposure) for each day first..first+days−1; NaN where no post."""
-    at = day - first
-    inside = (at >= 0) & (at < days)
-    eng = np.bincount(at[inside], engagements[inside], minlength=days)
-    exp = np.bincount(at[inside], exposure[inside], minlength=days)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(exp > 0, np.log((eng + 0.5) / exp), np.nan)
-
-
-def structural_ts_rows(frame: pl.DataFrame, spec: SeriesSpec = SeriesSpec(),
-                       workers: int | None = None) -> list[dict]:
-    todo = cells(frame.with_columns(pl.col("created_at").dt.epoch("d").alias("day")))
-    rows = fit_cells(partial(series_cell, spec=spec), todo, workers)
-    return [r | {"method": "structural_ts"} for r in rows]
-
-
-def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec) -> dict:
-    """One cell; ``camp`` and ``base`` carry ``day`` (days since the epoch)."""
-    usable = camp["usable"].to_numpy() & camp["day"].is_not_null().to_numpy()
-    row = {"n_campaign_posts": int(usable.sum()),
-           "posts_left_out": int((~camp["usable"].to_numpy()).sum())}
-    if not usable.any():
-        return row | {"n_baseline_posts": 0,
-                      "warning": "no campaign posts with known engagement, exposure and time"}
-    c_day = camp["day"].to_numpy()[usable].astype(np.int64)
-    start, end = int(c_day.min()), int(c_day.max())
-    b_ok = base["usable"].to_numpy() & base["day"].is_not_null().to_numpy()
-    b_day = base["day"].to_numpy()[b_ok].astype(np.int64)
-    in_pre = (b_day >= start - spec.pre_days) & (b_day < start)
-    row["n_baseline_posts"] = int(in_pre.sum())
-    y_pre = daily_log_rate(b_day, base["engagements"].to_numpy()[b_ok].astype(float),
-                           base["exposure"].to_numpy()[b_ok].astype(float),
-                           start - spec.pre_days, spec.pre_days)
-    with_data = int(np.count_nonzero(~np.isnan(y_pre)))
-    if with_data < spec.min_pre_days:
-        return row | {"warning": f"no daily history: organic posts on {with_data} of the "
-                                 f"{spec.pre_days} days before the campaign "
-                                 f"(needs {spec.min_pre_days})"}
-    y_post = daily_log_rate(c_day, camp["engagements"].to_numpy()[usable].astype(float),
-                            camp["exposure"].to_numpy()[usable].astype(float),
-                            start, end - start + 1)
-    horizon = np.flatnonzero(~np.isnan(y_post)) + 1  # 1-based steps after the pre-period
-    gap = _level_gap(y_pre, y_post[horizon - 1], horizon)
+def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec,
+                effects: dict[str, TimeEffects]) -> dict:
+    """One cell; ``camp`` and ``base`` carry ``day`` and ``time_offset``."""
+    from .uplift import comparable, effect_columns  # one definition of "comparable posts"
+    first, last = camp["day"].min(), camp["day"].max()
+    if first is None:
+        return {"n_campaign_posts": 0, "n_baseline_posts": 0,
+                "posts_left_out": camp.height,
+                "warning": "no campaign posts with a known time"}
+    pre = base.filter(pl.col("day").is_between(first - spec.pre_days, first - 1))
+    c_use, b_use = comparable(camp, pre)
+    # a post type the pre-period never shows has no level to compare with
+    c_use &= camp["post_type"].is_in(pre.filter(pl.Series(b_use))["post_type"].unique()
+                                     .implode()).to_numpy()
+    row = {"n_campaign_posts": int(c_use.sum()), "n_baseline_posts": int(b_use.sum()),
+           "posts_left_out": int((~c_use).sum() + (~b_use).sum()
+                                 + base.filter(pl.col("day").is_null()).height)}
+    if c_use.sum() < spec.min_campaign_posts:
+        return row | {"warning": f"too few campaign posts ({int(c_use.sum())} < "
+                                 f"{spec.min_campaign_posts}) from authors with a "
+                                 "comparable pre-period"}
+    c, b = camp.filter(pl.Series(c_use)), pre.filter(pl.Series(b_use))
+    mu_b, mu_c, alpha = _expected(b, c)
+    start = first - spec.pre_days
+    span = last - start + 1
+    days = _Days.of(np.r_[b["day"].to_numpy(), c["day"].to_numpy()] - start,
+                    np.r_[b["engagements"].to_numpy(), c["engagements"].to_numpy()],
+                    np.r_[mu_b, mu_c], alpha, span)
+    ctl = effects[camp["network"][0]](np.arange(start, start + span))
+    n_pre = int(np.isfinite(days.r[:spec.pre_days]).sum())
+    if n_pre < spec.min_pre_days:
+        return row | {"warning": f"no daily history: the authors posted on {n_pre} of the "
+                                 f"{spec.pre_days} days before the campaign (needs "
+                                 f"{spec.min_pre_days})"}
+    gap = _campaign_gap(days, ctl, spec.pre_days)
     if isinstance(gap, str):
         return row | {"warning": gap}
     effect, se = gap
-    return row | {"log_effect": effect, "std_error": se, "uplift": float(np.expm1(effect)),
-                  "ci_low": float(np.expm1(effect - Z95 * se)),
-                  "ci_high": float(np.expm1(effect + Z95 * se)),
-                  "p_value": float(2 * norm.sf(abs(effect) / se)), "warning": None}
+    return row | effect_columns(effect, se, float(2 * norm.sf(abs(effect) / se)))
 
 
-def _level_gap(y_pre: np.ndarray, y_post: np.ndarray, h: np.ndarray):
-    """Mean of y_post − forecast at steps h, and its standard error, or a warning."""
+def _expected(b: pl.DataFrame, c: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:
+    """Expected engagements of baseline and campaign posts from the pre-period's author ×
+    basis and post-type levels (Poisson ML), and the NB2 α by moments."""
+    pair_b, pair_c = b["pair"].to_numpy(), c["pair"].to_numpy()
+    groups, code = np.unique(pair_b, return_inverse=True)
+    types = np.unique(b["post_type"].to_numpy().astype(str))
+    tb = b["post_type"].to_numpy().astype(str)
+    X = (tb[:, None] == types[None, 1:]).astype(float)
+    y = b["engagements"].to_numpy().astype(float)
+    e_b = b["exposure"].to_numpy().astype(float)
+    beta, level = poisson_profiled(y, e_b, X, code)
+    type_effect = dict(zip(types, np.r_[0.0, beta], strict=True))
+    mu_b = e_b * np.exp(level[code] + X @ beta)
+    tc = c["post_type"].to_numpy().astype(str)
+    mu_c = (c["exposure"].to_numpy().astype(float)
+            * np.exp(level[np.searchsorted(groups, pair_c)]
+                     + np.array([type_effect[t] for t in tc])))
+    ok = np.isfinite(mu_b) & (mu_b > 0)
+    alpha = max(0.0, float(np.sum((y[ok] - mu_b[ok]) ** 2 - y[ok]) / np.sum(mu_b[ok] ** 2)))
+    return mu_b, mu_c, alpha
+
+
+@dataclass(frozen=True)
+class _Days:
+    """Per day of the window: Σy, Σμ, Σμ² of the posts, the NB2 α, and the log ratio
+    r = log((Σy + ½)/(Σμ + ½)) + v/2 with its count variance v (NaN without posts)."""
+
+    y: np.ndarray
+    mu: np.ndarray
+    mu2: np.ndarray
+    alpha: float
+    r: np.ndarray
+    v: np.ndarray
+
+    @classmethod
+    def of(cls, at: np.ndarray, y: np.ndarray, mu: np.ndarray, alpha: float, span: int):
+        ok = np.isfinite(mu) & (mu > 0)
+        at, y, mu = at[ok].astype(np.int64), y[ok].astype(float), mu[ok]
+        s_y, s_mu = np.bincount(at, y, span), np.bincount(at, mu, span)
+        s_mu2 = np.bincount(at, mu ** 2, span)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.where(s_mu > 0, (s_mu + alpha * s_mu2) / s_mu ** 2, np.nan)
+            r = np.where(s_mu > 0, np.log((s_y + 0.5) / (s_mu + 0.5)) + v / 2, np.nan)
+        return cls(s_y, s_mu, s_mu2, alpha, r, v)
+
+
+class _LevelWithControl(MLEModel):
+    """r_t = level_t + b·c_t + ε_t, level a random walk, Var ε_t = σ² + v_t (v_t known)."""
+
+    def __init__(self, r: np.ndarray, control: np.ndarray, known_var: np.ndarray):
+        super().__init__(r, k_states=2, k_posdef=1, initialization="diffuse")
+        n = r.size
+        design = np.zeros((1, 2, n))
+        design[0, 0], design[0, 1] = 1.0, control
+        self.ssm["design"] = design
+        self.ssm["transition"] = np.eye(2)
+        self.ssm["selection"] = np.array([[1.0], [0.0]])
+        self.known_var = np.nan_to_num(known_var)
+        self.ssm["obs_cov"] = np.zeros((1, 1, n))
+
+    @property
+    def param_names(self):
+        return ["sigma2.irregular", "sigma2.level"]
+
+    @property
+    def start_params(self):
+        y = self.endog[:, 0]
+        return np.array([max(np.nanvar(y) / 4, 1e-4), max(np.nanvar(np.diff(y)) / 20, 1e-5)])
+
+    def transform_params(self, unconstrained):
+        return unconstrained ** 2
+
+    def untransform_params(self, constrained):
+        return constrained ** 0.5
+
+    def update(self, params, **kwargs):
+        params = super().update(params, **kwargs)
+        self.ssm["obs_cov"] = (params[0] + self.known_var)[None, None, :]
+        self.ssm["state_cov"] = np.array([[params[1]]])
+
+
+def _campaign_gap(days: _Days, control: np.ndarray, pre: int):
+    """log(campaign engagements / their forecast) and its standard error; or a warning.
+
+    The state-space model is fitted on the pre-period's daily log ratios; the campaign's
+    days are pooled into one count, Σy, against Σ_d Σμ_d·exp(forecast_d), so a
+    day with a single post does not carry the skew of a single count's logarithm.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            res = UnobservedComponents(y_pre, level="local level").fit(disp=False)
+            model = _LevelWithControl(days.r[:pre], control[:pre], days.v[:pre])
+            res = model.fit(disp=False, cov_type="none")
+            if not res.mle_retvals.get("converged", False):  # a flat likelihood: simplex
+                res = model.fit(res.params, method="nm", maxiter=4000, disp=False,
+                                cov_type="none")
         except (np.linalg.LinAlgError, ValueError) as e:
             return f"the time-series model could not be fitted ({e})"
     if not res.mle_retvals.get("converged", False):
         return "the time-series model did not converge; no estimate"
-    params = dict(zip(res.model.param_names, np.asarray(res.params), strict=True))
-    s2_eps, s2_eta = float(params["sigma2.irregular"]), float(params["sigma2.level"])
-    fc = res.get_forecast(int(h.max()))
-    level = float(fc.predicted_mean[0])
-    p1 = float(fc.var_pred_mean[0]) - s2_eps  # level variance one step ahead
-    m = h.size
-    steps = np.minimum.outer(h, h) - 1  # shared random-walk steps between two days
-    var = p1 + s2_eta * steps.sum() / m ** 2 + s2_eps / m
+    s2_eps, s2_eta = (float(x) for x in res.params)
+    state, cov = res.filtered_state[:, -1], res.filtered_state_cov[:, :, -1]
+    post = pre + np.flatnonzero(days.mu[pre:] > 0)
+    h = post - pre + 1  # steps after the last pre-period day
+    z = np.column_stack([np.ones(h.size), control[post]])
+    f = z @ state
+    expected = days.mu[post] * np.exp(f)
+    total, observed = expected.sum(), days.y[post].sum()
+    w = expected / total
+    v_count = (total + days.alpha * np.sum(days.mu2[post] * np.exp(2 * f))) / total ** 2
+    cov_f = z @ cov @ z.T + s2_eta * np.minimum.outer(h, h)
+    var = v_count + w @ cov_f @ w + s2_eps * np.sum(w ** 2)
     if not np.isfinite(var) or var <= 0:
         return "the time-series model gave no finite variance; no estimate"
-    return float(np.mean(y_post - level)), float(np.sqrt(var))
+    # second order: the count's log and the days' log-normal noise, pooled in linear scale
+    effect = (np.log((observed + 0.5) / (total + 0.5)) + v_count / 2
+              - s2_eps / 2 * (1 - np.sum(w ** 2)))
+    return float(effect), float(np.sqrt(var))

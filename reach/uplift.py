@@ -1,21 +1,25 @@
 """Engagement uplift per campaign × network: the `uplift` mart (docs/marts.md).
 
-Model (``method = "nb_glm"``). For campaign c on network n, take c's posts there and the
-organic posts (campaign_id null) of the same authors on n. Fit a negative-binomial (NB2)
-GLM of engagements per post on a campaign indicator, one effect per account, one per post
-type, and (when both occur) the exposure basis, with log(exposure) as offset:
+Design (``method = "nb_glm"``): difference in differences. For campaign c on network n,
+take c's posts there and the organic posts (campaign_id null) of the same authors on n
+from ``baseline_days`` before c's first post to its last. Fit a negative-binomial (NB2)
+GLM of engagements per post with log(exposure) and the network's time effects as offset:
 
-    log E[y] = log(exposure) + β·campaign + account + post_type [+ basis]
+    log E[y] = log(exposure) + time(day) + β·campaign + account×basis + post_type
 
-``uplift = exp(β) − 1``: the relative change in engagements per unit of exposure, the same
-accounts and post types held fixed. The dispersion α is estimated per cell by maximum
-likelihood (see ``_fit_nb``); the interval is Wald, exp(β ± 1.96·se) − 1. (A two-step
-moment estimate of α was faster but its intervals covered only 92% in simulation; ML
-covers 94%.) Benjamini–Hochberg adjusts
-the p-values over all cells of a method (statsmodels.stats.multitest).
+``time(day)`` (weekday + smooth trend, :mod:`reach.time_effects`) comes from all organic
+posts on n on the same days, so a trend, a season or weekend scheduling is not taken for
+uplift. ``uplift = exp(β) − 1``: the relative change in engagements per unit of
+exposure against what the same authors' posts get on those days. α by maximum
+likelihood (``_fit_nb``); Wald interval exp(β ± 1.96·se) − 1.
+
+Only comparable posts enter: an author's posts count where the author has posts on both
+sides with the same exposure basis (impressions vs followers); the rest are counted in
+``posts_left_out``. Every cell is also re-fitted on fake campaigns in its own pre-period
+(:mod:`reach.placebo`); p-values are Benjamini–Hochberg adjusted over all cells of a method.
 
 A cell that cannot give an honest number gets a ``warning`` and nulls instead: too few
-posts, no baseline, no engagement at all on one side (separation), a campaign indicator
+posts, no baseline, no time control on the network, separation, a campaign indicator
 confounded with accounts or post types, or a fit that did not converge.
 """
 
@@ -23,7 +27,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import partial
 
 import numpy as np
@@ -35,16 +38,22 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
 from ._cellwise import cells, fit_cells
-from .counterfactual import SeriesSpec, structural_ts_rows
-from .engagement import Z95, post_engagement
+from .counterfactual import SeriesSpec, series_cell
+from .engagement import Z95
+from .placebo import calibrate, placebo_runs, with_placebos
+from .time_effects import TimeEffects, fit_time_effects
 
 UPLIFT_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "n_campaign_posts": pl.Int64,
-    "n_baseline_posts": pl.Int64, "posts_left_out": pl.Int64, "uplift": pl.Float64,
-    "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64,
-    "p_adjusted": pl.Float64, "log_effect": pl.Float64, "std_error": pl.Float64,
+    "n_baseline_posts": pl.Int64, "posts_left_out": pl.Int64, "n_control_posts": pl.Int64,
+    "uplift": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+    "p_value": pl.Float64, "p_adjusted": pl.Float64, "adjustment": pl.String,
+    "log_effect": pl.Float64, "std_error": pl.Float64, "placebo_runs": pl.Int64,
+    "placebo_significant": pl.Int64, "placebo_rate": pl.Float64,
+    "placebo_bias": pl.Float64, "calibration_sd": pl.Float64, "calibration": pl.String,
     "method": pl.String, "warning": pl.String,
 }
+METHODS = ("nb_glm", "structural_ts")
 
 
 @dataclass(frozen=True)
@@ -53,109 +62,187 @@ class UpliftSpec:
 
     min_campaign_posts: int = 3
     min_baseline_posts: int = 10
-    baseline_days: int | None = 90  # organic posts this long before the campaign; None: all
+    baseline_days: int = 90  # organic posts this long before the campaign
+    placebo_runs: int = 3  # fake campaigns per cell at most (fewer where cells are many)
     workers: int | None = None  # processes for the fits; None: one per core
 
 
 def uplift_mart(frame: pl.DataFrame, *, spec: UpliftSpec = UpliftSpec(),
                 series: SeriesSpec = SeriesSpec()) -> pl.DataFrame:
-    """Both methods, one row per campaign × network each, p-values adjusted per method.
+    """Both methods, one row per campaign × network each, calibrated and adjusted.
 
     ``frame`` is :func:`reach.engagement.post_engagement` of the posts and accounts.
     """
-    rows = glm_rows(frame, spec) + structural_ts_rows(frame, series, workers=spec.workers)
-    return adjust(pl.DataFrame(rows, schema=UPLIFT_SCHEMA)).sort(
-        "campaign_id", "network", "method")
+    frame, controls = with_controls(frame)
+    effects = {net: c for net, c in controls.items() if isinstance(c, TimeEffects)}
+    lookback = max(spec.baseline_days, series.pre_days)
+    todo = cells(frame, lookback, spec.placebo_runs)
+    ready = [t for t in todo if t[1] in effects]
+    fits = {
+        "nb_glm": partial(glm_cell, spec=spec, effects=effects),
+        "structural_ts": partial(series_cell, spec=series, effects=effects),
+    }
+    runs = placebo_runs([t[1] for t in ready], spec.placebo_runs)
+    rows = []
+    for method, fit in fits.items():
+        done = fit_cells(partial(with_placebos, fit, runs=runs), ready, spec.workers)
+        done += [{"campaign_id": cid, "network": net, "warning": controls[net]}
+                 for cid, net, _c, _b in todo if net not in effects]
+        rows += [r | {"method": method, "n_control_posts": (
+            effects[r["network"]].posts if r["network"] in effects else 0)} for r in done]
+    out = pl.DataFrame(calibrate(rows), schema=UPLIFT_SCHEMA)
+    return adjust(out).sort("campaign_id", "network", "method")
 
 
-def uplift_rows(posts: pl.LazyFrame, accounts: pl.LazyFrame, *,
-                spec: UpliftSpec = UpliftSpec()) -> pl.DataFrame:
-    """Only the nb_glm rows, adjusted: the mart for tables without daily history."""
-    frame = post_engagement(posts, accounts)
-    return adjust(pl.DataFrame(glm_rows(frame, spec), schema=UPLIFT_SCHEMA))
-
-
-def glm_rows(frame: pl.DataFrame, spec: UpliftSpec) -> list[dict]:
-    """The nb_glm rows, one per campaign × network (p_adjusted not yet set)."""
-    todo = cells(frame, lambda camp: _in_baseline_window(camp, spec.baseline_days))
-    return fit_cells(partial(glm_cell, spec=spec), todo, spec.workers)
-
-
-def _in_baseline_window(camp: pl.DataFrame, days: int | None) -> pl.Expr:
-    """Organic posts from ``days`` before the campaign's first post to its last one.
-
-    A local baseline: engagement drifts over a year, and a cell's fit then touches
-    only the posts near it. Posts without a time are kept (they cannot be placed).
-    """
-    first, last = camp["created_at"].min(), camp["created_at"].max()
-    if days is None or first is None:
-        return pl.lit(True)
-    return (pl.col("created_at").is_null()
-            | pl.col("created_at").is_between(first - timedelta(days=days), last))
+def with_controls(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, TimeEffects | str]]:
+    """The frame with ``day`` and ``time_offset``, and each network's time effects (or why
+    it has none). A post without a time cannot be compared with the same days: it is not
+    usable here."""
+    frame = frame.with_columns(pl.col("created_at").dt.epoch("d").alias("day"), PAIR).with_columns(
+        (pl.col("usable") & pl.col("day").is_not_null()).alias("usable"))
+    controls, parts = {}, []
+    for (net,), part in frame.partition_by("network", as_dict=True,
+                                            maintain_order=True).items():
+        effects = fit_time_effects(part.filter(pl.col("campaign_id").is_null(), "usable"))
+        controls[net] = effects
+        offset = (effects(part["day"].fill_null(0).to_numpy())
+                  if isinstance(effects, TimeEffects) else np.full(part.height, np.nan))
+        parts.append(part.with_columns(pl.Series("time_offset", offset).fill_nan(None)))
+    if not parts:
+        return frame.with_columns(pl.lit(None, pl.Float64).alias("time_offset")), controls
+    return pl.concat(parts), controls
 
 
 def adjust(df: pl.DataFrame) -> pl.DataFrame:
-    """Benjamini–Hochberg over the cells of each method that have a p-value."""
+    """Benjamini–Hochberg over the cells of each method that have a p-value; ``adjustment``
+    names that family."""
     parts = []
-    for (_method,), part in df.partition_by("method", as_dict=True,
-                                            maintain_order=True).items():
+    for (method,), part in df.partition_by("method", as_dict=True,
+                                           maintain_order=True).items():
         p = part["p_value"].to_numpy()
         ok = ~np.isnan(p.astype(float))
         adj = np.full(p.size, np.nan)
         if ok.any():
             adj[ok] = multipletests(p[ok].astype(float), method="fdr_bh")[1]
-        parts.append(part.with_columns(pl.Series("p_adjusted", adj).fill_nan(None)))
+        family = (f"Benjamini–Hochberg over the {int(ok.sum())} {method} cells with a "
+                  f"p-value in this run")
+        parts.append(part.with_columns(
+            pl.Series("p_adjusted", adj).fill_nan(None),
+            pl.when(pl.Series(ok)).then(pl.lit(family)).alias("adjustment")))
     return pl.concat(parts) if parts else df
 
 
-FACTORS = ("account_id", "post_type", "exposure_basis")
+FACTORS = ("level", "post_type")
+#: an author on one exposure basis, as one integer: the unit every comparison is within
+PAIR = pl.concat_str("account_id", pl.col("exposure_basis").fill_null(""),
+                     separator="\x1f").hash(seed=0).alias("pair")
 
 
-def glm_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: UpliftSpec) -> dict:
-    """Fit one cell; returns the mart's numeric columns and a warning (or None)."""
-    data = pl.concat([camp.with_columns(pl.lit(True).alias("treated")),
-                      base.with_columns(pl.lit(False).alias("treated"))], how="vertical_relaxed")
-    cols = {c: data[c].to_numpy() for c in ("treated", "usable", "engagements", "exposure",
-                                             *FACTORS)}
-    usable, treated, account = cols["usable"].astype(bool), cols["treated"], cols["account_id"]
-    # Only accounts seen on both sides inform a within-account comparison.
-    both = (np.isin(account, np.unique(account[usable & treated]))
-            & np.isin(account, np.unique(account[usable & ~treated])))
-    keep = usable & both
-    y = cols["engagements"][keep].astype(float)
-    t = treated[keep].astype(bool)
-    row = {"n_campaign_posts": int(t.sum()), "n_baseline_posts": int((~t).sum()),
-           "posts_left_out": int((~usable).sum()), "method": "nb_glm"}
-    problem = _data_problem(y[t], y[~t], spec)
+def comparable(camp: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the usable campaign and baseline posts whose author has posts on the other
+    side with the same exposure basis: the only ones a within-author comparison can use."""
+    c_ok = camp["usable"].to_numpy() & camp["time_offset"].is_not_null().to_numpy()
+    b_ok = base["usable"].to_numpy() & base["time_offset"].is_not_null().to_numpy()
+    cp, bp = camp["pair"].to_numpy(), base["pair"].to_numpy()
+    both = np.intersect1d(cp[c_ok], bp[b_ok])
+    return c_ok & np.isin(cp, both), b_ok & np.isin(bp, both)
+
+
+def glm_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: UpliftSpec,
+             effects: dict[str, TimeEffects] | None = None) -> dict:
+    """Fit one cell; returns the mart's numeric columns and a warning (or None).
+
+    ``base`` holds the authors' organic posts on the network (with ``day``); those from
+    ``baseline_days`` before the campaign's first post to its last are its baseline.
+    With the network's ``effects``, their own estimation error joins the standard error.
+    """
+    first, last = camp["day"].min(), camp["day"].max()
+    if first is not None:
+        base = base.filter(pl.col("day").is_null()
+                           | pl.col("day").is_between(first - spec.baseline_days, last))
+    c_use, b_use = comparable(camp, base)
+    row = {"n_campaign_posts": int(c_use.sum()), "n_baseline_posts": int(b_use.sum()),
+           "posts_left_out": int((~c_use).sum() + (~b_use).sum())}
+    y_c = camp["engagements"].to_numpy()[c_use].astype(float)
+    y_b = base["engagements"].to_numpy()[b_use].astype(float)
+    problem = _data_problem(y_c, y_b, spec)
     if problem:
         return row | {"warning": problem}
-    X = _design(t, [cols[f][keep] for f in FACTORS])
-    offset = np.log(cols["exposure"][keep].astype(float))
+    data = pl.concat([camp.filter(pl.Series(c_use)).with_columns(pl.lit(True).alias("treated")),
+                      base.filter(pl.Series(b_use)).with_columns(pl.lit(False).alias("treated"))],
+                     how="vertical_relaxed")
+    data = data.with_columns(_author_level(data, first, last))
+    t = data["treated"].to_numpy()
+    X = _design(t, [data[f].to_numpy() for f in FACTORS])
+    offset = (np.log(data["exposure"].to_numpy().astype(float))
+              + data["time_offset"].to_numpy().astype(float))
     if np.linalg.matrix_rank(X) < X.shape[1]:
         return row | {"warning": "the campaign indicator is confounded with accounts or post "
                                  "types (every campaign post differs from every baseline "
                                  "post in the same way); no separate effect can be estimated"}
-    fit = _fit_nb(y, X, offset)
+    fit = _fit_nb(data["engagements"].to_numpy().astype(float), X, offset)
     if isinstance(fit, str):
         return row | {"warning": fit}
     beta, se = float(fit.params[1]), float(fit.bse[1])
+    if effects is not None:
+        se = float(np.hypot(se, _time_error(fit, X, effects[camp["network"][0]],
+                                            data["day"].to_numpy())))
     if not (np.isfinite(beta) and np.isfinite(se)) or se <= 0 or se > 10:
         return row | {"warning": "the fit gave no finite standard error for the campaign "
                                  "effect (too little variation in the data)"}
-    return row | {"log_effect": beta, "std_error": se, "uplift": float(np.expm1(beta)),
-                  "ci_low": float(np.expm1(beta - Z95 * se)),
-                  "ci_high": float(np.expm1(beta + Z95 * se)),
-                  "p_value": float(fit.pvalues[1]), "warning": None}
+    return row | effect_columns(beta, se, float(fit.pvalues[1]))
+
+
+def _author_level(data: pl.DataFrame, first: int, last: int) -> pl.Expr:
+    """Each author's level: one for the campaign window and one for the history before it
+    where the author also posted organically during the campaign, else one for both.
+
+    With a window level the campaign posts are compared with the same author's organic
+    posts of the same days, so an author who is on a rise (or was picked for one) is
+    compared with himself at that moment; the history still informs the post types.
+    """
+    in_window = pl.col("day").is_between(first, last)
+    same_days = data.filter(~pl.col("treated") & in_window)["pair"].unique().implode()
+    window = pl.col("pair").is_in(same_days) & (pl.col("treated") | in_window)
+    return pl.struct(pl.col("pair"), window.alias("window")).rank("dense").alias("level")
+
+
+def _time_error(fit, X: np.ndarray, effects: TimeEffects, day: np.ndarray) -> float:
+    """Standard error the time effects' own estimation adds to β (delta method).
+
+    β̂ moves with the time offset D·θ (D the time design of the posts) by
+    :func:`beta_gradient`; its variance is that row times Cov θ times the row.
+    """
+    row = beta_gradient(fit, X, effects.design(day))
+    return float(np.sqrt(max(row @ effects.cov @ row, 0.0)))
+
+
+def beta_gradient(fit, X: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """dβ̂/dθ for an offset D·θ added to the fitted model (α held fixed): implicit
+    differentiation of the NB2 score X'(y − μ)/(1 + αμ), whose derivative in the linear
+    predictor has the observed weights μ(1 + αy)/(1 + αμ)²."""
+    mu, y = np.asarray(fit.fittedvalues), np.asarray(fit.model.endog)
+    alpha = float(getattr(fit.model.family, "alpha", 0.0))
+    xw = X.T * (mu * (1 + alpha * y) / (1 + alpha * mu) ** 2)
+    return -np.linalg.solve(xw @ X, xw @ D)[1]
+
+
+def effect_columns(log_effect: float, se: float, p_value: float) -> dict:
+    """The mart's numbers for a log effect and its standard error."""
+    return {"log_effect": log_effect, "std_error": se, "uplift": float(np.expm1(log_effect)),
+            "ci_low": float(np.expm1(log_effect - Z95 * se)),
+            "ci_high": float(np.expm1(log_effect + Z95 * se)),
+            "p_value": p_value, "warning": None}
 
 
 def _data_problem(camp: np.ndarray, base: np.ndarray, spec: UpliftSpec) -> str | None:
-    """Engagement counts of the usable campaign and baseline posts -> a reason, or None."""
+    """Engagement counts of the comparable campaign and baseline posts -> a reason, or None."""
     if base.size == 0:
         return ("no baseline: the campaign's authors have no organic posts with known "
-                "engagement and exposure on this network")
+                "engagement, exposure (on the same basis) and time on this network")
     if camp.size < spec.min_campaign_posts:
         return (f"too few campaign posts ({camp.size} < {spec.min_campaign_posts}) "
-                "from authors with a baseline")
+                "from authors with a comparable baseline")
     if base.size < spec.min_baseline_posts:
         return f"too few baseline posts ({base.size} < {spec.min_baseline_posts})"
     if camp.sum() == 0 or base.sum() == 0:
@@ -168,7 +255,7 @@ def _design(treated: np.ndarray, factors: list[np.ndarray]) -> np.ndarray:
     """Intercept, campaign indicator, then treatment-coded factors (first level dropped)."""
     cols = [np.ones(treated.size), treated.astype(float)]
     for values in factors:
-        levels, code = np.unique(values.astype(str), return_inverse=True)
+        levels, code = np.unique(values, return_inverse=True)
         if levels.size > 1:
             cols.append(np.eye(levels.size)[code][:, 1:])
     return np.column_stack(cols)
@@ -221,5 +308,5 @@ def _alpha_given_mu(y: np.ndarray, mu: np.ndarray) -> float:
         return -float(np.sum(gammaln(y + r) - gammaln(r) - r * np.log1p(a * mu)
                              + y * (np.log(a * mu) - np.log1p(a * mu))))
     res = minimize_scalar(neg_loglik, bounds=(_LOG_ALPHA_MIN, _LOG_ALPHA_MAX),
-                          method="bounded", options={"xatol": 1e-4})
+                          method="bounded", options={"xatol": 1e-3})
     return float(np.exp(res.x))

@@ -443,13 +443,21 @@ CREATE TABLE IF NOT EXISTS mart_uplift (
 	n_campaign_posts BIGINT, 
 	n_baseline_posts BIGINT, 
 	posts_left_out BIGINT, 
+	n_control_posts BIGINT, 
 	uplift DOUBLE PRECISION, 
 	ci_low DOUBLE PRECISION, 
 	ci_high DOUBLE PRECISION, 
 	p_value DOUBLE PRECISION, 
 	p_adjusted DOUBLE PRECISION, 
+	adjustment TEXT, 
 	log_effect DOUBLE PRECISION, 
 	std_error DOUBLE PRECISION, 
+	placebo_runs BIGINT, 
+	placebo_significant BIGINT, 
+	placebo_rate DOUBLE PRECISION, 
+	placebo_bias DOUBLE PRECISION, 
+	calibration_sd DOUBLE PRECISION, 
+	calibration TEXT, 
 	method TEXT NOT NULL, 
 	warning TEXT, 
 	PRIMARY KEY (campaign_id, network, method)
@@ -463,29 +471,45 @@ COMMENT ON COLUMN mart_uplift.campaign_id IS 'the cell [id]';
 
 COMMENT ON COLUMN mart_uplift.network IS 'the cell [id]';
 
-COMMENT ON COLUMN mart_uplift.n_campaign_posts IS 'campaign posts used (authors with a baseline, known counts) [posts]';
+COMMENT ON COLUMN mart_uplift.n_campaign_posts IS 'campaign posts compared (their author has a comparable baseline) [posts]';
 
-COMMENT ON COLUMN mart_uplift.n_baseline_posts IS 'organic posts of the same authors used (`structural_ts`: those in the pre-period) [posts]';
+COMMENT ON COLUMN mart_uplift.n_baseline_posts IS 'the authors'' organic posts they are compared with (`nb_glm`: from 90 days before the campaign''s first post to its last; `structural_ts`: the 90 days before) [posts]';
 
-COMMENT ON COLUMN mart_uplift.posts_left_out IS 'posts with an unknown count or no exposure, left out (never silently) [posts]';
+COMMENT ON COLUMN mart_uplift.posts_left_out IS 'campaign and baseline posts not compared: unknown count, exposure or time; an author with no organic posts on the other side, or only with another exposure basis (impressions vs followers); for `structural_ts` also a post type the pre-period lacks [posts]';
 
-COMMENT ON COLUMN mart_uplift.uplift IS 'exp(effect) − 1: the relative change in engagements per unit of exposure (0.25 = +25 %%) [ratio]';
+COMMENT ON COLUMN mart_uplift.n_control_posts IS 'organic posts on the network the time control was fitted on [posts]';
 
-COMMENT ON COLUMN mart_uplift.ci_low IS '95 %% interval of uplift [ratio]';
+COMMENT ON COLUMN mart_uplift.uplift IS 'exp(log_effect) − 1: the relative change in engagements per unit of exposure (0.25 = +25 %%) [ratio]';
 
-COMMENT ON COLUMN mart_uplift.ci_high IS '95 %% interval of uplift [ratio]';
+COMMENT ON COLUMN mart_uplift.ci_low IS '95 %% interval of uplift, calibrated (see `calibration_sd`) [ratio]';
 
-COMMENT ON COLUMN mart_uplift.p_value IS 'two-sided test of no effect [probability]';
+COMMENT ON COLUMN mart_uplift.ci_high IS '95 %% interval of uplift, calibrated (see `calibration_sd`) [ratio]';
 
-COMMENT ON COLUMN mart_uplift.p_adjusted IS 'Benjamini–Hochberg over all cells of the same method [probability]';
+COMMENT ON COLUMN mart_uplift.p_value IS 'two-sided test of no effect, from the calibrated standard error [probability]';
 
-COMMENT ON COLUMN mart_uplift.log_effect IS 'the effect on the log scale and its standard error [log ratio]';
+COMMENT ON COLUMN mart_uplift.p_adjusted IS 'Benjamini–Hochberg adjusted p-value [probability]';
 
-COMMENT ON COLUMN mart_uplift.std_error IS 'the effect on the log scale and its standard error [log ratio]';
+COMMENT ON COLUMN mart_uplift.adjustment IS 'the family `p_adjusted` was adjusted over: all cells of the same method with a p-value in this run [text]';
 
-COMMENT ON COLUMN mart_uplift.method IS '`nb_glm`: negative-binomial (NB2, α by maximum likelihood) GLM of engagements on a campaign indicator, account and post type (and exposure basis), offset log(exposure), against the same authors'' organic posts from 90 days before the campaign''s first post to its last. `structural_ts`: a local-level model (without the control series CausalImpact uses, so not a causal estimate) of the authors'' daily organic log engagement rate over the 90 days before the campaign, forecast over the campaign window, compared with the campaign posts'' daily rate';
+COMMENT ON COLUMN mart_uplift.log_effect IS 'the effect on the log scale and its standard error: √(model standard error² + calibration_sd²) [log ratio]';
 
-COMMENT ON COLUMN mart_uplift.warning IS 'why there is no number: too few posts (< 3 campaign, < 10 baseline), no baseline, separation (no engagement on one side), the campaign indicator confounded with accounts or post types, no daily history (< 28 days with organic posts), or no convergence. Empty when the row has a number [text]';
+COMMENT ON COLUMN mart_uplift.std_error IS 'the effect on the log scale and its standard error: √(model standard error² + calibration_sd²) [log ratio]';
+
+COMMENT ON COLUMN mart_uplift.placebo_runs IS 'fake campaigns fitted in this cell''s pre-period (up to 3: windows as long as the campaign, back to back before it) [fits]';
+
+COMMENT ON COLUMN mart_uplift.placebo_significant IS 'of those, how many came out significant at 5 %% by the model''s own interval [fits]';
+
+COMMENT ON COLUMN mart_uplift.placebo_rate IS 'placebo_significant / placebo_runs pooled over the method''s cells on the network: about 0.05 where the model''s intervals hold [share]';
+
+COMMENT ON COLUMN mart_uplift.placebo_bias IS 'the fake campaigns'' mean estimate (maximum likelihood, each weighted by its variance): the method''s systematic error there; reported, not subtracted [log ratio]';
+
+COMMENT ON COLUMN mart_uplift.calibration_sd IS 'the spread of the fake campaigns'' estimates beyond their standard errors (maximum likelihood, Schuemie et al. 2014), added to std_error; 0 where there is none, empty where the network had fewer than 20 fake campaigns [log ratio]';
+
+COMMENT ON COLUMN mart_uplift.calibration IS 'the placebo check in words: the rate, whether it is consistent with 5 %% (exact binomial test at 1 %%), what was added, and a named warning when the fake campaigns err on average [text]';
+
+COMMENT ON COLUMN mart_uplift.method IS '`nb_glm` or `structural_ts`, below';
+
+COMMENT ON COLUMN mart_uplift.warning IS 'why there is no number: too few posts (< 3 campaign, < 10 baseline), no comparable baseline, too little organic history on the network to control for time (< 100 organic posts on < 28 days), separation (no engagement on one side), the campaign indicator confounded with accounts or post types, no daily history (< 28 days with posts by the authors in the 90 before), or no convergence. Empty when the row has a number [text]';
 
 CREATE TABLE IF NOT EXISTS mart_waves (
 	network TEXT NOT NULL, 

@@ -1,90 +1,69 @@
-"""Uplift and engagement rates: coverage by simulation, warnings, hand-computed pieces."""
+"""Uplift pieces against independent computations, warnings, and engagement rates by hand.
+
+How the whole mart behaves under trends, scheduling and selection is in
+test_uplift_calibration.py.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import polars as pl
 import pytest
+import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
+from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from reach.counterfactual import structural_ts_rows
+from reach.counterfactual import _LevelWithControl
 from reach.engagement import ORGANIC, post_engagement, rate_rows
-from reach.uplift import UPLIFT_SCHEMA, UpliftSpec, adjust, glm_cell, uplift_rows
+from reach.placebo import _systematic_error, fake_cells
+from reach.time_effects import fit_time_effects, poisson_profiled, profiled_sandwich, weekday
+from reach.uplift import (
+    PAIR,
+    UPLIFT_SCHEMA,
+    UpliftSpec,
+    _fit_nb,
+    adjust,
+    beta_gradient,
+    comparable,
+    glm_cell,
+    uplift_mart,
+)
 
-from .uplift_sim import NETWORK_EFFECTS, simulate, simulate_daily
+from .uplift_scenarios import simulate_lake
 
-
-def _z_scores(df: pl.DataFrame, truth: dict) -> np.ndarray:
-    ok = df.filter(pl.col("warning").is_null())
-    tr = np.array([truth[(c, n)] for c, n in zip(ok["campaign_id"], ok["network"],
-                                                  strict=True)])
-    return (ok["log_effect"].to_numpy() - tr) / ok["std_error"].to_numpy()
-
-
-def test_nb_glm_intervals_cover_the_true_effect(measured):
-    """Known effects per network (+0.30, +0.12, 0, −0.20): ≥85% coverage over ≥100 cells."""
-    z = []
-    for seed in (11, 12):
-        posts, accounts, truth = simulate(seed, campaigns=30)
-        df = uplift_rows(posts, accounts)
-        assert df["warning"].null_count() == df.height, df["warning"].drop_nulls().to_list()
-        z.append(_z_scores(df, truth))
-    z = np.concatenate(z)
-    coverage = float(np.mean(np.abs(z) <= 1.959964))
-    measured(f"uplift nb_glm: 95% intervals cover the true effect in {coverage:.1%} of "
-             f"{z.size} cells; mean z {z.mean():+.3f}, sd z {z.std():.3f}")
-    assert z.size >= 100
-    assert coverage >= 0.85
-    # unbiased within their standard errors: the mean z-score is ~N(0, 1/n)
-    assert abs(z.mean()) < 3 / np.sqrt(z.size)
-    assert 0.8 < z.std() < 1.25
-
-
-def test_structural_ts_intervals_cover_the_true_effect(measured):
-    frame, truth = simulate_daily(5, cells=112)
-    df = pl.DataFrame(structural_ts_rows(frame), schema=UPLIFT_SCHEMA)
-    z = _z_scores(df, truth)
-    coverage = float(np.mean(np.abs(z) <= 1.959964))
-    measured(f"uplift structural_ts: 95% intervals cover the true effect in {coverage:.1%} of "
-             f"{z.size} cells; mean z {z.mean():+.3f}, sd z {z.std():.3f}")
-    assert z.size >= 100 and coverage >= 0.85
-    # The daily log rate has a small Jensen bias (campaign days pool more posts): documented.
-    assert abs(z.mean()) < 0.35
-
-
-def test_estimates_follow_the_network_effects():
-    posts, accounts, truth = simulate(3, campaigns=30)
-    df = uplift_rows(posts, accounts)
-    for net, effect in NETWORK_EFFECTS.items():
-        part = df.filter(pl.col("network") == net)
-        mean = part["log_effect"].mean()
-        se = np.sqrt((part["std_error"] ** 2).sum()) / part.height
-        true = np.mean([truth[(c, net)] for c in part["campaign_id"]])
-        assert abs(mean - true) < 3.5 * se, (net, mean, true, se, effect)
+DAY = 20_000  # days since the epoch: 2024-10-04, a Friday
 
 
 def _cell(engagements, campaign, accounts=None, exposure=1000, basis="impressions",
-          post_type="image", usable=True):
+          post_type="image", usable=True, days=None):
     n = len(engagements)
     return pl.DataFrame({
         "network": ["x"] * n, "post_id": [f"p{i}" for i in range(n)],
         "campaign_id": [campaign] * n,
         "account_id": accounts or ["a"] * n, "post_type": [post_type] * n,
-        "created_at": [None] * n, "engagements": engagements, "exposure": [exposure] * n,
-        "exposure_basis": [basis] * n, "usable": [usable] * n,
-    }, schema_overrides={"campaign_id": pl.String, "created_at": pl.Datetime("us", "UTC"),
-                         "engagements": pl.Int64, "account_id": pl.String,
-                         "usable": pl.Boolean, "exposure": pl.Int64})
+        "day": days if days is not None else [DAY - 30 + i % 30 for i in range(n)],
+        "engagements": engagements, "exposure": [exposure] * n,
+        "exposure_basis": [basis] * n, "usable": [usable] * n, "time_offset": [0.0] * n,
+    }, schema_overrides={"campaign_id": pl.String, "engagements": pl.Int64,
+                         "account_id": pl.String, "usable": pl.Boolean,
+                         "exposure": pl.Int64, "day": pl.Int64, "time_offset": pl.Float64}
+    ).with_columns(PAIR)
+
+
+def _camp(engagements, **kw):
+    return _cell(engagements, "c", days=[DAY + i % 14 for i in range(len(engagements))], **kw)
 
 
 @pytest.mark.parametrize(("camp", "base", "warning"), [
-    (_cell([5, 6], "c"), _cell([5] * 20, None), "too few campaign posts (2 < 3)"),
-    (_cell([5, 6, 7], "c"), _cell([5] * 4, None), "too few baseline posts (4 < 10)"),
-    (_cell([5, 6, 7], "c"), _cell([], None), "no baseline"),
-    (_cell([5, 6, 7], "c"), _cell([5] * 20, None, accounts=["b"] * 20), "no baseline"),
-    (_cell([0, 0, 0], "c"), _cell([5, 3, 4] * 5, None), "separation: every campaign post"),
-    (_cell([4, 6, 7], "c", post_type="video"), _cell([5, 3, 4] * 5, None),
-     "confounded"),
+    (_camp([5, 6]), _cell([5] * 20, None), "too few campaign posts (2 < 3)"),
+    (_camp([5, 6, 7]), _cell([5] * 4, None), "too few baseline posts (4 < 10)"),
+    (_camp([5, 6, 7]), _cell([], None), "no baseline"),
+    (_camp([5, 6, 7]), _cell([5] * 20, None, accounts=["b"] * 20), "no baseline"),
+    (_camp([5, 6, 7]), _cell([5] * 20, None, basis="followers"), "no baseline"),
+    (_camp([0, 0, 0]), _cell([5, 3, 4] * 5, None), "separation: every campaign post"),
+    (_camp([4, 6, 7], post_type="video"), _cell([5, 3, 4] * 5, None), "confounded"),
 ])
 def test_cells_that_cannot_give_a_number_say_why(camp, base, warning):
     row = glm_cell(camp, base, UpliftSpec())
@@ -92,18 +71,185 @@ def test_cells_that_cannot_give_a_number_say_why(camp, base, warning):
     assert "uplift" not in row and "p_value" not in row
 
 
-def test_unknown_counts_are_left_out_and_counted():
-    camp = pl.concat([_cell([5, 6, 7, 9], "c"), _cell([1], "c", usable=False)])
+def test_only_comparable_posts_are_compared_and_the_rest_counted():
+    """An influencer without organic posts, a campaign post on impressions whose author's
+    history has only followers, an unknown count: left out, and counted."""
     rng = np.random.default_rng(0)
-    base = pl.concat([_cell(rng.poisson(5, 30).tolist(), None), _cell([2, 3], None, usable=False)])
+    camp = pl.concat([_camp([5, 6, 7, 9]), _camp([50, 60], accounts=["influencer"] * 2),
+                      _camp([1], usable=False), _camp([8], accounts=["b"])])
+    base = pl.concat([_cell(rng.poisson(5, 30).tolist(), None),
+                      _cell([2, 3], None, usable=False),
+                      _cell([4] * 5, None, accounts=["b"] * 5, basis="followers")])
+    c_use, b_use = comparable(camp, base)
+    assert c_use.tolist() == [True] * 4 + [False] * 4
+    assert b_use.sum() == 30
     row = glm_cell(camp, base, UpliftSpec())
-    assert row["posts_left_out"] == 3
     assert (row["n_campaign_posts"], row["n_baseline_posts"]) == (4, 30)
-    assert row["warning"] is None
-    assert row["ci_low"] < row["uplift"] < row["ci_high"]
+    assert row["posts_left_out"] == 4 + 2 + 5
+    assert row["warning"] is None and row["ci_low"] < row["uplift"] < row["ci_high"]
 
 
-def test_benjamini_hochberg_per_method():
+def test_nb_glm_equals_a_direct_negative_binomial_fit():
+    """The cell's β and its standard error equal statsmodels' joint NB2 ML fit of the same
+    design (author levels, window level, offset log exposure + time effect)."""
+    rng = np.random.default_rng(3)
+    n_b, n_c = 60, 12
+    base = _cell(rng.negative_binomial(4, 4 / (4 + 30), n_b).tolist(), None,
+                 accounts=["a", "b"] * (n_b // 2), days=[DAY - 46 + i for i in range(n_b)])
+    camp = _camp(rng.negative_binomial(4, 4 / (4 + 40), n_c).tolist(),
+                 accounts=["a", "b"] * (n_c // 2))
+    offsets = {d: 0.01 * (d - DAY) for d in range(DAY - 46, DAY + 14)}
+    camp, base = (f.with_columns(pl.col("day").replace_strict(offsets).alias("time_offset"))
+                  for f in (camp, base))
+    row = glm_cell(camp, base, UpliftSpec())
+    data = pl.concat([camp, base.filter(pl.col("day") <= camp["day"].max())])
+    t = (data["campaign_id"] == "c").fill_null(False).to_numpy().astype(float)
+    in_window = (data["day"] >= DAY).to_numpy()
+    b = (data["account_id"] == "b").to_numpy()
+    X = np.column_stack([np.ones(t.size), t, b, in_window & ~b, in_window & b]).astype(float)
+    offset = np.log(data["exposure"].to_numpy()) + data["time_offset"].to_numpy()
+    ref = sm.NegativeBinomial(data["engagements"].to_numpy(), X, offset=offset).fit(
+        disp=False, maxiter=500)
+    assert row["log_effect"] == pytest.approx(ref.params[1], abs=2e-3)
+    assert row["std_error"] == pytest.approx(ref.bse[1], rel=0.02)
+
+
+def test_an_author_posting_organically_during_the_campaign_is_compared_on_those_days():
+    """Engagement doubles from the campaign's first day for every post of the author
+    (a rise, not the campaign): with same-days organic posts the effect is ≈ 0."""
+    rng = np.random.default_rng(5)
+    days = list(range(DAY - 90, DAY + 14))
+    base = _cell([int(rng.poisson(100 if d < DAY else 200)) for d in days], None, days=days)
+    camp = _camp(rng.poisson(200, 14).tolist())
+    row = glm_cell(camp, base, UpliftSpec())
+    assert abs(row["log_effect"]) < 2.5 * row["std_error"], row
+    history_only = glm_cell(camp, base.filter(pl.col("day") < DAY), UpliftSpec())
+    assert history_only["log_effect"] == pytest.approx(np.log(2), abs=0.1)
+
+
+def test_poisson_with_profiled_levels_equals_the_dummy_fit():
+    rng = np.random.default_rng(1)
+    n, groups = 400, 7
+    g = rng.integers(0, groups, n)
+    X = rng.normal(size=(n, 3))
+    e = rng.uniform(100, 1000, n)
+    y = rng.poisson(e * 0.01 * np.exp(X @ [0.3, -0.2, 0.1] + rng.normal(0, 0.5, groups)[g]))
+    beta, level = poisson_profiled(y.astype(float), e, X, g)
+    dummies = (g[:, None] == np.arange(groups)).astype(float)
+    ref = sm.GLM(y, np.column_stack([X, dummies]), family=sm.families.Poisson(),
+                 offset=np.log(e)).fit()
+    np.testing.assert_allclose(beta, ref.params[:3], atol=1e-7)
+    np.testing.assert_allclose(level, ref.params[3:], atol=1e-7)
+
+
+def test_the_day_clustered_sandwich_equals_statsmodels():
+    rng = np.random.default_rng(9)
+    n, groups = 600, 5
+    g, day = rng.integers(0, groups, n), rng.integers(0, 40, n)
+    X = rng.normal(size=(n, 2))
+    e = rng.uniform(100, 1000, n)
+    y = rng.negative_binomial(3, 3 / (3 + e * 0.01 * np.exp(X @ [0.2, -0.1] + g * 0.1)))
+    beta, level = poisson_profiled(y.astype(float), e, X, g)
+    ours = profiled_sandwich(y.astype(float), e, X, g, beta, level, cluster=day)
+    dummies = (g[:, None] == np.arange(groups)).astype(float)
+    ref = sm.GLM(y, np.column_stack([X, dummies]), family=sm.families.Poisson(),
+                 offset=np.log(e)).fit(cov_type="cluster",
+                                       cov_kwds={"groups": day, "use_correction": False})
+    np.testing.assert_allclose(ours, ref.cov_params()[:2, :2], rtol=1e-6)
+
+
+def test_the_time_effects_error_enters_through_the_right_gradient():
+    """dβ̂/dθ of the cell fit, analytic vs moving the offset and refitting."""
+    rng = np.random.default_rng(10)
+    days = list(range(DAY - 60, DAY + 14, 2))  # organic posts every other day
+    base = _cell(rng.negative_binomial(3, 3 / (3 + 40), len(days)).tolist(), None, days=days)
+    camp = _camp(rng.negative_binomial(3, 3 / (3 + 50), 14).tolist())
+    data = pl.concat([camp, base]).filter(pl.col("day") <= camp["day"].max())
+    t = (data["campaign_id"] == "c").fill_null(False).to_numpy()
+    window = (data["day"] >= DAY).to_numpy()
+    X = np.column_stack([np.ones(t.size), t, window]).astype(float)
+    y = data["engagements"].to_numpy().astype(float)
+    D = np.column_stack([(data["day"].to_numpy() % 7 == 0), data["day"].to_numpy() / 100.0])
+    offset = np.log(data["exposure"].to_numpy().astype(float))
+    fit = _fit_nb(y, X, offset)
+    family = sm.families.NegativeBinomial(alpha=fit.model.family.alpha)
+
+    def beta(shift):
+        return sm.GLM(y, X, offset=offset + shift, family=family).fit(tol=1e-13).params[1]
+    eps = 1e-4
+    numeric = [(beta(eps * D[:, j]) - beta(-eps * D[:, j])) / (2 * eps) for j in range(2)]
+    assert np.abs(numeric).max() > 0.01  # the days differ: the offset moves β
+    np.testing.assert_allclose(beta_gradient(fit, X, D), numeric, rtol=1e-3, atol=1e-6)
+
+
+def test_time_effects_recover_a_known_weekday_pattern_and_trend():
+    rng = np.random.default_rng(2)
+    day = np.repeat(np.arange(DAY, DAY + 200), 40)
+    acc = rng.integers(0, 20, day.size)
+    true = 0.25 * (weekday(day) >= 5) + 0.003 * (day - DAY)
+    e = rng.uniform(1e4, 5e4, day.size)
+    y = rng.poisson(e * 0.01 * np.exp(rng.normal(0, 0.5, 20)[acc] + true))
+    organic = pl.DataFrame({"account_id": [f"a{a}" for a in acc], "exposure_basis": "impressions",
+                            "post_type": "image", "day": day, "engagements": y, "exposure": e})
+    effects = fit_time_effects(organic)
+    fitted = effects(day)
+    # up to a constant (absorbed by the author levels)
+    np.testing.assert_allclose(fitted - fitted.mean(), true - true.mean(), atol=0.02)
+    assert effects.posts == day.size
+    assert "too little organic history" in fit_time_effects(organic.head(50))
+
+
+def test_level_with_control_equals_statsmodels_when_days_carry_no_count_noise():
+    """With v_d = 0 the model is a local level with a regression coefficient in the state:
+    statsmodels' UnobservedComponents(mle_regression=False) is the same model."""
+    rng = np.random.default_rng(4)
+    n = 90
+    control = 0.3 * (np.arange(n) % 7 >= 5) + rng.normal(0, 0.05, n)
+    r = np.cumsum(rng.normal(0, 0.02, n)) + 0.8 * control + rng.normal(0, 0.1, n)
+    r[rng.random(n) < 0.1] = np.nan
+    ours = _LevelWithControl(r, control, np.zeros(n)).fit(disp=False)
+    ref = UnobservedComponents(r, level="local level", exog=control,
+                               mle_regression=False).fit(disp=False)
+    np.testing.assert_allclose(ours.params, ref.params, rtol=2e-3)
+    np.testing.assert_allclose(ours.filtered_state[:, -1], ref.filtered_state[:, -1],
+                               atol=1e-4)
+
+
+def test_fake_campaigns_lie_before_the_real_one_and_split_same_days_authors():
+    base = pl.concat([_cell([5] * 120, None, days=list(range(DAY - 100, DAY + 20))),
+                      _cell([5] * 100, None, accounts=["b"] * 100,
+                            days=list(range(DAY - 100, DAY)))])
+    camp = _camp([5] * 14, accounts=["a"] * 7 + ["b"] * 7)
+    fakes = list(fake_cells(camp, base, 3))
+    assert len(fakes) == 3
+    for j, (fc, fb) in enumerate(fakes):
+        lo, hi = DAY - 14 * (j + 1), DAY - 14 * j - 1
+        assert fc["day"].min() >= lo and fc["day"].max() <= hi
+        assert (fc["campaign_id"] == "placebo").all()
+        # b posted nothing organic during the real campaign: all its window posts play it
+        assert fc.filter(pl.col("account_id") == "b").height == 14
+        # a did: about half of its window posts play the campaign, the rest stay baseline
+        a_fake = fc.filter(pl.col("account_id") == "a").height
+        assert 0 < a_fake < 14
+        assert fb.filter(pl.col("account_id") == "a",
+                         pl.col("day").is_between(lo, hi)).height == 14 - a_fake
+        assert fb.filter(pl.col("day") > hi).is_empty()
+
+
+def test_systematic_error_is_found_by_maximum_likelihood():
+    rng = np.random.default_rng(6)
+    s = rng.uniform(0.1, 0.3, 4000)
+    b = rng.normal(0.1, np.sqrt(0.15 ** 2 + s ** 2))
+    fit = _systematic_error(np.column_stack([b, s]))
+    assert fit["bias"] == pytest.approx(0.1, abs=0.015)
+    assert fit["sd"] == pytest.approx(0.15, abs=0.015)
+    assert f"err by {fit['bias']:+.3f}" in fit["note"] and "far above 5 %" in fit["note"]
+    calm = _systematic_error(np.column_stack([rng.normal(0, s), s]))
+    assert calm["sd"] < 0.03 and "consistent with 5 %" in calm["note"]
+    assert "too few" in _systematic_error(np.column_stack([b[:5], s[:5]]))["note"]
+
+
+def test_benjamini_hochberg_per_method_names_its_family():
     df = pl.DataFrame([
         {"campaign_id": f"c{i}", "network": "x", "p_value": p, "method": m}
         for i, (p, m) in enumerate([(0.01, "nb_glm"), (0.04, "nb_glm"), (0.03, "nb_glm"),
@@ -116,8 +262,26 @@ def test_benjamini_hochberg_per_method():
     assert glm["p_adjusted"].null_count() == 1  # no p-value, no adjusted one
     # by hand: m=3 sorted p (0.01, 0.03, 0.04) → min over k of p·3/k from the top: 0.03, 0.04, 0.04
     np.testing.assert_allclose(expected, [0.03, 0.04, 0.04])
+    assert glm["adjustment"].drop_nulls().unique().to_list() == [
+        "Benjamini–Hochberg over the 3 nb_glm cells with a p-value in this run"]
     ts = out.filter(pl.col("method") == "structural_ts")["p_adjusted"].to_list()
     np.testing.assert_allclose(ts, [0.2, 0.02])
+
+
+def test_a_network_without_organic_history_says_so_and_posts_without_time_are_left_out():
+    posts, accounts, _ = simulate_lake("null", 8, campaigns=6, networks=("x", "linkedin"))
+    posts = posts.filter((pl.col("network") == "x") | pl.col("campaign_id").is_not_null())
+    no_time = posts.filter(pl.col("campaign_id") == "c000", pl.col("network") == "linkedin"
+                           ).head(2)["post_id"]
+    posts = posts.with_columns(pl.when(pl.col("post_id").is_in(no_time.implode()))
+                               .then(None).otherwise(pl.col("created_at")).alias("created_at"))
+    mart = uplift_mart(post_engagement(posts.lazy(), accounts.lazy()))
+    linkedin = mart.filter(pl.col("network") == "linkedin")
+    assert linkedin["uplift"].null_count() == linkedin.height
+    assert linkedin["warning"].str.contains("too little organic history on the network").all()
+    x = mart.filter(pl.col("network") == "x", pl.col("method") == "nb_glm")
+    assert x["uplift"].null_count() < x.height
+    assert set(mart.columns) == set(UPLIFT_SCHEMA)
 
 
 def test_engagement_rate_by_hand():
@@ -147,10 +311,17 @@ def test_engagement_rate_by_hand():
 
 def test_parallel_fits_equal_inline_fits(monkeypatch):
     import reach._cellwise as cw
-    posts, accounts, _truth = simulate(21, campaigns=20)
-    inline = uplift_rows(posts, accounts, spec=UpliftSpec(workers=1))
+    posts, accounts, _ = simulate_lake("weekly", 21, campaigns=5)
+    frame = post_engagement(posts.lazy(), accounts.lazy())
+    inline = uplift_mart(frame, spec=UpliftSpec(workers=1))
     monkeypatch.setattr(cw, "INLINE_BELOW", 0)
-    parallel = uplift_rows(posts, accounts, spec=UpliftSpec(workers=2))
+    parallel = uplift_mart(frame, spec=UpliftSpec(workers=2))
     # the same fits; single-threaded BLAS in the workers moves the last digits only
     from polars.testing import assert_frame_equal
     assert_frame_equal(parallel, inline, rel_tol=1e-6, abs_tol=1e-9)
+
+
+def test_dates_of_the_scenarios_are_what_the_weekday_rule_assumes():
+    assert weekday(np.array([(datetime(2026, 1, 5, tzinfo=UTC)
+                              - datetime(1970, 1, 1, tzinfo=UTC)).days]))[0] == 0
+    assert weekday(np.array([DAY]))[0] == (datetime(1970, 1, 1) + timedelta(DAY)).weekday()

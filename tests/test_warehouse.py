@@ -84,6 +84,25 @@ def test_publishing_twice_leaves_the_same_rows(sample_lake, db_url):
     assert first == second
 
 
+def test_a_warehouse_of_an_older_reach_gains_the_new_columns(sample_lake, db_url):
+    """mart_uplift as reach published it before the placebo columns: publishing adds them."""
+    lake, _ = sample_lake
+    publish(lake, db_url)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE mart_uplift")
+        conn.exec_driver_sql("CREATE TABLE mart_uplift (campaign_id VARCHAR, network VARCHAR, "
+                             "method VARCHAR, uplift DOUBLE PRECISION, warning VARCHAR)")
+    publish(lake, db_url)
+    with engine.connect() as conn:
+        cols = {c["name"] for c in sa.inspect(conn).get_columns("mart_uplift")}
+        rows = conn.exec_driver_sql("SELECT count(*) FROM mart_uplift "
+                                    "WHERE calibration IS NOT NULL").scalar()
+    engine.dispose()
+    assert {"placebo_rate", "calibration_sd", "adjustment"} <= cols
+    assert rows > 0
+
+
 def test_a_newer_lake_replaces_its_campaigns_rows(sample_lake, db_url, tmp_path):
     lake, _ = sample_lake
     publish(lake, db_url)

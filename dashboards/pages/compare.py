@@ -173,18 +173,33 @@ def _interval_figure(df: pl.DataFrame, value: str, low: str, high: str, title: s
 def uplift_figure(uplift: pl.DataFrame) -> dict:
     d = uplift.filter(pl.col("method") == "nb_glm", pl.col("uplift").is_not_null()).sort(
         "network", "name")
+    if "placebo_rate" not in d.columns:  # a mart computed before the placebo check
+        d = d.with_columns(pl.lit(None, pl.Float64).alias("placebo_rate"))
 
     def hover(part):
         return [f"uplift {signed_pct(u)} (95%: {signed_pct(lo)} to {signed_pct(hi)})"
-                f"<br>adjusted p {p:.3g}" for u, lo, hi, p in part.select(
-                    "uplift", "ci_low", "ci_high", "p_adjusted").rows()]
+                f"<br>adjusted p {p:.3g}"
+                + (f"<br>placebo check: {rate:.0%} of fake campaigns on {net} significant"
+                   if rate is not None else "")
+                for u, lo, hi, p, rate, net in part.select(
+                    "uplift", "ci_low", "ci_high", "p_adjusted", "placebo_rate",
+                    "network").rows()]
     fig = _interval_figure(d, "uplift", "ci_low", "ci_high",
-                           "Uplift per network (negative-binomial GLM, 95% intervals)",
+                           "Uplift per network (same authors, same days, time controlled; "
+                           "95% intervals)",
                            {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": "#6b7280",
                             "gridcolor": GRID,
-                            "title": {"text": "engagement uplift vs the authors' organic "
-                                              "posts"}}, hover)
+                            "title": {"text": "engagement per exposure vs the same authors' "
+                                              "organic posts"}}, hover)
     return fig
+
+
+#: what the uplift figure can and cannot say, under it (README, "Metrics")
+UPLIFT_NOTE = ("An association, not proof: the campaign posts are compared with the same "
+               "authors' organic posts, with every other organic post of the same days "
+               "removing trends, seasons and weekdays. It assumes nothing else changed for "
+               "these authors at the same time, comparable content, and no paid boost "
+               "unless impressions are known. Hover a point for its placebo check.")
 
 
 def rate_figure(rates: pl.DataFrame) -> dict:
@@ -283,6 +298,8 @@ def details(reader, campaigns: list[str], networks: list[str]) -> list:
     body = []
     if data["uplift"].height:
         body.append(graph("cmp-uplift", uplift_figure(data["uplift"])))
+        body.append(html.P(UPLIFT_NOTE, style={"margin": "0 0 8px", "color": "#4b5563",
+                                               "fontSize": "14px"}))
         warned = data["uplift"].filter(pl.col("method") == "nb_glm",
                                        pl.col("warning").is_not_null())
         if warned.height:
