@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-NETWORK_COLOURS = {"x": "#1d1d1f", "twitter": "#1da1f2", "instagram": "#c13584",
-                   "facebook": "#1877f2", "linkedin": "#0d9488", "tiktok": "#ff0050",
-                   "youtube": "#ff0000", "all": "#6b7280"}
-FALLBACK = ["#0f766e", "#b45309", "#7c3aed", "#be123c", "#15803d", "#1e40af"]
+#: Okabe & Ito's palette ("Color Universal Design", 2008): told apart with every common
+#: colour-vision deficiency (tests/test_dashboard_colours.py checks it by simulation)
+NETWORK_COLOURS = {"x": "#000000", "twitter": "#000000", "instagram": "#CC79A7",
+                   "facebook": "#0072B2", "linkedin": "#009E73", "tiktok": "#D55E00",
+                   "youtube": "#E69F00", "bluesky": "#56B4E9", "all": "#6b7280"}
+FALLBACK = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -32,6 +34,11 @@ def pct(x: float | None, digits: int = 0) -> str:
 
 def signed_pct(x: float | None) -> str:
     return "–" if x is None else f"{x:+.0%}"
+
+
+def when(t) -> str:
+    """A time as people read it: 2 Dec 2026, 14:05 UTC; None -> –."""
+    return "–" if t is None else f"{t.day} {t:%b %Y, %H:%M} UTC"
 
 
 def duration(seconds: float | None) -> str:

@@ -7,6 +7,7 @@ next request and repeated callbacks cost a dictionary lookup.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -132,6 +133,20 @@ class MartReader:
         return df.sort(["created_at", "time_to_half_s"], descending=[True, False],
                        nulls_last=True) if df.height else df
 
+    def campaign_span(self, campaign: str, after: timedelta = timedelta(days=7)
+                      ) -> pl.DataFrame:
+        """network, first_at, last_at: from a campaign's first exposure on each network
+        (its timeline) to ``after`` past its last (the talk about it comes later)."""
+        tl = self.read("timeline")
+        if tl.height == 0:
+            return pl.DataFrame(schema={"network": pl.String,
+                                        "first_at": pl.Datetime("us", "UTC"),
+                                        "last_at": pl.Datetime("us", "UTC")})
+        return (tl.filter(pl.col("campaign_id") == campaign, pl.col("network") != "all")
+                .group_by("network").agg(pl.col("bucket_start").min().alias("first_at"),
+                                         (pl.col("bucket_start").max() + after)
+                                         .alias("last_at")))
+
     def attribution(self, channel_type: str) -> pl.DataFrame:
         df = self.read("attribution")
         return df.filter(pl.col("channel_type") == channel_type) if df.height else df
@@ -147,18 +162,35 @@ class MartReader:
         df = _parquet([self.lake / "sketches" / "followers.parquet"])
         return df.filter(pl.col("network") == network) if df.height else df
 
-    def candidates(self, network: str, campaign: str, limit: int = 300) -> pl.DataFrame:
-        """Accounts with the most followers that are not yet exposers of the campaign."""
+    def candidates(self, network: str, campaign: str, limit: int = 300,
+                   search: str | None = None, keep: list[str] = ()) -> pl.DataFrame:
+        """Accounts with the most followers that are not yet exposers of the campaign,
+        largest first; with ``search``, the 50 largest whose id contains it (any case)
+        come before them; the ``keep`` ids are always in."""
         sk = self.sketch_table(network)
         if sk.height == 0:
             return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
         exposers = self.exposer_ids(campaign, network)
         # sorted after the join: a join does not keep the order of its input
-        return (sk.select("account_key", "followers")
-                .join(self.account_keys(network), on="account_key")
-                .filter(~pl.col("account_id").is_in(exposers))
-                .sort(["followers", "account_id"], descending=[True, False])
-                .head(limit).select("account_id", "followers"))
+        every = (sk.select("account_key", "followers")
+                 .join(self.account_keys(network), on="account_key")
+                 .filter(~pl.col("account_id").is_in(exposers))
+                 .sort(["followers", "account_id"], descending=[True, False])
+                 .select("account_id", "followers"))
+        parts = [every.filter(pl.col("account_id").str.to_lowercase()
+                              .str.contains(search.lower(), literal=True)).head(50)
+                 ] if search else []
+        parts += [every.head(limit), every.filter(pl.col("account_id").is_in(list(keep)))]
+        return pl.concat(parts).unique("account_id", keep="first", maintain_order=True)
+
+    def reach_of(self, campaign: str, network: str) -> dict | None:
+        """The reach mart's row for a campaign on a network (total_reach, method)."""
+        reach = self.read("reach")
+        row = reach.filter(pl.col("campaign_id") == campaign, pl.col("network") == network)
+        if row.height == 0:
+            return None
+        return {"total_reach": row["total_reach"][0],
+                "method": row["method"][0] if "method" in row.columns else None}
 
     def handle(self, network: str, account_id: str) -> str | None:
         """An account's display handle, where the lake has one."""

@@ -1,29 +1,29 @@
 """CausalImpact-style uplift: the `uplift` mart's ``method = "structural_ts"`` rows.
 
-For campaign c on network n with authors A, two daily series over the ``pre_days``
-before c's first post and through its last:
+For campaign c on network n with authors A, two daily series from ``pre_days`` before
+c's first post through its last:
 
-* the authors' series r_d = log(observed / expected engagements) of their posts that day
-  (organic before the campaign, the campaign's during it), where *expected* holds each
-  author (and exposure basis) and post type at its pre-period level — so a day is not
-  high because a stronger author happened to post;
+* the authors' organic series r_d = log(observed / expected engagements) of their
+  organic posts that day, where *expected* holds each author (and exposure basis) and
+  post type at its level over those days — so a day is not high because a stronger
+  author happened to post;
 * the control series c_d: what the day does to every account's organic posts on n, the
   weekday pattern and smooth trend of :mod:`reach.time_effects` (the raw daily ratio of
   the other accounts is so noisy that its coefficient shrinks towards 0 and lets half
   of a weekday pattern through; the fitted curve does not).
 
-As in CausalImpact, a state-space model relates them on the pre-period,
-r_d = level_d + b·c_d + ε_d with a random-walk level, and forecasts r through the
-campaign from c. Counts enter through each day's sampling variance: Var ε_d = σ² + v_d
+As in CausalImpact, a state-space model relates them, r_d = level_d + b·c_d + ε_d with a
+random-walk level. Counts enter through each day's sampling variance: Var ε_d = σ² + v_d
 with v_d = (Σμ + αΣμ²)/(Σμ)² the delta-method variance of a day's log count under NB2
-(α from the pre-period), and r_d carries the matching second-order bias correction
-+v_d/2, so days with one post and days with ten are weighed and centred alike. The
-effect is the mean gap between the campaign days' r and the forecast; its variance adds
-the state's uncertainty at the campaign's start, the level's random walk over the
-campaign and the days' noise, all from the fitted model. ``uplift = exp(effect) − 1``.
+(α by moments), and r_d carries the matching second-order bias correction +v_d/2, so
+days with one post and days with ten are weighed and centred alike. The model runs
+through the campaign on the authors' organic posts of those days, where there are any
+(so an author on a rise is followed there, not extrapolated); the campaign's posts are
+then compared, pooled into one count, with the smoothed level of their days
+(:func:`_campaign_gap`). ``uplift = exp(effect) − 1``.
 
-Needs a daily history: at least ``min_pre_days`` days with posts by the authors;
-otherwise the row carries a warning and no number.
+Needs a daily history: at least ``min_pre_days`` days with posts by the authors in the
+``pre_days`` before; otherwise the row carries a warning and no number.
 """
 
 from __future__ import annotations
@@ -55,10 +55,10 @@ def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec,
         return {"n_campaign_posts": 0, "n_baseline_posts": 0,
                 "posts_left_out": camp.height,
                 "warning": "no campaign posts with a known time"}
-    pre = base.filter(pl.col("day").is_between(first - spec.pre_days, first - 1))
-    c_use, b_use = comparable(camp, pre)
-    # a post type the pre-period never shows has no level to compare with
-    c_use &= camp["post_type"].is_in(pre.filter(pl.Series(b_use))["post_type"].unique()
+    history = base.filter(pl.col("day").is_between(first - spec.pre_days, last))
+    c_use, b_use = comparable(camp, history)
+    # a post type the history never shows has no level to compare with
+    c_use &= camp["post_type"].is_in(history.filter(pl.Series(b_use))["post_type"].unique()
                                      .implode()).to_numpy()
     row = {"n_campaign_posts": int(c_use.sum()), "n_baseline_posts": int(b_use.sum()),
            "posts_left_out": int((~c_use).sum() + (~b_use).sum()
@@ -66,21 +66,22 @@ def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec,
     if c_use.sum() < spec.min_campaign_posts:
         return row | {"warning": f"too few campaign posts ({int(c_use.sum())} < "
                                  f"{spec.min_campaign_posts}) from authors with a "
-                                 "comparable pre-period"}
-    c, b = camp.filter(pl.Series(c_use)), pre.filter(pl.Series(b_use))
+                                 "comparable history"}
+    c, b = camp.filter(pl.Series(c_use)), history.filter(pl.Series(b_use))
     mu_b, mu_c, alpha = _expected(b, c)
     start = first - spec.pre_days
     span = last - start + 1
-    days = _Days.of(np.r_[b["day"].to_numpy(), c["day"].to_numpy()] - start,
-                    np.r_[b["engagements"].to_numpy(), c["engagements"].to_numpy()],
-                    np.r_[mu_b, mu_c], alpha, span)
+    organic = _Days.of(b["day"].to_numpy() - start, b["engagements"].to_numpy(), mu_b,
+                       alpha, span)
+    campaign = _Days.of(c["day"].to_numpy() - start, c["engagements"].to_numpy(), mu_c,
+                        alpha, span)
     ctl = effects[camp["network"][0]](np.arange(start, start + span))
-    n_pre = int(np.isfinite(days.r[:spec.pre_days]).sum())
+    n_pre = int(np.isfinite(organic.r[:spec.pre_days]).sum())
     if n_pre < spec.min_pre_days:
         return row | {"warning": f"no daily history: the authors posted on {n_pre} of the "
                                  f"{spec.pre_days} days before the campaign (needs "
                                  f"{spec.min_pre_days})"}
-    gap = _campaign_gap(days, ctl, spec.pre_days)
+    gap = _campaign_gap(organic, campaign, ctl)
     if isinstance(gap, str):
         return row | {"warning": gap}
     effect, se = gap
@@ -168,17 +169,22 @@ class _LevelWithControl(MLEModel):
         self.ssm["state_cov"] = np.array([[params[1]]])
 
 
-def _campaign_gap(days: _Days, control: np.ndarray, pre: int):
-    """log(campaign engagements / their forecast) and its standard error; or a warning.
+def _campaign_gap(organic: _Days, campaign: _Days, control: np.ndarray):
+    """log(campaign engagements / their counterfactual) and its standard error; or a
+    warning.
 
-    The state-space model is fitted on the pre-period's daily log ratios; the campaign's
-    days are pooled into one count, Σy, against Σ_d Σμ_d·exp(forecast_d), so a
-    day with a single post does not carry the skew of a single count's logarithm.
+    The state-space model runs over the authors' organic days, the campaign's included
+    (where they posted organically then, those posts keep the level current; where not,
+    the smoothed level is the forecast). The campaign's posts are pooled into one count,
+    Σy, against Σ_d Σμ_d·exp(level_d + b·control_d) at the smoothed state of their days,
+    so a day with a single post does not carry the skew of a single count's logarithm.
+    The days' smoothed levels are close to perfectly correlated; their variance is taken
+    at that bound, (Σ w_d·sd_d)², never below it.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            model = _LevelWithControl(days.r[:pre], control[:pre], days.v[:pre])
+            model = _LevelWithControl(organic.r, control, organic.v)
             res = model.fit(disp=False, cov_type="none")
             if not res.mle_retvals.get("converged", False):  # a flat likelihood: simplex
                 res = model.fit(res.params, method="nm", maxiter=4000, disp=False,
@@ -187,18 +193,18 @@ def _campaign_gap(days: _Days, control: np.ndarray, pre: int):
             return f"the time-series model could not be fitted ({e})"
     if not res.mle_retvals.get("converged", False):
         return "the time-series model did not converge; no estimate"
-    s2_eps, s2_eta = (float(x) for x in res.params)
-    state, cov = res.filtered_state[:, -1], res.filtered_state_cov[:, :, -1]
-    post = pre + np.flatnonzero(days.mu[pre:] > 0)
-    h = post - pre + 1  # steps after the last pre-period day
-    z = np.column_stack([np.ones(h.size), control[post]])
-    f = z @ state
-    expected = days.mu[post] * np.exp(f)
-    total, observed = expected.sum(), days.y[post].sum()
+    s2_eps = float(res.params[0])
+    days = np.flatnonzero(campaign.mu > 0)
+    z = np.column_stack([np.ones(days.size), control[days]])
+    state = res.smoothed_state[:, days]
+    cov = res.smoothed_state_cov[:, :, days]
+    f = np.einsum("dk,kd->d", z, state)
+    sd = np.sqrt(np.maximum(np.einsum("dk,kjd,dj->d", z, cov, z), 0.0))
+    expected = campaign.mu[days] * np.exp(f)
+    total, observed = expected.sum(), campaign.y[days].sum()
     w = expected / total
-    v_count = (total + days.alpha * np.sum(days.mu2[post] * np.exp(2 * f))) / total ** 2
-    cov_f = z @ cov @ z.T + s2_eta * np.minimum.outer(h, h)
-    var = v_count + w @ cov_f @ w + s2_eps * np.sum(w ** 2)
+    v_count = (total + campaign.alpha * np.sum(campaign.mu2[days] * np.exp(2 * f))) / total ** 2
+    var = v_count + float(w @ sd) ** 2 + s2_eps * np.sum(w ** 2)
     if not np.isfinite(var) or var <= 0:
         return "the time-series model gave no finite variance; no estimate"
     # second order: the count's log and the days' log-normal noise, pooled in linear scale

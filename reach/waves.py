@@ -3,7 +3,8 @@
 A wave is a post with sentiment < 0 by a non-brand account, with its cascade. Beside
 the cascade's size and reach: ``peak_hour`` (the hour with the most shares) and
 ``top_amplifiers`` — up to five sharers with the most Shapley credit of the cascade's
-reach, comma-separated, so a brand knows whom to answer first.
+reach, comma-separated, so a brand knows whom to answer first. ``severity`` sorts them
+for a person on call (:data:`SEVERITY`): how far it went, or how fast it is going.
 """
 
 from __future__ import annotations
@@ -16,13 +17,26 @@ from .credit import coverage_credit
 from .graph import FollowerGraph
 
 TOP = 5
+#: severity: the first level whose thresholds a wave reaches (people reached, reshares in
+#: its busiest hour); a negative post nobody reshared is ``none``, not a wave
+SEVERITY = (("high", 10_000, 20), ("medium", 1_000, 5), ("low", 0, 0))
 WAVE_SCHEMA = {
     "network": pl.String, "post_id": pl.String, "root_account_id": pl.String,
     "created_at": pl.Datetime("us", "UTC"), "sentiment": pl.Float64, "size": pl.Int64,
     "depth": pl.Int64, "total_reach": pl.Int64, "first_share_at": pl.Datetime("us", "UTC"),
     "time_to_half_s": pl.Float64, "peak_hour": pl.Datetime("us", "UTC"),
-    "peak_hour_shares": pl.Int64, "top_amplifiers": pl.String,
+    "peak_hour_shares": pl.Int64, "top_amplifiers": pl.String, "severity": pl.String,
 }
+
+
+def severity() -> pl.Expr:
+    """``high`` / ``medium`` / ``low`` by :data:`SEVERITY`, ``none`` when never reshared."""
+    expr = pl.when(pl.col("size").fill_null(0) == 0).then(pl.lit("none"))
+    for level, people, per_hour in SEVERITY:
+        expr = expr.when((pl.col("total_reach").fill_null(0) >= people)
+                         | (pl.col("peak_hour_shares").fill_null(0) >= per_hour)
+                         ).then(pl.lit(level))
+    return expr.alias("severity")
 
 
 def wave_rows(cascades: pl.DataFrame, posts: pl.LazyFrame, accounts: pl.LazyFrame,
@@ -61,5 +75,5 @@ def wave_rows(cascades: pl.DataFrame, posts: pl.LazyFrame, accounts: pl.LazyFram
     top_df = pl.DataFrame(tops, schema={"network": pl.String, "post_id": pl.String,
                                        "top_amplifiers": pl.String}, orient="row")
     out = (negative.join(peak, on=["network", "post_id"], how="left")
-           .join(top_df, on=["network", "post_id"], how="left"))
+           .join(top_df, on=["network", "post_id"], how="left").with_columns(severity()))
     return out.select(list(WAVE_SCHEMA)).cast(WAVE_SCHEMA).sort("created_at", descending=True)

@@ -525,6 +525,7 @@ CREATE TABLE IF NOT EXISTS mart_waves (
 	peak_hour TIMESTAMP WITH TIME ZONE, 
 	peak_hour_shares BIGINT, 
 	top_amplifiers TEXT, 
+	severity TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );
@@ -556,6 +557,8 @@ COMMENT ON COLUMN mart_waves.peak_hour IS 'the hour with the most shares [time]'
 COMMENT ON COLUMN mart_waves.peak_hour_shares IS 'shares in that hour [shares]';
 
 COMMENT ON COLUMN mart_waves.top_amplifiers IS 'up to five sharers with the most Shapley credit of the cascade''s reach [ids, comma-separated]';
+
+COMMENT ON COLUMN mart_waves.severity IS '`high`: reached ≥ 10,000 people or ≥ 20 reshares in its busiest hour; `medium`: ≥ 1,000 people or ≥ 5 reshares in an hour; `low`: reshared, below those; `none`: nobody reshared it (not a wave yet; the dashboard hides these)';
 
 COMMENT ON COLUMN mart_waves.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 

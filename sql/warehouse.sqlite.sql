@@ -225,6 +225,7 @@ CREATE TABLE IF NOT EXISTS mart_waves (
 	peak_hour DATETIME, 
 	peak_hour_shares BIGINT, 
 	top_amplifiers TEXT, 
+	severity TEXT, 
 	suppressed TEXT, 
 	PRIMARY KEY (network, post_id)
 );

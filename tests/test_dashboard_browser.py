@@ -250,3 +250,67 @@ def test_what_if_matches_the_library(server, browser, sample_lake):
                       pl.col("role") == "author")["account_id"]]))
     assert shown == pytest.approx(est.estimate, rel=1e-9)
     browser.save_screenshot(str(ARTIFACTS / "page-what-if-answer.png"))
+
+
+def _column(driver, table_id: str, column: str) -> list[str]:
+    return [c.text for c in driver.find_elements(
+        "css selector", f"#{table_id} td[data-dash-column='{column}']")]
+
+
+def test_waves_come_most_severe_first_with_readable_times_and_filter(server, browser,
+                                                                    sample_lake):
+    import re
+
+    from selenium.webdriver.common.by import By
+    waves = sample_lake[1]["waves"]
+    reshared = waves.filter(pl.col("severity") != "none")
+    browser.get(f"{server}/waves")
+    _wait(browser, "#waves-table")
+    _settle(browser)
+    text = browser.find_element(By.TAG_NAME, "body").text
+    assert f"{reshared.height} waves (" in text
+    assert f"{waves.height - reshared.height} negative posts nobody reshared" in text
+    rank = {"high": 0, "medium": 1, "low": 2}
+    shown = _column(browser, "waves-table", "severity")
+    assert shown and [rank[s] for s in shown] == sorted(rank[s] for s in shown)
+    assert "none" not in shown
+    for started in _column(browser, "waves-table", "started"):
+        assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC", started), started
+    # untick "low": only high and medium remain
+    browser.find_element(By.CSS_SELECTOR, "#wv-severity input[value='low']").click()
+    _settle(browser)
+    left = _column(browser, "waves-table", "severity")
+    assert set(left) <= {"high", "medium"}
+    assert len(left) == min(15, reshared.filter(pl.col("severity") != "low").height)
+
+
+def test_what_if_searches_every_account_and_puts_the_answer_in_proportion(server, browser,
+                                                                          sample_lake):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from dashboards.queries import MartReader
+    lake, marts = sample_lake
+    reader = MartReader(lake)
+    campaign, network = marts["amplifiers"].select("campaign_id", "network").row(0)
+    every = reader.candidates(network, campaign, limit=10**9)
+    listed = reader.candidates(network, campaign, limit=5)
+    assert listed["followers"].to_list() == every["followers"].head(5).to_list()
+    small = every["account_id"][-1]  # the smallest audience: far below any top list
+    browser.get(f"{server}/what-if?campaign={campaign}&network={network}")
+    _wait(browser, "#wi-accounts")
+    _settle(browser)
+    browser.find_element(By.ID, "wi-accounts").click()
+    _wait(browser, "input.dash-dropdown-search").send_keys(small)
+    _settle(browser)
+    time.sleep(0.5)
+    options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
+               if small in o.text]
+    assert options, f"{small} not found by searching"
+    options[0].click()
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    _settle(browser)
+    words = _wait(browser, "#wi-baseline").text
+    now = reader.reach_of(campaign, network)["total_reach"]
+    assert f"It reaches {now:,} distinct people there now" in words
+    assert "%" in words and "in all" in words

@@ -112,7 +112,14 @@ def register(app, reader) -> None:
     def update(campaign, search):
         search = st.with_values(search, campaign=campaign)
         tl = reader.timeline(campaign)
-        body = [graph("cp-timeline", timeline_figure(tl)) if tl.height
+        body = [html.Div([
+            graph("cp-timeline", timeline_figure(tl), alt="Chart: distinct people reached "
+                  "so far, over time, per network. The same numbers are in the table under "
+                  "'The timeline as a table'."),
+            html.Details([html.Summary("The timeline as a table"), table(
+                "cp-timeline-table", tl.select("network", "bucket_start", "new_reach",
+                                               "cumulative_reach"), "timeline",
+                page_size=10)])]) if tl.height
                 else empty("No timeline for this campaign (no follower graph on its "
                            "networks).")]
         casc = reader.cascades(campaign)
@@ -135,7 +142,8 @@ def register(app, reader) -> None:
                     for n, p, k in drawable.rows()]
             body.append(section("One cascade as a tree", dcc.Dropdown(
                 id="cp-tree-pick", options=opts, value=opts[0]["value"], clearable=False,
-                style={"maxWidth": "520px"}), graph("cp-tree")))
+                style={"maxWidth": "520px"}), graph("cp-tree", alt="Tree of the chosen cascade: who reshared "
+                "from whom. Its size, depth and reach are in the table of largest cascades.")))
         amp = reader.amplifiers(campaign)
         if amp.height:
             body.append(section("Top amplifiers", table(

@@ -30,16 +30,24 @@ GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False,
                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 
 
-def graph(id_: str, figure=None) -> dcc.Graph:
-    """A figure with the same toolbar everywhere; a PNG download is named after it."""
-    return dcc.Graph(id=id_, figure={} if figure is None else figure,
-                     config=GRAPH_CONFIG | {"toImageButtonOptions": {
-                         "format": "png", "filename": f"reach-{id_}", "scale": 2}})
+def graph(id_: str, figure=None, *, alt: str) -> html.Figure:
+    """A figure with the same toolbar everywhere; a PNG download is named after it.
+
+    ``alt`` is its text alternative, shown under it and read by screen readers: what it
+    shows and which table holds the same numbers (a chart is pixels to them).
+    """
+    return html.Figure(role="group", **{"aria-label": alt}, style={"margin": 0}, children=[
+        dcc.Graph(id=id_, figure={} if figure is None else figure,
+                  config=GRAPH_CONFIG | {"toImageButtonOptions": {
+                      "format": "png", "filename": f"reach-{id_}", "scale": 2}}),
+        html.Figcaption(alt, className="chart-alt", style={
+            "color": "#6b7280", "fontSize": "12px", "margin": "0 0 8px"})])
 
 
 def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
-          page_size: int = 15) -> dash_table.DataTable:
-    """A sortable table; hovering a header shows the column's definition from the docs."""
+          page_size: int = 15, wrap: tuple[str, ...] = ()) -> dash_table.DataTable:
+    """A sortable table; hovering a header shows the column's definition from the docs.
+    Columns in ``wrap`` show their whole text over several lines instead of an ellipsis."""
     formats = formats or {}
     counts = {"type": "numeric", "format": Format().group(True)}  # 211,319, not 211319
     cols = [{"name": c.replace("_", " "), "id": c,
@@ -52,6 +60,8 @@ def table(id_: str, df: pl.DataFrame, mart: str, formats: dict | None = None,
         style_table={"overflowX": "auto"},
         style_cell={"fontFamily": FONT, "fontSize": "13px", "padding": "4px 8px",
                     "maxWidth": "280px", "overflow": "hidden", "textOverflow": "ellipsis"},
+        style_cell_conditional=[{"if": {"column_id": c}, "whiteSpace": "normal",
+                                 "maxWidth": "360px", "overflow": "visible"} for c in wrap],
         style_header={"fontWeight": "600", "textDecoration": "underline dotted",
                       "cursor": "help"})
 

@@ -194,6 +194,9 @@ def uplift_figure(uplift: pl.DataFrame) -> dict:
     return fig
 
 
+REACH_ALT = ("Chart: distinct people reached per campaign and network, first degree and "
+             "added by reshares, beside the potential reach others report. The same numbers "
+             "are in the table 'The numbers' below.")
 #: what the uplift figure can and cannot say, under it (README, "Metrics")
 UPLIFT_NOTE = ("An association, not proof: the campaign posts are compared with the same "
                "authors' organic posts, with every other organic post of the same days "
@@ -287,7 +290,7 @@ def headline(reader, campaigns: list[str], networks: list[str]) -> tuple[list, h
     from .verdict import verdict
     reach = reader.compare(campaigns[:MAX_CAMPAIGNS], networks)["reach"]
     return [verdict(reader, campaigns[:MAX_CAMPAIGNS]),
-            graph("cmp-reach", reach_figure(reach, networks))], note
+            graph("cmp-reach", reach_figure(reach, networks), alt=REACH_ALT)], note
 
 
 def details(reader, campaigns: list[str], networks: list[str]) -> list:
@@ -297,7 +300,9 @@ def details(reader, campaigns: list[str], networks: list[str]) -> list:
     data = reader.compare(campaigns, networks + ["all"])
     body = []
     if data["uplift"].height:
-        body.append(graph("cmp-uplift", uplift_figure(data["uplift"])))
+        body.append(graph("cmp-uplift", uplift_figure(data["uplift"]), alt=(
+            "Chart: engagement uplift per campaign and network with 95 % intervals. The same "
+            "numbers (uplift, ci low, ci high, p adjusted) are in the table below.")))
         body.append(html.P(UPLIFT_NOTE, style={"margin": "0 0 8px", "color": "#4b5563",
                                                "fontSize": "14px"}))
         warned = data["uplift"].filter(pl.col("method") == "nb_glm",
@@ -310,7 +315,9 @@ def details(reader, campaigns: list[str], networks: list[str]) -> list:
     else:
         body.append(empty("No uplift mart: run `reach compute` again to add it."))
     if data["engagement"].height:
-        body.append(graph("cmp-rate", rate_figure(data["engagement"])))
+        body.append(graph("cmp-rate", rate_figure(data["engagement"]), alt=(
+            "Chart: engagement rate per campaign and network with 95 % intervals. The rates "
+            "are in the table below.")))
     body.append(section("The numbers", table(
         "cmp-table", comparison_table(data), "reach", FORMATS),
         note="Hover a column name for its definition. 'all' rows count each person "

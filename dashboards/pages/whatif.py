@@ -38,7 +38,8 @@ def layout(reader, state) -> html.Div:
                          options=networks),
         ]),
         dcc.Dropdown(id="wi-accounts", multi=True, value=[], placeholder="candidate accounts "
-                     "(largest audiences first)…", style={"marginTop": "8px"}),
+                     "(largest audiences first; type to search every account)…",
+                     style={"marginTop": "8px"}),
         dcc.Loading(html.Div(id="wi-answer", style={"fontSize": "20px", "margin": "16px 0"}),
                     type="dot"),
     ])
@@ -59,12 +60,15 @@ def register(app, reader) -> None:
     @app.callback(Output("wi-accounts", "options"), Output("url", "search",
                                                            allow_duplicate=True),
                   Input("wi-campaign", "value"), Input("wi-network", "value"),
+                  Input("wi-accounts", "search_value"), State("wi-accounts", "value"),
                   State("url", "search"), prevent_initial_call="initial_duplicate")
-    def options(campaign, network, search):
+    def options(campaign, network, typed, chosen, search):
         search = st.with_values(search, campaign=campaign, network=network)
         if not network:
             return [], search
-        cand = reader.candidates(network, campaign)
+        # the largest audiences first; what is typed searches every account; what is
+        # chosen stays listed (a dropdown drops a value its options no longer hold)
+        cand = reader.candidates(network, campaign, search=typed, keep=chosen or [])
         return [{"label": f"{a} ({human(f)} follower{'' if f == 1 else 's'})", "value": a}
                 for a, f in cand.rows()], search
 
@@ -77,11 +81,32 @@ def register(app, reader) -> None:
         if est is None:
             return empty("No follower sketches in this lake: run `reach compute` (sketches "
                          "are on by default).")
+        base = reader.reach_of(campaign, network)
         return html.Div([
             html.Span(f"+{human(round(est.estimate))}", id="wi-estimate",  # whole people
                       **{"data-estimate": f"{est.estimate:.6f}"},
                       style={"fontWeight": "700", "fontSize": "32px"}),
             html.Span(f" more distinct people on {network} (95%: {human(round(est.low))} – "
                       f"{human(round(est.high))}) if {len(accounts)} account(s) reshared."),
+            html.P(baseline_words(base, est), id="wi-baseline",
+                   style={"fontSize": "16px", "margin": "6px 0"}),
             *([html.P(ROUGH, id="wi-rough", style={"color": "#92400e"})]
               if est.rel_error > 0.25 else [])])
+
+
+def baseline_words(base: dict | None, est) -> str:
+    """The campaign's reach now, and what the estimate adds to it in per cent."""
+    if base is None or base["total_reach"] is None:
+        return ("Its reach on this network now is unknown (no follower graph), so the "
+                "added people cannot be put in proportion.")
+    now = base["total_reach"]
+    how = "" if base["method"] in (None, "exact") else f" (estimated: {base['method']})"
+    if now == 0:
+        return f"It reaches nobody there yet{how}: every added person is new."
+    digits = 1 if est.high / now < 0.1 else 0  # +3.2 % but +397 %
+
+    def share(x: float) -> str:
+        return f"{x / now:+.{digits}%}"
+    return (f"It reaches {now:,} distinct people there now{how}: that would be "
+            f"{share(est.estimate)} (95%: {share(est.low)} to {share(est.high)}), "
+            f"{round(now + est.estimate):,} in all.")
