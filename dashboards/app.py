@@ -161,35 +161,113 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def protect(app: Dash, host: str) -> None:
+VIEWER_BLOCKED = ("/lake-docs/",)  #: data docs quote failing rows: raw ids
+
+
+def role() -> str:
+    """``admin`` or ``viewer``: who is asking (``admin`` where no login is configured)."""
+    from flask import g, has_request_context
+    return g.get("reach_role", "admin") if has_request_context() else "admin"
+
+
+def protect(app: Dash, host: str, viewer_user: str | None = None) -> None:
     """Require HTTP basic auth whenever REACH_DASHBOARD_USER/PASSWORD are set (on any
-    address, loopback too), and refuse to serve off loopback without them."""
+    address, loopback too), and refuse to serve off loopback without them.
+
+    With ``viewer_user`` (password in REACH_VIEWER_PASSWORD) a second, read-only login
+    sees every page but cannot export a mart or open the data docs: no raw ids leave.
+    """
     user, password = os.environ.get("REACH_DASHBOARD_USER"), os.environ.get(
         "REACH_DASHBOARD_PASSWORD")
     if not user or not password:
+        if viewer_user:
+            raise UsageError("--viewer-user adds a read-only login beside the full one: set "
+                             "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD too")
         if _is_loopback(host):
             return
         raise UsageError(f"serving on {host} exposes the dashboard beyond this machine; set "
                          "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD to require a "
                          "login, or bind 127.0.0.1")
-    expected = ("Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()).encode()
-    from flask import Response, request
+    logins = {"admin": _basic(user, password)}
+    if viewer_user:
+        viewer_password = os.environ.get("REACH_VIEWER_PASSWORD")
+        if not viewer_password:
+            raise UsageError(f"--viewer-user {viewer_user}: set REACH_VIEWER_PASSWORD to "
+                             "that login's password")
+        if viewer_user == user:
+            raise UsageError("--viewer-user must differ from REACH_DASHBOARD_USER")
+        logins["viewer"] = _basic(viewer_user, viewer_password)
+    from flask import Response, g, request
 
     @app.server.before_request
     def _auth():
         given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-        if not hmac.compare_digest(given, expected):  # constant time: no timing oracle
+        # every login compared, in constant time: no timing oracle for either
+        matched = [name for name, expected in logins.items()
+                   if hmac.compare_digest(given, expected)]
+        if not matched:
             return Response("login required", 401, {"WWW-Authenticate": 'Basic realm="reach"'})
+        g.reach_role = matched[0]
+        if g.reach_role == "viewer" and request.path.startswith(VIEWER_BLOCKED):
+            return Response("this login is read-only: the data docs quote raw rows", 403)
         return None
 
 
-def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050,
-          min_people: int = 0, threads: int = 8) -> None:
-    """Serve with waitress: a production WSGI server, in this process, ``threads`` threads
-    sharing the read caches. (Not Flask's development server; not a forking server either:
-    Polars' thread pool does not survive a fork, so a forked worker would hang.)"""
-    from waitress import serve as waitress_serve
+def _basic(user: str, password: str) -> bytes:
+    return ("Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()).encode()
 
+
+def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050,
+          min_people: int = 0, threads: int = 8, workers: int = 1,
+          viewer_user: str | None = None) -> None:
+    """Serve with waitress, a production WSGI server: ``workers`` processes of ``threads``
+    threads each (threads share a process's read caches).
+
+    Workers are spawned, not forked (Polars' thread pool does not survive a fork), and
+    each binds the same port with SO_REUSEPORT, so the kernel spreads connections over
+    them. Stopping the parent (Ctrl+C, SIGTERM) stops them all.
+    """
+    if workers < 1 or threads < 1:
+        raise UsageError(f"--workers {workers} --threads {threads}: both must be 1 or more")
+    if workers == 1:
+        _serve_one(lake, host, port, min_people, threads, viewer_user, reuse=False)
+        return
+    protect(Dash(__name__), host, viewer_user)  # a bad login setup fails here, once
+    import multiprocessing
+    import signal
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_serve_one, args=(lake, host, port, min_people, threads,
+                                                  viewer_user, True), daemon=True)
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+
+    def stop(*_):
+        for p in procs:
+            p.terminate()
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        stop()
+
+
+def _serve_one(lake: Path, host: str, port: int, min_people: int, threads: int,
+               viewer_user: str | None, reuse: bool) -> None:
+    import socket
+
+    from waitress import serve as waitress_serve
     app = build_app(lake, min_people)
-    protect(app, host)
-    waitress_serve(app.server, host=host, port=port, threads=threads, ident="reach")
+    protect(app, host, viewer_user)
+    if not reuse:
+        waitress_serve(app.server, host=host, port=port, threads=threads, ident="reach")
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    waitress_serve(app.server, sockets=[sock], threads=threads, ident="reach")

@@ -224,7 +224,8 @@ def beta_gradient(fit, X: np.ndarray, D: np.ndarray) -> np.ndarray:
     mu, y = np.asarray(fit.fittedvalues), np.asarray(fit.model.endog)
     alpha = float(getattr(fit.model.family, "alpha", 0.0))
     xw = X.T * (mu * (1 + alpha * y) / (1 + alpha * mu) ** 2)
-    return -np.linalg.solve(xw @ X, xw @ D)[1]
+    # lstsq: a level whose posts all had 0 engagements has weights ~0 (singular matrix)
+    return -np.linalg.lstsq(xw @ X, xw @ D, rcond=None)[0][1]
 
 
 def effect_columns(log_effect: float, se: float, p_value: float) -> dict:

@@ -351,8 +351,27 @@ def dashboard(args: argparse.Namespace) -> int:
         raise UsageError(f"the dashboard serves a lake on this machine's disk; {lake.root} is "
                          "on object storage. Copy it down first (e.g. aws s3 sync), or "
                          "publish the marts to a warehouse: reach publish")
-    out.print(f"dashboard for {lake.root} at http://{args.host}:{args.port}  (Ctrl+C stops)")
-    serve(lake.root, host=args.host, port=args.port, min_people=min_people(args))
+    out.print(f"dashboard for {lake.root} at http://{args.host}:{args.port} ({args.workers} "
+              f"process{'es' if args.workers > 1 else ''} × {args.threads} threads; Ctrl+C "
+              "stops)")
+    serve(lake.root, host=args.host, port=args.port, min_people=min_people(args),
+          workers=args.workers, threads=args.threads, viewer_user=args.viewer_user)
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from dashboards.queries import MartReader
+    from dashboards.report import render, report_html
+    from etl.lake import Lake
+    lake = Lake.open(args.lake)
+    if lake.location.local is None:
+        raise UsageError(f"the report reads a lake on this machine's disk; {lake.root} is on "
+                         "object storage")
+    reader = MartReader(Path(lake.root), min_people(args))
+    if not reader.available():
+        raise UsageError(f"no marts in {lake.root}: run reach compute --lake {lake.root}")
+    path = render(report_html(reader, args.campaign), args.out)
+    out.print(f"report for {args.campaign} → {path} ({path.stat().st_size / 1024:,.0f} KB)")
     return 0
 
 

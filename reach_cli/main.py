@@ -157,11 +157,21 @@ reach attribution --lake lake/ --model shapley --by campaign_network --out credi
                    help="skip writing Great Expectations data docs (HTML)")
 
     p = _cmd(sub, "dashboard", "serve the dashboard for a lake",
-             "reach dashboard --lake lake/ --port 8050", c.dashboard)
+             """reach dashboard --lake lake/ --port 8050
+reach dashboard --lake lake/ --workers 4          # 4 processes × 8 threads, one port
+REACH_DASHBOARD_USER=ana REACH_DASHBOARD_PASSWORD=… REACH_VIEWER_PASSWORD=… \\
+  reach dashboard --lake lake/ --host 0.0.0.0 --viewer-user team   # + a read-only login""",
+             c.dashboard)
     _lake_arg(p)
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; any other needs credentials)")
     p.add_argument("--port", type=int, default=8050)
+    p.add_argument("--workers", type=int, default=1,
+                   help="server processes sharing the port (default 1); each reads the marts")
+    p.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
+    p.add_argument("--viewer-user", default=None, metavar="NAME",
+                   help="a second, read-only login (password in $REACH_VIEWER_PASSWORD): "
+                        "every page, but no export and no data docs")
 
     p = _cmd(sub, "export", "write one mart to a Parquet or CSV file for analysts",
              """reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001
@@ -181,6 +191,16 @@ reach export --lake lake/ --mart reach --out then.csv --as-of 20261201T080000-1a
                    help="default: from --out's suffix, else parquet")
     p.add_argument("--campaign", action="append", default=None,
                    help="keep only this campaign (repeatable)")
+    _min_people_arg(p)
+
+    p = _cmd(sub, "report", "print a one-page campaign report (PDF or PNG) to mail",
+             """reach report --lake lake/ --campaign c001 --out report.pdf
+reach report --lake lake/ --campaign c001 --out report.png   # an image for a chat""",
+             c.report)
+    _lake_arg(p)
+    p.add_argument("--campaign", required=True, help="the campaign's id")
+    p.add_argument("--out", type=Path, required=True,
+                   help="a .pdf (A4) or .png file; printed by headless Chromium")
     _min_people_arg(p)
 
     p = _cmd(sub, "publish", "write the marts to a SQL warehouse through SQLAlchemy",

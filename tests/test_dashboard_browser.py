@@ -314,3 +314,58 @@ def test_what_if_searches_every_account_and_puts_the_answer_in_proportion(server
     now = reader.reach_of(campaign, network)["total_reach"]
     assert f"It reaches {now:,} distinct people there now" in words
     assert "%" in words and "in all" in words
+
+
+OVERFLOW = """
+const W = document.documentElement.clientWidth, out = [];
+for (const el of document.querySelectorAll('body *')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || el.id === 'js-plotly-tester' || el.closest('#js-plotly-tester')) continue;
+  if (r.right <= W + 1 && r.left >= -1) continue;
+  // a box that scrolls (or clips) sideways inside the viewport holds it: tables do
+  let p = el.parentElement, held = false;
+  for (; p; p = p.parentElement) {
+    const s = getComputedStyle(p);
+    if (['auto', 'scroll', 'hidden'].includes(s.overflowX)
+        && p.getBoundingClientRect().right <= W + 1) { held = true; break; }
+  }
+  if (!held) out.push(el.tagName + '#' + el.id + ' ' + Math.round(r.left) + '..' + Math.round(r.right));
+}
+return [document.documentElement.scrollWidth, W, out.slice(0, 5)];
+"""
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_a_phone_needs_no_sideways_scroll(server, browser, page):
+    browser.set_window_size(390, 844)
+    try:
+        browser.get(f"{server}/{page}")
+        _wait(browser, PAGES[page])
+        _settle(browser)
+        scroll_width, width, wider = browser.execute_script(OVERFLOW)
+        browser.save_screenshot(str(ARTIFACTS / f"phone-{page or 'compare'}.png"))
+    finally:
+        browser.set_window_size(1366, 768)
+    assert scroll_width <= width and wider == [], wider
+
+
+def test_the_campaign_page_hands_over_its_report(server, browser, sample_lake):
+    from pypdf import PdfReader
+    from selenium.webdriver.common.by import By
+    campaign = sorted(sample_lake[1]["reach"]["campaign_id"].unique().to_list())[0]
+    browser.get(f"{server}/campaign?campaign={campaign}")
+    _wait(browser, "#cp-report")
+    _settle(browser)
+    for f in browser.downloads.glob("*"):
+        f.unlink()
+    browser.find_element(By.ID, "cp-report").click()
+    end = time.time() + 60
+    files = []
+    while time.time() < end and not files:
+        files = list(browser.downloads.glob(f"reach-report-{campaign}-*.pdf"))
+        time.sleep(0.3)
+    assert files, "no report downloaded"
+    from dashboards.queries import MartReader
+    name = MartReader(sample_lake[0]).campaigns().filter(
+        pl.col("campaign_id") == campaign)["name"][0]
+    assert name in PdfReader(files[0]).pages[0].extract_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -348,7 +349,7 @@ def test_the_verdict_names_the_leader_and_says_why():
                     "would report 1,450, 32% more. 18% came only through reshares; its best "
                     "network is x, where its largest cascade had 42 reshares and @fan added "
                     "the most (152 people, Shapley credit). Engagement rose +30% on x "
-                    "(significant).")
+                    "(significant; an association, not proof).")
     only_beta = sentence(rows.filter(pl.col("campaign_id") == "b"), cascades, amplifiers)
     assert only_beta.startswith("Beta reached the most people: 900 distinct (at least: "
                                 "some networks withheld or unknown; networks added up, not "
@@ -385,3 +386,107 @@ def test_a_fast_recent_severe_wave_is_to_answer_now():
         "created_at": [t - timedelta(days=5), t, t - timedelta(hours=3), t],
         "time_to_half_s": [600.0, 86_400.0, 1_800.0, 60.0]})
     assert to_answer_now(waves)["post_id"].to_list() == ["fresh"]
+
+
+def test_a_viewer_login_sees_the_pages_but_exports_nothing(sample_lake, monkeypatch):
+    monkeypatch.setenv("REACH_DASHBOARD_USER", "ana")
+    monkeypatch.setenv("REACH_DASHBOARD_PASSWORD", "pw")
+    monkeypatch.setenv("REACH_VIEWER_PASSWORD", "look")
+    app = dash_app.build_app(sample_lake[0])
+    dash_app.protect(app, "0.0.0.0", viewer_user="team")
+    client = _client(app)
+
+    def auth(who: str) -> dict:
+        return {"Authorization": "Basic " + base64.b64encode(who.encode()).decode()}
+    viewer, admin = auth("team:look"), auth("ana:pw")
+    assert client.get("/", headers=viewer).status_code == 200
+    assert client.get("/", headers=auth("team:pw")).status_code == 401
+    assert client.get("/lake-docs/index.html", headers=viewer).status_code == 403
+    page = client.get("/_dash-layout", headers=viewer | {"Referer": "http://127.0.0.1:8050/export"},
+                      base_url="http://127.0.0.1:8050").get_data(as_text=True)
+    assert "read-only" in page and "ex-go" not in page
+    admin_page = client.get("/_dash-layout", headers=admin | {"Referer": "http://127.0.0.1:8050/export"},
+                            base_url="http://127.0.0.1:8050").get_data(as_text=True)
+    assert "ex-go" in admin_page
+    # the download callback itself refuses the viewer, whatever the page showed
+    body = {"output": "..ex-download.data...ex-note.children..",
+            "outputs": [{"id": "ex-download", "property": "data"},
+                        {"id": "ex-note", "property": "children"}],
+            "inputs": [{"id": "ex-go", "property": "n_clicks", "value": 1}],
+            "state": [{"id": "ex-mart", "property": "value", "value": "reach"},
+                      {"id": "ex-format", "property": "value", "value": "csv"},
+                      {"id": "url", "property": "search", "value": ""}],
+            "changedPropIds": ["ex-go.n_clicks"]}
+    seen = client.post("/_dash-update-component", json=body, headers=viewer).get_json()
+    assert seen["response"]["ex-download"]["data"] is None
+    got = client.post("/_dash-update-component", json=body, headers=admin).get_json()
+    assert got["response"]["ex-download"]["data"]["filename"] == "reach.csv"
+
+
+def test_a_viewer_needs_its_own_password_and_the_full_login(sample_lake, monkeypatch):
+    from reach.errors import UsageError
+    monkeypatch.delenv("REACH_VIEWER_PASSWORD", raising=False)
+    monkeypatch.setenv("REACH_DASHBOARD_USER", "ana")
+    monkeypatch.setenv("REACH_DASHBOARD_PASSWORD", "pw")
+    with pytest.raises(UsageError, match="REACH_VIEWER_PASSWORD"):
+        dash_app.protect(dash_app.Dash(__name__), "127.0.0.1", viewer_user="team")
+    monkeypatch.delenv("REACH_DASHBOARD_USER")
+    monkeypatch.setenv("REACH_VIEWER_PASSWORD", "x")
+    with pytest.raises(UsageError, match="REACH_DASHBOARD_USER"):
+        dash_app.protect(dash_app.Dash(__name__), "127.0.0.1", viewer_user="team")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in text:
+            out.append(int(status.parent.name))
+    return out
+
+
+def test_workers_share_one_port_and_stop_with_the_parent(sample_lake):
+    """`reach dashboard --workers 2`: two spawned processes answer on one port; SIGTERM to
+    the parent leaves none behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .ports import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from reach_cli.main import main; sys.exit(main())",
+                             "dashboard", "--lake",
+                             str(sample_lake[0]), "--port", str(port), "--workers", "2",
+                             "--threads", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}/_dash-layout"
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).read()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.time() < deadline, "the dashboard did not come up"
+                time.sleep(0.5)
+        workers = [p for p in _children(proc.pid)
+                   if "multiprocessing" in Path(f"/proc/{p}/cmdline").read_text()]
+        assert len(workers) >= 2, workers
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(lambda _: urllib.request.urlopen(url, timeout=30).status,
+                                  range(40)))
+        assert codes == [200] * 40
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    time.sleep(1)
+    assert [p for p in workers if Path(f"/proc/{p}").exists()
+            and "zombie" not in Path(f"/proc/{p}/status").read_text()] == []

@@ -21,11 +21,16 @@ def layout(reader, state) -> html.Div:
     chosen = st.first(state, "campaign")
     chosen = chosen if chosen in ids else (reader.default_campaigns(1) or ids)[0]
     return html.Div([
-        dcc.Dropdown(id="cp-campaign", value=chosen, clearable=False,
-                     options=[{"label": f"{r['name']} ({r['campaign_id']})",
-                               "value": r["campaign_id"]}
-                              for r in campaigns.iter_rows(named=True)],
-                     style={"maxWidth": "520px"}),
+        html.Div(style={"display": "flex", "gap": "12px", "flexWrap": "wrap",
+                        "alignItems": "center"}, children=[
+            dcc.Dropdown(id="cp-campaign", value=chosen, clearable=False,
+                         options=[{"label": f"{r['name']} ({r['campaign_id']})",
+                                   "value": r["campaign_id"]}
+                                  for r in campaigns.iter_rows(named=True)],
+                         style={"width": "520px", "maxWidth": "100%"}),
+            html.Button("Report to mail (PDF)", id="cp-report", n_clicks=0),
+            dcc.Loading(html.Span(id="cp-report-note"), type="dot"),
+            dcc.Download(id="cp-report-file")]),
         dcc.Loading(html.Div(id="cp-body"), type="dot"),
     ])
 
@@ -105,6 +110,30 @@ def tree_figure(nodes: pl.DataFrame, network: str) -> go.Figure:
 
 
 def register(app, reader) -> None:
+    @app.callback(Output("cp-report-file", "data"), Output("cp-report-note", "children"),
+                  Input("cp-report", "n_clicks"), State("cp-campaign", "value"),
+                  prevent_initial_call=True)
+    def report(_n, campaign):
+        """The one-page report, printed as `reach report` prints it."""
+        import tempfile
+        from datetime import UTC, datetime
+        from pathlib import Path
+
+        from reach.errors import ReachError
+
+        from ..app import role
+        from ..report import render, report_html
+        if role() == "viewer":
+            return None, "This login is read-only: reports name accounts, ask an analyst."
+        with tempfile.TemporaryDirectory(prefix="reach-report-") as tmp:
+            try:
+                path = render(report_html(reader, campaign), Path(tmp) / "report.pdf")
+            except ReachError as e:
+                return None, str(e)
+            name = f"reach-report-{campaign}-{datetime.now(UTC):%Y-%m-%d}.pdf"
+            return dcc.send_bytes(path.read_bytes(), name), f"{name} ready"
+
+
     @app.callback(Output("cp-body", "children"), Output("url", "search",
                                                          allow_duplicate=True),
                   Input("cp-campaign", "value"), State("url", "search"),

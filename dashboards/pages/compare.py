@@ -37,7 +37,7 @@ def layout(reader, state) -> html.Div:
                          options=[{"label": f"{r['name']} ({r['campaign_id']})",
                                    "value": r["campaign_id"]}
                                   for r in campaigns.iter_rows(named=True)],
-                         placeholder="campaigns…", style={"minWidth": "420px", "flex": "2"}),
+                         placeholder="campaigns…", style={"minWidth": "min(420px, 100%)", "flex": "2"}),
             dcc.Checklist(id="cmp-networks", value=nets, inline=True,
                           options=[{"label": html.Span(n, style={"color": colour(n),
                                                                  "marginRight": "12px"}),

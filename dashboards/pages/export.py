@@ -12,8 +12,14 @@ from reach.spreadsheet import write_csv
 from .. import state as st
 from .common import empty
 
+READ_ONLY = ("This login is read-only: marts name accounts by id, so exporting them is "
+             "for the analysts' login.")
+
 
 def layout(reader, state) -> html.Div:
+    from ..app import role
+    if role() == "viewer":
+        return empty(READ_ONLY)
     marts = reader.available()
     if not marts:
         return empty("No marts yet: run `reach compute --lake LAKE`.")
@@ -26,7 +32,7 @@ def layout(reader, state) -> html.Div:
                 " Column definitions: docs/marts.md."]),
         html.Div(style={"display": "flex", "gap": "12px", "alignItems": "center"}, children=[
             dcc.Dropdown(id="ex-mart", options=marts, value=marts[0], clearable=False,
-                         style={"width": "240px"}),
+                         style={"width": "240px", "maxWidth": "100%"}),
             dcc.RadioItems(id="ex-format", options=["parquet", "csv"], value="parquet",
                            inline=True),
             html.Button("Download", id="ex-go", n_clicks=0),
@@ -49,6 +55,9 @@ def register(app, reader) -> None:
                   State("ex-format", "value"), State("url", "search"),
                   prevent_initial_call=True)
     def download(_n, mart, fmt, search):
+        from ..app import role
+        if role() == "viewer":  # the page says so; the callback refuses anyway
+            return None, empty(READ_ONLY)
         if mart not in reader.available():
             return None, empty(f"Unknown mart {mart!r}.")
         df = frame(reader, mart, st.parse(search).get("campaigns", []))

@@ -122,7 +122,7 @@ def sentence(rows: pl.DataFrame, cascades: pl.DataFrame, amplifiers: pl.DataFram
         text += "."
     if lead["uplift"] is not None:
         text += (f" Engagement rose {signed_pct(lead['uplift'])} on "
-                 f"{lead['uplift_network']} (significant).")
+                 f"{lead['uplift_network']} (significant; an association, not proof).")
     return text
 
 

@@ -30,7 +30,8 @@ def layout(reader, state) -> html.Div:
                "more distinct people would a reshare by them add to the campaign? Estimated "
                "from the theta sketches of each account's followers, with ~95% bounds."),
         html.Div(style={"display": "flex", "gap": "12px", "flexWrap": "wrap"}, children=[
-            dcc.Dropdown(id="wi-campaign", value=c, clearable=False, style={"width": "320px"},
+            dcc.Dropdown(id="wi-campaign", value=c, clearable=False,
+                         style={"width": "320px", "maxWidth": "100%"},
                          options=[{"label": f"{r['name']} ({r['campaign_id']})",
                                    "value": r["campaign_id"]}
                                   for r in campaigns.iter_rows(named=True)]),
