@@ -102,13 +102,13 @@ def poisson_profiled(y: np.ndarray, exposure: np.ndarray, X: np.ndarray,
     Newton steps on β use the profiled information X'WX − Σ_g (X'μ)_g (X'μ)_g' / μ_g.
     Groups without any engagement carry no information on β and get a = −∞.
     """
-    n_groups = int(group.max()) + 1
+    n_groups = int(group.max()) + 1 if group.size else 0
     has = np.bincount(group, y, n_groups) > 0
     keep = has[group]
     y, exposure, X, group = y[keep], exposure[keep], X[keep], group[keep]
     y_g = np.bincount(group, y, n_groups)
     beta = np.zeros(X.shape[1])
-    for _ in range(iterations):
+    for _ in range(iterations if X.shape[1] else 0):  # no column: only the levels
         w = exposure * np.exp(X @ beta)
         a = np.log(y_g[group] / np.bincount(group, w, n_groups)[group])
         mu = w * np.exp(a)

@@ -490,3 +490,34 @@ def test_workers_share_one_port_and_stop_with_the_parent(sample_lake):
     time.sleep(1)
     assert [p for p in workers if Path(f"/proc/{p}").exists()
             and "zombie" not in Path(f"/proc/{p}/status").read_text()] == []
+
+
+def test_a_big_cascade_folds_its_fans_of_leaves_and_opens_one_on_request():
+    from datetime import UTC, datetime, timedelta
+
+    import polars as pl
+
+    from dashboards.pages.campaign import FAN, TOP, collapse, tree_figure
+    t0 = datetime(2026, 5, 1, tzinfo=UTC)
+    rows = [("r", None, 0, 0)] + [(f"a{i}", "r", 1, i % 7) for i in range(400)] + [
+        (f"b{i}", "a0", 2, 1) for i in range(30)]
+    nodes = pl.DataFrame({
+        "network": "x", "post_id": "p", "campaign_id": "c",
+        "node_id": [r[0] for r in rows], "parent_id": [r[1] for r in rows],
+        "account_id": [f"acc_{r[0]}" for r in rows], "depth": [r[2] for r in rows],
+        "created_at": [t0 + timedelta(minutes=i) for i in range(len(rows))],
+        "reach_added": [r[3] for r in rows], "reconstructed": False})
+    folded = collapse(nodes)
+    fans = folded.filter(pl.col("folded") > 0).sort("node_id")
+    assert fans["node_id"].to_list() == ["a0#fan", "r#fan"]
+    # nothing lost: every node is shown or counted in a fan, and so is every person added
+    assert folded.filter(pl.col("folded") == 0).height + fans["folded"].sum() == nodes.height
+    assert folded["reach_added"].sum() == nodes["reach_added"].sum()
+    assert fans.filter(pl.col("node_id") == "r#fan")["account_id"][0] == \
+        f"+{399 - TOP:,} direct reshares"  # a0 has children; top amplifiers stay out
+    assert folded.filter(pl.col("top")).height == TOP
+    opened = collapse(nodes, {"r"})
+    assert "r#fan" not in opened["node_id"].to_list() and "a0#fan" in opened["node_id"]
+    assert collapse(nodes.head(FAN * 3))["folded"].sum() == 0  # small trees stay whole
+    fig = tree_figure(nodes, "x")
+    assert "click a square to open it" in fig.layout.title.text

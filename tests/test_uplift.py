@@ -140,6 +140,10 @@ def test_poisson_with_profiled_levels_equals_the_dummy_fit():
                  offset=np.log(e)).fit()
     np.testing.assert_allclose(beta, ref.params[:3], atol=1e-7)
     np.testing.assert_allclose(level, ref.params[3:], atol=1e-7)
+    # no column at all (one post type): the levels alone, log(Σy / Σexposure) per group
+    beta0, level0 = poisson_profiled(y.astype(float), e, X[:, :0], g)
+    assert beta0.size == 0
+    np.testing.assert_allclose(level0, np.log(np.bincount(g, y) / np.bincount(g, e)))
 
 
 def test_the_day_clustered_sandwich_equals_statsmodels():

@@ -82,7 +82,50 @@ def tree_positions(node: list[str], parent: list[str | None]) -> tuple[np.ndarra
     return np.array([x[n] for n in node]), np.array([-depth[n] for n in node])
 
 
-def tree_figure(nodes: pl.DataFrame, network: str) -> go.Figure:
+COLLAPSE_ABOVE = 300  #: nodes; a larger tree folds its fans of leaves
+FAN = 10  #: leaves under one parent that fold into one "+N direct reshares" node
+TOP = 5  #: amplifiers marked (most people added), never folded away
+
+
+def collapse(nodes: pl.DataFrame, expanded: set[str] = frozenset()) -> pl.DataFrame:
+    """Above ``COLLAPSE_ABOVE`` nodes, each parent's leaves (reshares nobody reshared)
+    beyond ``FAN`` fold into one node ``<parent>#fan`` with their count, people added and
+    first time — unless the parent is in ``expanded`` or the leaf is a top amplifier.
+    Adds ``folded`` (leaves in the node; 0 for a real one) and ``top`` (bool)."""
+    top = set(nodes.filter(pl.col("parent_id").is_not_null())
+              .sort("reach_added", "node_id", descending=[True, False], nulls_last=True)
+              .head(TOP)["node_id"].to_list())
+    nodes = nodes.with_columns(pl.lit(0, pl.Int64).alias("folded"),
+                               pl.col("node_id").is_in(list(top)).alias("top"))
+    if nodes.height <= COLLAPSE_ABOVE:
+        return nodes
+    parents = set(nodes["parent_id"].drop_nulls().to_list())
+    leaf = ~pl.col("node_id").is_in(list(parents)) & pl.col("parent_id").is_not_null()
+    fans = (nodes.filter(leaf, ~pl.col("top"), ~pl.col("parent_id").is_in(list(expanded)))
+            .group_by("parent_id").agg(pl.len().alias("n"), pl.col("node_id"),
+                                       pl.col("reach_added").sum(),
+                                       pl.col("created_at").min(), pl.col("depth").first())
+            .filter(pl.col("n") > FAN))
+    if fans.height == 0:
+        return nodes
+    gone = fans.explode("node_id")["node_id"]
+    folded = fans.select(
+        *[pl.lit(nodes[c][0]).alias(c) for c in ("network", "post_id", "campaign_id")],
+        (pl.col("parent_id") + "#fan").alias("node_id"), "parent_id",
+        (pl.lit("+") + pl.col("n").map_elements(lambda n: f"{n:,}", return_dtype=pl.String)
+         + " direct reshares").alias("account_id"), "depth", "created_at", "reach_added",
+        pl.lit(False).alias("reconstructed"), pl.col("n").cast(pl.Int64).alias("folded"),
+        pl.lit(False).alias("top"))
+    return pl.concat([nodes.filter(~pl.col("node_id").is_in(gone.implode())),
+                      folded.select(nodes.columns)], how="vertical_relaxed")
+
+
+def tree_figure(nodes: pl.DataFrame, network: str, expanded: set[str] = frozenset()
+                ) -> go.Figure:
+    """The cascade as a tree: node size = people added, colour = hours after the post,
+    top amplifiers as stars; big trees fold their fans of leaves (click one to open it)."""
+    total = nodes.height
+    nodes = collapse(nodes, expanded)
     ids, parents = nodes["node_id"].to_list(), nodes["parent_id"].to_list()
     x, y = tree_positions(ids, parents)
     pos = {n: (a, b) for n, a, b in zip(ids, x, y, strict=True)}
@@ -93,20 +136,33 @@ def tree_figure(nodes: pl.DataFrame, network: str) -> go.Figure:
             ey += [pos[p][1], pos[n][1], None]
     added = nodes["reach_added"].fill_null(0).to_numpy().astype(float)
     size = 6 + 30 * np.sqrt(added / max(added.max(), 1))
+    start = nodes["created_at"].min()
+    hours = ((nodes["created_at"] - start).dt.total_seconds() / 3600).fill_null(0).to_numpy()
+    folded = nodes["folded"].to_numpy()
+    top = nodes["top"].to_numpy()
+    symbol = np.where(folded > 0, "square", np.where(top, "star", "circle"))
     fig = go.Figure()
     fig.add_scatter(x=ex, y=ey, mode="lines", line=dict(color="#cbd5e1", width=1),
                     hoverinfo="skip", showlegend=False)
-    fig.add_scatter(x=x, y=y, mode="markers", showlegend=False,
-                    marker=dict(size=size, color=colour(network), line_width=1,
-                                line_color="white"),
-                    hovertext=[f"{a} · depth {-d}<br>+{human(r)} people"
-                               for a, d, r in zip(nodes["account_id"], y, added, strict=True)],
-                    hoverinfo="text")
+    fig.add_scatter(
+        x=x, y=y, mode="markers+text", showlegend=False, customdata=ids,
+        text=[a if t else "" for a, t in zip(nodes["account_id"], top, strict=True)],
+        textposition="top center", textfont={"size": 10},
+        marker=dict(size=np.where(top, size + 6, size), symbol=symbol, color=hours,
+                    colorscale="Viridis", showscale=True, line_width=1, line_color="white",
+                    colorbar={"title": {"text": "hours after<br>the post"}, "thickness": 10}),
+        hovertext=[(f"{a} (click to open) · depth {-d}" if f else
+                    f"{a}{' · top amplifier' if t else ''} · depth {-d}")
+                   + f"<br>+{human(r)} people · {h:.1f} h after the post"
+                   for a, d, r, h, f, t in zip(nodes["account_id"], y, added, hours, folded,
+                                                top, strict=True)],
+        hoverinfo="text")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(title_text="depth (root at the top)", tickvals=sorted(set(y.tolist())),
                      ticktext=[str(-v) for v in sorted(set(y.tolist()))])
-    return figure_layout(fig, f"Cascade tree ({len(ids)} nodes; node size = people added)",
-                         420)
+    shown = (f"{total:,} nodes" if nodes.height == total else
+             f"{total:,} nodes, fans of leaves folded: click a square to open it")
+    return figure_layout(fig, f"Cascade tree, {shown}", 440)
 
 
 def register(app, reader) -> None:
@@ -171,8 +227,12 @@ def register(app, reader) -> None:
                     for n, p, k in drawable.rows()]
             body.append(section("One cascade as a tree", dcc.Dropdown(
                 id="cp-tree-pick", options=opts, value=opts[0]["value"], clearable=False,
-                style={"maxWidth": "520px"}), graph("cp-tree", alt="Tree of the chosen cascade: who reshared "
-                "from whom. Its size, depth and reach are in the table of largest cascades.")))
+                style={"maxWidth": "520px"}), dcc.Store(id="cp-tree-open"),
+                graph("cp-tree", alt="Tree of the chosen cascade: who reshared from whom; "
+                      "node size = people added, colour = hours after the post, stars = top "
+                      "amplifiers, squares = reshares nobody reshared, folded (click to "
+                      "open). Its size, depth and reach are in the table of largest "
+                      "cascades.")))
         amp = reader.amplifiers(campaign)
         if amp.height:
             body.append(section("Top amplifiers", table(
@@ -186,7 +246,18 @@ def register(app, reader) -> None:
                      "them, so credits add up to the distinct total."))
         return body, search
 
-    @app.callback(Output("cp-tree", "figure"), Input("cp-tree-pick", "value"))
-    def tree(pick):
+    @app.callback(Output("cp-tree", "figure"), Output("cp-tree-open", "data"),
+                  Input("cp-tree-pick", "value"), Input("cp-tree", "clickData"),
+                  State("cp-tree-open", "data"))
+    def tree(pick, click, opened):
+        """Draw the chosen cascade; a click on a folded fan opens it (kept per cascade)."""
+        from dash import ctx
         network, post_id = pick.split("|", 1)
-        return tree_figure(reader.cascade_nodes(network, post_id), network)
+        opened = opened if opened and opened.get("pick") == pick else {"pick": pick,
+                                                                        "parents": []}
+        if ctx.triggered_id == "cp-tree" and click:
+            node = click["points"][0].get("customdata") or ""
+            if node.endswith("#fan"):
+                opened["parents"].append(node[:-len("#fan")])
+        return (tree_figure(reader.cascade_nodes(network, post_id), network,
+                            set(opened["parents"])), opened)
