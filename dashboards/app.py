@@ -61,6 +61,7 @@ def build_app(lake: Path, min_people: int = 0) -> Dash:
         # trip; the browser names it in the Referer of its layout request.
         url = _page_url()
         content, title, links = page(*url) if url else (None, None, None)
+        keep = st.parse(url[1]) if url else {}
         return html.Div(style={"fontFamily": FONT, "margin": "0 auto", "maxWidth": "1320px",
                                "padding": "8px 16px", "color": "#111827"}, children=[
             dcc.Location(id="url", refresh="callback-nav"),
@@ -71,6 +72,12 @@ def build_app(lake: Path, min_people: int = 0) -> Dash:
                 html.H2("reach", style={"margin": "8px 0"}),
                 html.Nav(links, id="nav", style={"display": "flex", "gap": "14px",
                                                  "flexWrap": "wrap"}),
+                dcc.DatePickerRange(id="dates", clearable=True, display_format="D MMM YYYY",
+                                    start_date=st.first(keep, "from"),
+                                    end_date=st.first(keep, "to"),
+                                    start_date_placeholder_text="from (any date)",
+                                    end_date_placeholder_text="to", minimum_nights=0,
+                                    style={"fontSize": "13px"}),
                 html.Span(str(reader.lake), style={"marginLeft": "auto", "color": "#9ca3af",
                                                    "fontSize": "12px"}),
             ]),
@@ -86,6 +93,19 @@ def build_app(lake: Path, min_people: int = 0) -> Dash:
         if pathname == drawn:  # the layout came with this page
             return no_update, no_update, no_update, no_update
         return *page(pathname, search), pathname
+
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Output("page", "children", allow_duplicate=True),
+                  Output("nav", "children", allow_duplicate=True),
+                  Input("dates", "start_date"), Input("dates", "end_date"),
+                  State("url", "pathname"), State("url", "search"),
+                  prevent_initial_call=True)
+    def dates(start, end, pathname, search):
+        """Every page honours the dates: redraw the current one with them in the URL."""
+        search = st.with_values(search, **{"from": (start or "")[:10] or None,
+                                           "to": (end or "")[:10] or None})
+        content, _title, links = page(pathname, search)
+        return search, content, links
 
     for _title, module in PAGES.values():
         module.register(app, reader)

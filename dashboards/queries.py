@@ -59,8 +59,13 @@ class MartReader:
 
     # ---- selections ----------------------------------------------------------------
 
-    def campaigns(self) -> pl.DataFrame:
-        """campaign_id, name, total_reach (all networks), newest names from the lake."""
+    def campaigns(self, dates=None) -> pl.DataFrame:
+        """campaign_id, name, total_reach (all networks), newest names from the lake; with
+        ``dates`` (from, to), only campaigns active then (:meth:`campaign_activity`)."""
+        if dates is not None:
+            active = self.campaign_activity().filter(
+                pl.col("first_at") < dates[1], pl.col("last_at") >= dates[0])["campaign_id"]
+            return self.campaigns().filter(pl.col("campaign_id").is_in(active.implode()))
         reach = self.read("reach")
         if reach.height == 0:
             return pl.DataFrame(schema={"campaign_id": pl.String, "name": pl.String,
@@ -79,9 +84,29 @@ class MartReader:
         return sorted(n for n in reach["network"].unique().to_list() if n != "all") \
             if reach.height else []
 
-    def default_campaigns(self, k: int = 4) -> list[str]:
-        c = self.campaigns().sort("total_reach", descending=True, nulls_last=True)
+    def default_campaigns(self, k: int = 4, dates=None) -> list[str]:
+        c = self.campaigns(dates).sort("total_reach", descending=True, nulls_last=True)
         return c["campaign_id"].head(k).to_list()
+
+    def campaign_activity(self) -> pl.DataFrame:
+        """campaign_id, first_at, last_at: from a campaign's first exposure to its last, on
+        any network (its timeline; a campaign without one, from its cascades)."""
+        tl = self.read("timeline")
+        parts = [tl.group_by("campaign_id").agg(pl.col("bucket_start").min().alias("first_at"),
+                                                pl.col("bucket_start").max().alias("last_at"))
+                 ] if tl.height else []
+        casc = self.read("cascades")
+        if casc.height:
+            parts.append(casc.group_by("campaign_id").agg(
+                pl.col("first_share_at").min().alias("first_at"),
+                pl.col("first_share_at").max().alias("last_at")))
+        if not parts:
+            return pl.DataFrame(schema={"campaign_id": pl.String,
+                                        "first_at": pl.Datetime("us", "UTC"),
+                                        "last_at": pl.Datetime("us", "UTC")})
+        return (pl.concat(parts).filter(pl.col("campaign_id").is_not_null())
+                .group_by("campaign_id").agg(pl.col("first_at").min(), pl.col("last_at").max())
+                .filter(pl.col("first_at").is_not_null()))
 
     # ---- per page ------------------------------------------------------------------
 

@@ -36,3 +36,20 @@ def with_values(search: str | None, **values) -> str:
         return ""
     return "?" + "&".join(f"{quote_plus(k)}=" + ",".join(quote_plus(x, safe="") for x in v)
                           for k, v in state.items())
+
+
+def dates(state: dict[str, list[str]]):
+    """The date range in the URL (?from=2026-03-01&to=2026-03-31) as two datetimes in UTC
+    (``to`` through the end of its day), or None; a malformed date is ignored."""
+    from datetime import UTC, datetime, timedelta
+
+    def day(key: str):
+        try:
+            return datetime.strptime(first(state, key, ""), "%Y-%m-%d").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+    lo, hi = day("from"), day("to")
+    if lo is None and hi is None:
+        return None
+    return (lo or datetime(1970, 1, 1, tzinfo=UTC),
+            (hi + timedelta(days=1)) if hi else datetime(9999, 1, 1, tzinfo=UTC))

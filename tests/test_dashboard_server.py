@@ -521,3 +521,47 @@ def test_a_big_cascade_folds_its_fans_of_leaves_and_opens_one_on_request():
     assert collapse(nodes.head(FAN * 3))["folded"].sum() == 0  # small trees stay whole
     fig = tree_figure(nodes, "x")
     assert "click a square to open it" in fig.layout.title.text
+
+
+def test_the_chosen_dates_reach_every_page(sample_lake):
+    """The header's date range goes into the URL and narrows the pages: campaigns active
+    then (Compare, Campaign, What if, Export), waves started then, loads made then; the
+    attribution page says it covers every conversion."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from dashboards import state
+    from dashboards.queries import MartReader
+    reader = MartReader(sample_lake[0])
+    activity = reader.campaign_activity().sort("first_at")
+    first = activity.row(0, named=True)
+    lo, hi = first["first_at"].date(), first["first_at"].date()
+    dates = state.dates(state.parse(f"?from={lo}&to={hi}"))
+    assert dates[0] == datetime(lo.year, lo.month, lo.day, tzinfo=UTC)
+    active = reader.campaigns(dates)["campaign_id"].to_list()
+    expect = activity.filter(pl.col("first_at") < dates[1],
+                             pl.col("last_at") >= dates[0])["campaign_id"].to_list()
+    assert first["campaign_id"] in active and sorted(active) == sorted(expect)
+    assert len(active) < reader.campaigns().height
+    assert state.dates(state.parse("?from=yesterday")) is None
+    app = dash_app.build_app(sample_lake[0])
+    client = _client(app)
+    deps = client.get("/_dash-dependencies").get_json()
+    cb = next(d for d in deps if any(i["id"] == "dates" for i in d["inputs"]))
+    body = {"output": cb["output"], "outputs": [
+                {"id": o.split(".")[0].lstrip("."), "property": o.split(".")[1].split("@")[0]}
+                for o in cb["output"].strip(".").split("...")],
+            "inputs": [{"id": "dates", "property": "start_date", "value": str(lo)},
+                       {"id": "dates", "property": "end_date", "value": str(hi)}],
+            "state": [{"id": "url", "property": "pathname", "value": "/"},
+                      {"id": "url", "property": "search", "value": "?networks=x"}],
+            "changedPropIds": ["dates.start_date"]}
+    resp = client.post("/_dash-update-component", json=body).get_json()["response"]
+    search = resp["url"]["search"]
+    assert f"from={lo}" in search and f"to={hi}" in search and "networks=x" in search
+    page = json.dumps(resp["page"]["children"])
+    for cid in reader.campaigns()["campaign_id"].to_list():  # the dropdown's options
+        assert (f'"value": "{cid}"' in page) == (cid in active), cid
+    nav = json.dumps(resp["nav"]["children"])
+    assert f"from={lo}" in nav  # every link keeps the dates

@@ -42,6 +42,9 @@ def layout(reader, state) -> html.Div:
         html.P("How each model shares out the conversions (each model's credits add up to "
                "them). Touchpoint: an account the converter already followed posted or "
                "reshared the campaign within 30 days before the conversion."),
+        *([html.P("The chosen dates do not narrow this page: the models credit every "
+                  "conversion in the lake.", id="at-dates",
+                  style={"color": "#92400e"})] if st.dates(state) else []),
         dcc.RadioItems(id="at-by", value=by, inline=True,
                        options=[{"label": f" by {x.replace('_', ' × ')}  ", "value": x}
                                 for x in ("campaign", "network", "campaign_network")]),

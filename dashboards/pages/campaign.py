@@ -14,12 +14,14 @@ from .common import empty, figure_layout, graph, section, table
 
 
 def layout(reader, state) -> html.Div:
-    campaigns = reader.campaigns()
+    dates = st.dates(state)
+    campaigns = reader.campaigns(dates)
     if campaigns.height == 0:
-        return empty("No marts yet: run `reach compute --lake LAKE`, then reload.")
+        return empty("No campaign was active in the chosen dates." if dates else
+                     "No marts yet: run `reach compute --lake LAKE`, then reload.")
     ids = campaigns["campaign_id"].to_list()
     chosen = st.first(state, "campaign")
-    chosen = chosen if chosen in ids else (reader.default_campaigns(1) or ids)[0]
+    chosen = chosen if chosen in ids else (reader.default_campaigns(1, dates) or ids)[0]
     return html.Div([
         html.Div(style={"display": "flex", "gap": "12px", "flexWrap": "wrap",
                         "alignItems": "center"}, children=[
@@ -197,6 +199,10 @@ def register(app, reader) -> None:
     def update(campaign, search):
         search = st.with_values(search, campaign=campaign)
         tl = reader.timeline(campaign)
+        dates = st.dates(st.parse(search))
+        if dates and tl.height:  # the chosen dates only (the curve keeps its running total)
+            tl = tl.filter(pl.col("bucket_start").is_between(dates[0], dates[1],
+                                                             closed="left"))
         body = [html.Div([
             graph("cp-timeline", timeline_figure(tl), alt="Chart: distinct people reached "
                   "so far, over time, per network. The same numbers are in the table under "

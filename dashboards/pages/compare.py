@@ -17,12 +17,14 @@ MAX_CAMPAIGNS = 6
 
 
 def layout(reader, state) -> html.Div:
-    campaigns = reader.campaigns()
+    dates = st.dates(state)
+    campaigns = reader.campaigns(dates)
     if campaigns.height == 0:
-        return empty("No marts yet: run `reach compute --lake LAKE`, then reload.")
+        return empty("No campaign was active in the chosen dates." if dates else
+                     "No marts yet: run `reach compute --lake LAKE`, then reload.")
     networks = reader.networks()
     chosen = [c for c in state.get("campaigns", []) if c in campaigns["campaign_id"].to_list()]
-    chosen = chosen or reader.default_campaigns()
+    chosen = chosen or reader.default_campaigns(dates=dates)
     nets = [n for n in state.get("networks", []) if n in networks] or networks
     # The first figure comes with the layout, not after a second round trip to a callback.
     selection = _selection(chosen, nets)

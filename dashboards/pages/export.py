@@ -23,7 +23,9 @@ def layout(reader, state) -> html.Div:
     marts = reader.available()
     if not marts:
         return empty("No marts yet: run `reach compute --lake LAKE`.")
-    chosen = state.get("campaigns", [])
+    chosen = state.get("campaigns", []) or _active(reader, state)
+    if st.dates(state) and not chosen:
+        return empty("No campaign was active in the chosen dates: nothing to export.")
     return html.Div([
         html.P(["Download a mart for your own tools. ",
                 html.B(f"Filtered to {len(chosen)} campaign(s) from the current selection "
@@ -40,6 +42,12 @@ def layout(reader, state) -> html.Div:
         html.Div(id="ex-note"),
         dcc.Download(id="ex-download"),
     ])
+
+
+def _active(reader, state) -> list[str]:
+    """With dates chosen and no campaigns: the campaigns active in those dates."""
+    dates = st.dates(state)
+    return reader.campaigns(dates)["campaign_id"].to_list() if dates else []
 
 
 def frame(reader, mart: str, campaigns: list[str]) -> pl.DataFrame:
@@ -60,7 +68,11 @@ def register(app, reader) -> None:
             return None, empty(READ_ONLY)
         if mart not in reader.available():
             return None, empty(f"Unknown mart {mart!r}.")
-        df = frame(reader, mart, st.parse(search).get("campaigns", []))
+        state = st.parse(search)
+        chosen = state.get("campaigns", []) or _active(reader, state)
+        if st.dates(state) and not chosen:
+            return None, empty("No campaign was active in the chosen dates.")
+        df = frame(reader, mart, chosen)
         buf = io.BytesIO()
         if fmt == "csv":
             write_csv(df, buf)  # formula-like text neutralised

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 from dash import html
 
+from .. import state as st
 from ..format import human
 from .common import empty, section, table
 
@@ -14,6 +15,10 @@ def layout(reader, state) -> html.Div:
     loads = manifest.get("loads", [])
     if not loads:
         return empty("No loads yet: run `reach etl SOURCE --lake LAKE`.")
+    dates = st.dates(state)
+    if dates:  # the loads made in the chosen dates
+        lo, hi = (d.strftime("%Y-%m-%dT%H:%M:%S") for d in dates)
+        loads = [ld for ld in loads if lo <= ld["loaded_at"][:19] < hi]
     rows = []
     for ld in reversed(loads[-20:]):
         for t, c in ld.get("tables", {}).items():

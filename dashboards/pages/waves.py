@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import polars as pl
-from dash import Input, Output, dcc, html
+from dash import Input, Output, State, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
 from reach.waves import SEVERITY
 
+from .. import state as st
 from ..format import colour, duration, human, when
 from .common import empty, graph, plain_figure, section, table
 
@@ -29,7 +30,7 @@ def layout(reader, state) -> html.Div:
                      "`reach compute`).")
     if "severity" not in waves.columns:
         return empty("This waves mart predates severities: run `reach compute` again.")
-    campaigns = reader.campaigns()
+    campaigns = reader.campaigns(st.dates(state))
     return html.Div([
         html.Div(id="wv-now"),
         html.Div(style={"display": "flex", "gap": "12px", "flexWrap": "wrap",
@@ -67,8 +68,11 @@ def _alert(w: dict) -> html.Div:
         html.Code(w["top_amplifiers"] or "nobody yet")])
 
 
-def body(reader, severities: list[str], campaign: str | None) -> list:
+def body(reader, severities: list[str], campaign: str | None, dates=None) -> list:
     waves = reader.waves()
+    if dates:
+        waves = waves.filter(pl.col("created_at").is_between(dates[0], dates[1],
+                                                             closed="left"))
     all_waves = waves.filter(pl.col("severity") != "none")
     unshared = waves.height - all_waves.height
     shown = all_waves.filter(pl.col("severity").is_in(severities or []))
@@ -125,12 +129,14 @@ def body(reader, severities: list[str], campaign: str | None) -> list:
 
 def register(app, reader) -> None:
     @app.callback(Output("wv-now", "children"), Output("wv-body", "children"),
-                  Input("wv-severity", "value"), Input("wv-campaign", "value"))
-    def update(severities, campaign):
-        waves = reader.waves().filter(pl.col("severity") != "none")
-        now = to_answer_now(waves)
+                  Input("wv-severity", "value"), Input("wv-campaign", "value"),
+                  State("url", "search"))
+    def update(severities, campaign, search):
+        dates = st.dates(st.parse(search))
+        # "now" is now, whatever dates are chosen for the list below
+        now = to_answer_now(reader.waves().filter(pl.col("severity") != "none"))
         alerts = ([html.H3("To answer now", style={"margin": "8px 0 4px"})]
                   + [_alert(w) for w in now.iter_rows(named=True)]) if now.height else [
             html.P("No fast-growing wave in the 48 hours before the newest negative post.",
                    id="wv-calm", style={"color": "#166534"})]
-        return alerts, body(reader, severities, campaign)
+        return alerts, body(reader, severities, campaign, dates)

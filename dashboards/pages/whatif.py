@@ -16,13 +16,15 @@ ROUGH = ("Rough: these accounts add few people next to the campaign's audience, 
 
 
 def layout(reader, state) -> html.Div:
-    campaigns = reader.campaigns()
+    dates = st.dates(state)
+    campaigns = reader.campaigns(dates)
     if campaigns.height == 0:
-        return empty("No marts yet: run `reach compute --lake LAKE`, then reload.")
+        return empty("No campaign was active in the chosen dates." if dates else
+                     "No marts yet: run `reach compute --lake LAKE`, then reload.")
     networks = reader.networks()
     ids = campaigns["campaign_id"].to_list()
     c = st.first(state, "campaign")
-    c = c if c in ids else (reader.default_campaigns(1) or ids)[0]
+    c = c if c in ids else (reader.default_campaigns(1, dates) or ids)[0]
     n = st.first(state, "network")
     n = n if n in networks else (networks[0] if networks else None)
     return html.Div([
