@@ -5,7 +5,8 @@ in-process server that records each request the pages make: the page, its layout
 callbacks with their exact bodies. Then `reach dashboard --workers 4` serves the same
 lake on 127.0.0.1 and --users threads replay those visits for --seconds, each request
 timed from the client side (queueing included), each user reading a page for about
---think seconds before the next. Prints p50/p95 per request kind, the
+--think seconds before the next; users arrive over 10 s and the first 15 s (each
+worker's caches filling) are reported apart. Prints p50/p95 per request kind, the
 worst callback p95 (budget < 300 ms), and a visit's p95 from its first request to its
 last answer (budget < 2 s, as for a first page load; the browser's drawing not counted).
 
@@ -88,15 +89,19 @@ def kind(method: str, path: str, body: bytes) -> str:
     return f"{method} {path.split('?')[0]}"
 
 
-def replay(base: str, visits, users: int, seconds: float, think: float):
+def replay(base: str, visits, users: int, seconds: float, think: float,
+           ramp: float = 10.0, warmup: float = 15.0):
     timings: dict[str, list[float]] = defaultdict(list)
     visit_times: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
     end = time.time() + seconds
+    started = time.perf_counter()
+    slow: list[tuple[float, float, str]] = []
 
     def user(seed: int) -> None:
         rnd = random.Random(seed)
+        time.sleep(seed * ramp / users)  # people arrive over the first `ramp` seconds
         while time.time() < end:
             visit = rnd.choice(visits)
             t_visit = time.perf_counter()
@@ -112,7 +117,10 @@ def replay(base: str, visits, users: int, seconds: float, think: float):
                         errors.append(f"{path}: {e}")
                     continue
                 with lock:
-                    timings[kind(method, path, body)].append(time.perf_counter() - t0)
+                    if t0 - started >= warmup:  # each worker's caches fill in the warm-up
+                        timings[kind(method, path, body)].append(time.perf_counter() - t0)
+                    slow.append((time.perf_counter() - t0, t0 - started,
+                                 kind(method, path, body)))
             with lock:
                 visit_times.append(time.perf_counter() - t_visit)
             time.sleep(rnd.uniform(0.5, 1.5) * think)  # reading the page
@@ -121,6 +129,11 @@ def replay(base: str, visits, users: int, seconds: float, think: float):
         t.start()
     for t in threads:
         t.join()
+    cold = [x for x in slow if x[1] < warmup]
+    if cold:
+        took, at, what = max(cold)
+        print(f"warm-up (first {warmup:.0f} s, users arriving over {ramp:.0f} s, not counted "
+              f"below): slowest {took * 1000:.0f} ms at {at:.1f} s, {what}")
     return timings, visit_times, errors
 
 

@@ -36,9 +36,13 @@ class MartReader:
         return self.lake / "marts" / f"{mart}.parquet"
 
     def warm(self) -> None:
+        """Read every mart (and rank every network's accounts for What-if) now, not in a
+        visitor's request: each server process does it once at its start."""
         for mart in self.available():
             self.read(mart)
         self.campaigns()
+        for network in self.networks():
+            self.ranked(network)
 
     def available(self) -> list[str]:
         return [m for m in MARTS if self.path(m).exists()]
@@ -192,21 +196,28 @@ class MartReader:
         """Accounts with the most followers that are not yet exposers of the campaign,
         largest first; with ``search``, the 50 largest whose id contains it (any case)
         come before them; the ``keep`` ids are always in."""
-        sk = self.sketch_table(network)
-        if sk.height == 0:
-            return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
+        ranked = self.ranked(network)
         exposers = self.exposer_ids(campaign, network)
-        # sorted after the join: a join does not keep the order of its input
-        every = (sk.select("account_key", "followers")
-                 .join(self.account_keys(network), on="account_key")
-                 .filter(~pl.col("account_id").is_in(exposers))
-                 .sort(["followers", "account_id"], descending=[True, False])
-                 .select("account_id", "followers"))
-        parts = [every.filter(pl.col("account_id").str.to_lowercase()
-                              .str.contains(search.lower(), literal=True)).head(50)
-                 ] if search else []
-        parts += [every.head(limit), every.filter(pl.col("account_id").is_in(list(keep)))]
+
+        def fresh(df: pl.DataFrame) -> pl.DataFrame:
+            return df.filter(~pl.col("account_id").is_in(exposers))
+        # the head of the ranking is enough, unless someone searches or keeps a choice
+        parts = [fresh(ranked.head(limit + len(exposers))).head(limit)]
+        if search:
+            parts.insert(0, fresh(ranked.filter(pl.col("account_id").str.to_lowercase()
+                                                .str.contains(search.lower(), literal=True)))
+                         .head(50))
+        if keep:
+            parts.append(ranked.filter(pl.col("account_id").is_in(list(keep))))
         return pl.concat(parts).unique("account_id", keep="first", maintain_order=True)
+
+    def ranked(self, network: str) -> pl.DataFrame:
+        """account_id, followers of every sketched account, largest first: worked out once
+        per sketch file and process (a join and a sort of every account)."""
+        path = self.lake / "sketches" / "followers.parquet"
+        if not path.exists():
+            return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
+        return _ranked(self, network, path.stat().st_mtime_ns, self._lake_state())
 
     def reach_of(self, campaign: str, network: str) -> dict | None:
         """The reach mart's row for a campaign on a network (total_reach, method)."""
@@ -274,6 +285,15 @@ def _lake_table(lake: str, state: int, name: str) -> pl.DataFrame:
     """A lake table as of its last load, read once per load."""
     from etl.lake import Lake
     return Lake.open(lake).read(name) if state else pl.DataFrame()
+
+
+@lru_cache(maxsize=16)
+def _ranked(reader: MartReader, network: str, _sketches: int, _keys: int) -> pl.DataFrame:
+    # sorted after the join: a join does not keep the order of its input
+    return (reader.sketch_table(network).select("account_key", "followers")
+            .join(reader.account_keys(network), on="account_key")
+            .sort(["followers", "account_id"], descending=[True, False])
+            .select("account_id", "followers"))
 
 
 @lru_cache(maxsize=4)

@@ -521,6 +521,9 @@ def test_a_big_cascade_folds_its_fans_of_leaves_and_opens_one_on_request():
     assert collapse(nodes.head(FAN * 3))["folded"].sum() == 0  # small trees stay whole
     fig = tree_figure(nodes, "x")
     assert "click a square to open it" in fig.layout.title.text
+    # as read under a privacy threshold: one more column (found by the load test)
+    withheld = nodes.with_columns(pl.lit(None, pl.String).alias("suppressed"))
+    assert collapse(withheld).columns == withheld.columns + ["folded", "top"]
 
 
 def test_the_chosen_dates_reach_every_page(sample_lake):

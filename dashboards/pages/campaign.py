@@ -118,6 +118,9 @@ def collapse(nodes: pl.DataFrame, expanded: set[str] = frozenset()) -> pl.DataFr
          + " direct reshares").alias("account_id"), "depth", "created_at", "reach_added",
         pl.lit(False).alias("reconstructed"), pl.col("n").cast(pl.Int64).alias("folded"),
         pl.lit(False).alias("top"))
+    folded = folded.with_columns(  # e.g. `suppressed`, under a privacy threshold
+        pl.lit(None, dtype).alias(c) for c, dtype in nodes.schema.items()
+        if c not in folded.columns)
     return pl.concat([nodes.filter(~pl.col("node_id").is_in(gone.implode())),
                       folded.select(nodes.columns)], how="vertical_relaxed")
 
