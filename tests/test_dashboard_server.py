@@ -201,7 +201,11 @@ def test_no_chart_offers_to_upload_itself_and_downloads_have_names(app):
         assert config["showSendToCloud"] is False and config["showEditInChartStudio"] is False
         assert config["plotlyServerURL"] == ""
         assert {"sendDataToCloud", "editInChartStudio"} <= set(config["modeBarButtonsToRemove"])
-        assert config["toImageButtonOptions"]["filename"] == f"reach-{props['id']}"
+        from datetime import UTC, datetime
+        name = config["toImageButtonOptions"]["filename"]
+        assert name.startswith("reach-") and name.endswith(f"{datetime.now(UTC):%Y-%m-%d}")
+        if props["id"] == "cmp-reach":  # the page and the campaigns it compares
+            assert name.startswith("reach-compare-reach-c0"), name
 
 
 def test_what_if_offers_the_largest_audiences_first(sample_lake):

@@ -82,7 +82,8 @@ def register(app, reader) -> None:
         wide = (df.pivot(on="model", index="channel", values="share_of_total")
                 .sort(pl.col(df["model"][0]), descending=True))
         pct = {"type": "numeric", "format": FormatTemplate.percentage(1)}
-        return [graph("at-figure", figure(df), alt="Chart: the share of conversions each "
+        return [graph("at-figure", figure(df), about=f"attribution-by-{by}",
+                      alt="Chart: the share of conversions each "
                       "channel gets under each model. The same shares are in the table below."),
                 section("Share of conversions by model", table(
                     "at-table", wide, "attribution",

@@ -207,7 +207,8 @@ def register(app, reader) -> None:
             tl = tl.filter(pl.col("bucket_start").is_between(dates[0], dates[1],
                                                              closed="left"))
         body = [html.Div([
-            graph("cp-timeline", timeline_figure(tl), alt="Chart: distinct people reached "
+            graph("cp-timeline", timeline_figure(tl), about=f"campaign-{campaign}-timeline",
+                  alt="Chart: distinct people reached "
                   "so far, over time, per network. The same numbers are in the table under "
                   "'The timeline as a table'."),
             html.Details([html.Summary("The timeline as a table"), table(
@@ -237,7 +238,8 @@ def register(app, reader) -> None:
             body.append(section("One cascade as a tree", dcc.Dropdown(
                 id="cp-tree-pick", options=opts, value=opts[0]["value"], clearable=False,
                 style={"maxWidth": "520px"}), dcc.Store(id="cp-tree-open"),
-                graph("cp-tree", alt="Tree of the chosen cascade: who reshared from whom; "
+                graph("cp-tree", about=f"campaign-{campaign}-cascade",
+                      alt="Tree of the chosen cascade: who reshared from whom; "
                       "node size = people added, colour = hours after the post, stars = top "
                       "amplifiers, squares = reshares nobody reshared, folded (click to "
                       "open). Its size, depth and reach are in the table of largest "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format
@@ -30,16 +32,21 @@ GRAPH_CONFIG = {"displaylogo": False, "showSendToCloud": False,
                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 
 
-def graph(id_: str, figure=None, *, alt: str) -> html.Figure:
-    """A figure with the same toolbar everywhere; a PNG download is named after it.
+def graph(id_: str, figure=None, *, alt: str, about: str | None = None) -> html.Figure:
+    """A figure with the same toolbar everywhere; its PNG download is named after the
+    page, what it shows (``about``: the campaign or selection) and the day:
+    reach-<about or id>-<YYYY-MM-DD>.png.
 
     ``alt`` is its text alternative, shown under it and read by screen readers: what it
     shows and which table holds the same numbers (a chart is pixels to them).
     """
+    from datetime import UTC, datetime
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", about or id_).strip("-")[:80]
     return html.Figure(role="group", **{"aria-label": alt}, style={"margin": 0}, children=[
         dcc.Graph(id=id_, figure={} if figure is None else figure,
                   config=GRAPH_CONFIG | {"toImageButtonOptions": {
-                      "format": "png", "filename": f"reach-{id_}", "scale": 2}}),
+                      "format": "png", "filename": f"reach-{name}-{datetime.now(UTC):%Y-%m-%d}",
+                      "scale": 2}}),
         html.Figcaption(alt, className="chart-alt", style={
             "color": "#6b7280", "fontSize": "12px", "margin": "0 0 8px"})])
 

@@ -292,7 +292,8 @@ def headline(reader, campaigns: list[str], networks: list[str]) -> tuple[list, h
     from .verdict import verdict
     reach = reader.compare(campaigns[:MAX_CAMPAIGNS], networks)["reach"]
     return [verdict(reader, campaigns[:MAX_CAMPAIGNS]),
-            graph("cmp-reach", reach_figure(reach, networks), alt=REACH_ALT)], note
+            graph("cmp-reach", reach_figure(reach, networks), alt=REACH_ALT,
+                  about="compare-reach-" + "-".join(campaigns[:MAX_CAMPAIGNS]))], note
 
 
 def details(reader, campaigns: list[str], networks: list[str]) -> list:
@@ -302,7 +303,8 @@ def details(reader, campaigns: list[str], networks: list[str]) -> list:
     data = reader.compare(campaigns, networks + ["all"])
     body = []
     if data["uplift"].height:
-        body.append(graph("cmp-uplift", uplift_figure(data["uplift"]), alt=(
+        body.append(graph("cmp-uplift", uplift_figure(data["uplift"]),
+                          about="compare-uplift-" + "-".join(campaigns), alt=(
             "Chart: engagement uplift per campaign and network with 95 % intervals. The same "
             "numbers (uplift, ci low, ci high, p adjusted) are in the table below.")))
         body.append(html.P(UPLIFT_NOTE, style={"margin": "0 0 8px", "color": "#4b5563",
@@ -317,7 +319,8 @@ def details(reader, campaigns: list[str], networks: list[str]) -> list:
     else:
         body.append(empty("No uplift mart: run `reach compute` again to add it."))
     if data["engagement"].height:
-        body.append(graph("cmp-rate", rate_figure(data["engagement"]), alt=(
+        body.append(graph("cmp-rate", rate_figure(data["engagement"]),
+                          about="compare-rates-" + "-".join(campaigns), alt=(
             "Chart: engagement rate per campaign and network with 95 % intervals. The rates "
             "are in the table below.")))
     body.append(section("The numbers", table(

@@ -112,7 +112,8 @@ def body(reader, severities: list[str], campaign: str | None, dates=None) -> lis
                              "reshares)", 360, yaxis={"title": {"text": "people reached"},
                                                       "type": "log", "dtick": 1})
     return head + [
-        graph("waves-figure", fig, alt="Chart: each wave by when it started and how many "
+        graph("waves-figure", fig, about=f"waves-{campaign}" if campaign else "waves",
+              alt="Chart: each wave by when it started and how many "
               "people it reached. Every wave is in the table below."),
         section("Every wave, most severe and newest first", table(
             "waves-table", rows.select(
