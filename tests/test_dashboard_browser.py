@@ -211,9 +211,23 @@ def test_export_downloads_the_selected_rows(server, browser, sample_lake):
     assert got.sort(got.columns).equals(want.sort(want.columns))
 
 
-def test_what_if_matches_the_library(server, browser, sample_lake):
+def _pick_account(browser, account: str) -> None:
+    """As a person would: open the candidates, type the account, click its option."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    browser.find_element(By.ID, "wi-accounts").click()
+    _wait(browser, "input.dash-dropdown-search").send_keys(account)
+    _settle(browser)
+    time.sleep(0.5)
+    options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
+               if account in o.text]
+    assert options, f"{account} not offered"
+    options[0].click()
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    _settle(browser)
+
+
+def test_what_if_matches_the_library(server, browser, sample_lake):
 
     from dashboards.queries import MartReader
     from reach.sketches import SketchStore, what_if
@@ -225,17 +239,8 @@ def test_what_if_matches_the_library(server, browser, sample_lake):
     browser.get(f"{server}/what-if?campaign={campaign}&network={network}")
     _wait(browser, "#wi-accounts")
     _settle(browser)
-    for account in candidates:  # as a person would: open, search, click the option
-        browser.find_element(By.ID, "wi-accounts").click()
-        search = _wait(browser, "input.dash-dropdown-search")
-        search.send_keys(account)
-        time.sleep(0.5)
-        options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
-                   if account in o.text]
-        assert options, f"{account} not offered"
-        options[0].click()
-        browser.switch_to.active_element.send_keys(Keys.ESCAPE)
-        _settle(browser)
+    for account in candidates:
+        _pick_account(browser, account)
     shown = float(_wait(browser, "#wi-estimate").get_attribute("data-estimate"))
     # the library, called directly on the stored sketches
     from etl.lake import Lake
@@ -286,8 +291,6 @@ def test_waves_come_most_severe_first_with_readable_times_and_filter(server, bro
 
 def test_what_if_searches_every_account_and_puts_the_answer_in_proportion(server, browser,
                                                                           sample_lake):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
 
     from dashboards.queries import MartReader
     lake, marts = sample_lake
@@ -300,16 +303,7 @@ def test_what_if_searches_every_account_and_puts_the_answer_in_proportion(server
     browser.get(f"{server}/what-if?campaign={campaign}&network={network}")
     _wait(browser, "#wi-accounts")
     _settle(browser)
-    browser.find_element(By.ID, "wi-accounts").click()
-    _wait(browser, "input.dash-dropdown-search").send_keys(small)
-    _settle(browser)
-    time.sleep(0.5)
-    options = [o for o in browser.find_elements(By.CSS_SELECTOR, "[role=option]")
-               if small in o.text]
-    assert options, f"{small} not found by searching"
-    options[0].click()
-    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
-    _settle(browser)
+    _pick_account(browser, small)  # found by searching: far below the listed top 300
     words = _wait(browser, "#wi-baseline").text
     now = reader.reach_of(campaign, network)["total_reach"]
     assert f"It reaches {now:,} distinct people there now" in words
