@@ -320,9 +320,10 @@ def test_parallel_fits_equal_inline_fits(monkeypatch):
     inline = uplift_mart(frame, spec=UpliftSpec(workers=1))
     monkeypatch.setattr(cw, "INLINE_BELOW", 0)
     parallel = uplift_mart(frame, spec=UpliftSpec(workers=2))
-    # the same fits; single-threaded BLAS in the workers moves the last digits only
+    # the same fits; single-threaded BLAS in the workers moves the last digits, and the
+    # state-space likelihood's optimiser stops within ~1e-5 of its optimum either way
     from polars.testing import assert_frame_equal
-    assert_frame_equal(parallel, inline, rel_tol=1e-6, abs_tol=1e-9)
+    assert_frame_equal(parallel, inline, rel_tol=1e-4, abs_tol=1e-6)
 
 
 def test_dates_of_the_scenarios_are_what_the_weekday_rule_assumes():

@@ -156,15 +156,20 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
 
 
 def _interval_figure(df: pl.DataFrame, value: str, low: str, high: str, title: str,
-                     axis: dict, hover) -> dict:
+                     axis: dict, hover, solid: str | None = None) -> dict:
+    """Points with 95 % bars per network; with ``solid`` (a boolean column), the points
+    where it holds are filled and the others hollow, so it reads without hovering."""
     data = []
     for net in df["network"].unique(maintain_order=True).to_list():
         part = df.filter(pl.col("network") == net)
         v = part[value]
         lo, hi = part[low].fill_null(v), part[high].fill_null(v)
+        symbols = ("circle" if solid is None else
+                   ["circle" if s else "circle-open" for s in part[solid].fill_null(False)])
         data.append({"type": "scatter", "mode": "markers", "name": net,
                      "x": v.to_list(), "y": [f"{n} · {net}" for n in part["name"]],
-                     "marker": {"color": colour(net), "size": 10},
+                     "marker": {"color": colour(net), "size": 10, "symbol": symbols,
+                                "line": {"width": 2, "color": colour(net)}},
                      "error_x": {"type": "data", "symmetric": False,
                                  "array": (hi - v).to_list(), "arrayminus": (v - lo).to_list()},
                      "hovertext": hover(part), "hoverinfo": "text"})
@@ -186,13 +191,14 @@ def uplift_figure(uplift: pl.DataFrame) -> dict:
                 for u, lo, hi, p, rate, net in part.select(
                     "uplift", "ci_low", "ci_high", "p_adjusted", "placebo_rate",
                     "network").rows()]
+    d = d.with_columns((pl.col("p_adjusted") < 0.05).alias("significant"))
     fig = _interval_figure(d, "uplift", "ci_low", "ci_high",
-                           "Uplift per network (same authors, same days, time controlled; "
-                           "95% intervals)",
+                           "Uplift per network, 95% intervals (filled: significant after "
+                           "adjustment; hollow: not)",
                            {"tickformat": "+.0%", "zeroline": True, "zerolinecolor": "#6b7280",
                             "gridcolor": GRID,
                             "title": {"text": "engagement per exposure vs the same authors' "
-                                              "organic posts"}}, hover)
+                                              "organic posts"}}, hover, solid="significant")
     return fig
 
 
