@@ -143,7 +143,7 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                 "showlegend": False, "textfont": {"size": 11, "color": "#4b5563"}})
         left = i * (width + gap)
         layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",
-                                "gridcolor": GRID}
+                                "gridcolor": GRID, "automargin": True}
         # each network on its own scale: LinkedIn's hundreds are not flattened by X's
         # hundreds of thousands
         layout[f"yaxis{ax}"] = {"anchor": f"x{ax}", "gridcolor": GRID, "rangemode": "tozero",
@@ -151,6 +151,8 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
         layout["annotations"].append({"text": net, "x": left + width / 2, "y": 1.0,
                                       "xref": "paper", "yref": "paper", "showarrow": False,
                                       "yanchor": "bottom", "font": {"size": 14}})
+    # room on the right for the last facet's slanted names ("Green Week", not "Green Wee")
+    layout["margin"] = {"l": 50, "r": 60, "t": 50, "b": 40}
     return plain_figure(data, "Distinct people reached vs potential reach (labels: dedup "
                               "ratio = distinct / potential)", 420, **layout)
 
