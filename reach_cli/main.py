@@ -171,7 +171,7 @@ REACH_DASHBOARD_USER=ana REACH_DASHBOARD_PASSWORD=… REACH_VIEWER_PASSWORD=… 
     p.add_argument("--threads", type=int, default=8, help="threads per process (default 8)")
     p.add_argument("--viewer-user", default=None, metavar="NAME",
                    help="a second, read-only login (password in $REACH_VIEWER_PASSWORD): "
-                        "every page, but no export and no data docs")
+                        "every page, but no export, no report and no data docs")
 
     p = _cmd(sub, "export", "write one mart to a Parquet or CSV file for analysts",
              """reach export --lake lake/ --mart reach --out reach.csv --format csv --campaign c001
