@@ -13,7 +13,11 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from multiprocessing import get_context
 
+import numpy as np
 import polars as pl
+from scipy.stats import norm
+
+from .engagement import Z95
 
 INLINE_BELOW = 300  #: cells; fewer run in this process (workers take seconds to start)
 
@@ -43,6 +47,30 @@ def cells(frame: pl.DataFrame, lookback_days: int, placebo_runs: int = 0) -> lis
                            | pl.col("day").is_between(first - reach_back, last))
         out.append((cid, net, part, base.filter(keep)))
     return out
+
+
+#: an author on one exposure basis, as one integer: the unit every comparison is within
+PAIR = pl.concat_str("account_id", pl.col("exposure_basis").fill_null(""),
+                     separator="\x1f").hash(seed=0).alias("pair")
+
+
+def comparable(camp: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the usable campaign and baseline posts whose author has posts on the other
+    side with the same exposure basis: the only ones a within-author comparison can use."""
+    c_ok = camp["usable"].to_numpy() & camp["time_offset"].is_not_null().to_numpy()
+    b_ok = base["usable"].to_numpy() & base["time_offset"].is_not_null().to_numpy()
+    cp, bp = camp["pair"].to_numpy(), base["pair"].to_numpy()
+    both = np.intersect1d(cp[c_ok], bp[b_ok])
+    return c_ok & np.isin(cp, both), b_ok & np.isin(bp, both)
+
+
+def effect_columns(log_effect: float, se: float) -> dict:
+    """The mart's numbers for a log effect and its standard error: the interval and the
+    two-sided p-value both from that one standard error."""
+    return {"log_effect": log_effect, "std_error": se, "uplift": float(np.expm1(log_effect)),
+            "ci_low": float(np.expm1(log_effect - Z95 * se)),
+            "ci_high": float(np.expm1(log_effect + Z95 * se)),
+            "p_value": float(2 * norm.sf(abs(log_effect) / se)), "warning": None}
 
 
 @contextmanager

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
+from ._cellwise import comparable, effect_columns
 from .time_effects import TimeEffects, poisson_profiled
 
 
@@ -49,7 +49,6 @@ class SeriesSpec:
 def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec,
                 effects: dict[str, TimeEffects]) -> dict:
     """One cell; ``camp`` and ``base`` carry ``day`` and ``time_offset``."""
-    from .uplift import comparable, effect_columns  # one definition of "comparable posts"
     first, last = camp["day"].min(), camp["day"].max()
     if first is None:
         return {"n_campaign_posts": 0, "n_baseline_posts": 0,
@@ -85,7 +84,7 @@ def series_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: SeriesSpec,
     if isinstance(gap, str):
         return row | {"warning": gap}
     effect, se = gap
-    return row | effect_columns(effect, se, float(2 * norm.sf(abs(effect) / se)))
+    return row | effect_columns(effect, se)
 
 
 def _expected(b: pl.DataFrame, c: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, float]:

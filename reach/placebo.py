@@ -30,6 +30,8 @@ import polars as pl
 from scipy.optimize import minimize
 from scipy.stats import binomtest, norm
 
+from ._cellwise import effect_columns
+
 ALPHA = 0.05
 MIN_RUNS = 20  #: placebo fits a method × network needs to be judged and calibrated
 ENOUGH_RUNS = 60  #: per method × network; with many cells one fake campaign each is plenty
@@ -92,10 +94,7 @@ def calibrate(rows: list[dict]) -> list[dict]:
                  "placebo_rate": fit["rate"], "placebo_bias": fit["bias"],
                  "calibration_sd": fit["sd"], "calibration": fit["note"]}
         if fit["sd"] and r.get("log_effect") is not None:
-            from .uplift import effect_columns
-            se = float(np.hypot(r["std_error"], fit["sd"]))
-            beta = r["log_effect"]
-            r |= effect_columns(beta, se, float(2 * norm.sf(abs(beta) / se)))
+            r |= effect_columns(r["log_effect"], float(np.hypot(r["std_error"], fit["sd"])))
         out.append(r)
     return out
 

@@ -22,6 +22,8 @@ import numpy as np
 import polars as pl
 from scipy.interpolate import BSpline
 
+from ._cellwise import PAIR
+
 KNOT_DAYS = 21  #: days between spline knots: follows a month's drift, not a week's noise
 MIN_POSTS, MIN_DAYS = 100, 28  #: organic posts (and days with them) a network needs
 
@@ -60,7 +62,7 @@ class TimeEffects:
 def fit_time_effects(organic: pl.DataFrame) -> TimeEffects | str:
     """Fit on one network's usable organic posts (columns account_id, exposure_basis,
     post_type, day, engagements, exposure); a reason instead when there are too few."""
-    agg = (organic.group_by("account_id", "exposure_basis", "post_type", "day")
+    agg = (organic.group_by(PAIR, "post_type", "day")
            .agg(pl.col("engagements").sum().cast(pl.Float64),
                 pl.col("exposure").sum().cast(pl.Float64)))
     days = agg["day"].unique()
@@ -75,8 +77,7 @@ def fit_time_effects(organic: pl.DataFrame) -> TimeEffects | str:
     types = agg["post_type"].to_numpy().astype(str)
     levels = np.unique(types)
     X = np.column_stack([time_cols, (types[:, None] == levels[None, 1:]).astype(float)])
-    group = np.unique((agg["account_id"] + "\x1f" + agg["exposure_basis"]).to_numpy(),
-                      return_inverse=True)[1]
+    group = np.unique(agg["pair"].to_numpy(), return_inverse=True)[1]
     y, e = agg["engagements"].to_numpy(), agg["exposure"].to_numpy()
     beta, level = poisson_profiled(y, e, X, group)
     cov = profiled_sandwich(y, e, X, group, beta, level, cluster=day)

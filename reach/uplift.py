@@ -37,9 +37,8 @@ from scipy.special import gammaln
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from ._cellwise import cells, fit_cells
+from ._cellwise import PAIR, cells, comparable, effect_columns, fit_cells
 from .counterfactual import SeriesSpec, series_cell
-from .engagement import Z95
 from .placebo import calibrate, placebo_runs, with_placebos
 from .time_effects import TimeEffects, fit_time_effects
 
@@ -133,21 +132,6 @@ def adjust(df: pl.DataFrame) -> pl.DataFrame:
 
 
 FACTORS = ("level", "post_type")
-#: an author on one exposure basis, as one integer: the unit every comparison is within
-PAIR = pl.concat_str("account_id", pl.col("exposure_basis").fill_null(""),
-                     separator="\x1f").hash(seed=0).alias("pair")
-
-
-def comparable(camp: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the usable campaign and baseline posts whose author has posts on the other
-    side with the same exposure basis: the only ones a within-author comparison can use."""
-    c_ok = camp["usable"].to_numpy() & camp["time_offset"].is_not_null().to_numpy()
-    b_ok = base["usable"].to_numpy() & base["time_offset"].is_not_null().to_numpy()
-    cp, bp = camp["pair"].to_numpy(), base["pair"].to_numpy()
-    both = np.intersect1d(cp[c_ok], bp[b_ok])
-    return c_ok & np.isin(cp, both), b_ok & np.isin(bp, both)
-
-
 def glm_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: UpliftSpec,
              effects: dict[str, TimeEffects] | None = None) -> dict:
     """Fit one cell; returns the mart's numeric columns and a warning (or None).
@@ -190,7 +174,7 @@ def glm_cell(camp: pl.DataFrame, base: pl.DataFrame, spec: UpliftSpec,
     if not (np.isfinite(beta) and np.isfinite(se)) or se <= 0 or se > 10:
         return row | {"warning": "the fit gave no finite standard error for the campaign "
                                  "effect (too little variation in the data)"}
-    return row | effect_columns(beta, se, float(fit.pvalues[1]))
+    return row | effect_columns(beta, se)
 
 
 def _author_level(data: pl.DataFrame, first: int, last: int) -> pl.Expr:
@@ -226,14 +210,6 @@ def beta_gradient(fit, X: np.ndarray, D: np.ndarray) -> np.ndarray:
     xw = X.T * (mu * (1 + alpha * y) / (1 + alpha * mu) ** 2)
     # lstsq: a level whose posts all had 0 engagements has weights ~0 (singular matrix)
     return -np.linalg.lstsq(xw @ X, xw @ D, rcond=None)[0][1]
-
-
-def effect_columns(log_effect: float, se: float, p_value: float) -> dict:
-    """The mart's numbers for a log effect and its standard error."""
-    return {"log_effect": log_effect, "std_error": se, "uplift": float(np.expm1(log_effect)),
-            "ci_low": float(np.expm1(log_effect - Z95 * se)),
-            "ci_high": float(np.expm1(log_effect + Z95 * se)),
-            "p_value": p_value, "warning": None}
 
 
 def _data_problem(camp: np.ndarray, base: np.ndarray, spec: UpliftSpec) -> str | None:
