@@ -197,26 +197,9 @@ def protect(app: Dash, host: str, viewer_user: str | None = None) -> None:
     With ``viewer_user`` (password in REACH_VIEWER_PASSWORD) a second, read-only login
     sees every page but cannot export a mart or open the data docs: no raw ids leave.
     """
-    user, password = os.environ.get("REACH_DASHBOARD_USER"), os.environ.get(
-        "REACH_DASHBOARD_PASSWORD")
-    if not user or not password:
-        if viewer_user:
-            raise UsageError("--viewer-user adds a read-only login beside the full one: set "
-                             "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD too")
-        if _is_loopback(host):
-            return
-        raise UsageError(f"serving on {host} exposes the dashboard beyond this machine; set "
-                         "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD to require a "
-                         "login, or bind 127.0.0.1")
-    logins = {"admin": _basic(user, password)}
-    if viewer_user:
-        viewer_password = os.environ.get("REACH_VIEWER_PASSWORD")
-        if not viewer_password:
-            raise UsageError(f"--viewer-user {viewer_user}: set REACH_VIEWER_PASSWORD to "
-                             "that login's password")
-        if viewer_user == user:
-            raise UsageError("--viewer-user must differ from REACH_DASHBOARD_USER")
-        logins["viewer"] = _basic(viewer_user, viewer_password)
+    logins = _logins(host, viewer_user)
+    if not logins:
+        return
     from flask import Response, g, request
 
     @app.server.before_request
@@ -231,6 +214,32 @@ def protect(app: Dash, host: str, viewer_user: str | None = None) -> None:
         if g.reach_role == "viewer" and request.path.startswith(VIEWER_BLOCKED):
             return Response("this login is read-only: the data docs quote raw rows", 403)
         return None
+
+
+def _logins(host: str, viewer_user: str | None) -> dict[str, bytes]:
+    """{role: expected Authorization header} from the environment; {} where none is needed
+    (loopback, nothing set); a UsageError for a setup that would expose or confuse."""
+    user, password = os.environ.get("REACH_DASHBOARD_USER"), os.environ.get(
+        "REACH_DASHBOARD_PASSWORD")
+    if not user or not password:
+        if viewer_user:
+            raise UsageError("--viewer-user adds a read-only login beside the full one: set "
+                             "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD too")
+        if _is_loopback(host):
+            return {}
+        raise UsageError(f"serving on {host} exposes the dashboard beyond this machine; set "
+                         "REACH_DASHBOARD_USER and REACH_DASHBOARD_PASSWORD to require a "
+                         "login, or bind 127.0.0.1")
+    logins = {"admin": _basic(user, password)}
+    if viewer_user:
+        viewer_password = os.environ.get("REACH_VIEWER_PASSWORD")
+        if not viewer_password:
+            raise UsageError(f"--viewer-user {viewer_user}: set REACH_VIEWER_PASSWORD to "
+                             "that login's password")
+        if viewer_user == user:
+            raise UsageError("--viewer-user must differ from REACH_DASHBOARD_USER")
+        logins["viewer"] = _basic(viewer_user, viewer_password)
+    return logins
 
 
 def _basic(user: str, password: str) -> bytes:
@@ -252,7 +261,7 @@ def serve(lake: Path, *, host: str = "127.0.0.1", port: int = 8050,
     if workers == 1:
         _serve_one(lake, host, port, min_people, threads, viewer_user, reuse=False)
         return
-    protect(Dash(__name__), host, viewer_user)  # a bad login setup fails here, once
+    _logins(host, viewer_user)  # a bad login setup fails here, once, not in every worker
     import multiprocessing
     import signal
     ctx = multiprocessing.get_context("spawn")

@@ -92,24 +92,19 @@ class MartReader:
         c = self.campaigns(dates).sort("total_reach", descending=True, nulls_last=True)
         return c["campaign_id"].head(k).to_list()
 
-    def campaign_activity(self) -> pl.DataFrame:
-        """campaign_id, first_at, last_at: from a campaign's first exposure to its last, on
-        any network (its timeline; a campaign without one, from its cascades)."""
-        tl = self.read("timeline")
-        parts = [tl.group_by("campaign_id").agg(pl.col("bucket_start").min().alias("first_at"),
-                                                pl.col("bucket_start").max().alias("last_at"))
-                 ] if tl.height else []
-        casc = self.read("cascades")
-        if casc.height:
-            parts.append(casc.group_by("campaign_id").agg(
-                pl.col("first_share_at").min().alias("first_at"),
-                pl.col("first_share_at").max().alias("last_at")))
+    def campaign_activity(self, by_network: bool = False) -> pl.DataFrame:
+        """campaign_id[, network], first_at, last_at: from a campaign's first exposure to
+        its last (its timeline; a campaign without one, from its cascades)."""
+        keys = ["campaign_id", "network"] if by_network else ["campaign_id"]
+        parts = [df.filter(pl.col("network") != "all").select(
+                     *keys, pl.col(at).alias("first_at"), pl.col(at).alias("last_at"))
+                 for df, at in ((self.read("timeline"), "bucket_start"),
+                                (self.read("cascades"), "first_share_at")) if df.height]
         if not parts:
-            return pl.DataFrame(schema={"campaign_id": pl.String,
-                                        "first_at": pl.Datetime("us", "UTC"),
-                                        "last_at": pl.Datetime("us", "UTC")})
+            return pl.DataFrame(schema=dict.fromkeys(keys, pl.String) | {
+                "first_at": pl.Datetime("us", "UTC"), "last_at": pl.Datetime("us", "UTC")})
         return (pl.concat(parts).filter(pl.col("campaign_id").is_not_null())
-                .group_by("campaign_id").agg(pl.col("first_at").min(), pl.col("last_at").max())
+                .group_by(keys).agg(pl.col("first_at").min(), pl.col("last_at").max())
                 .filter(pl.col("first_at").is_not_null()))
 
     # ---- per page ------------------------------------------------------------------
@@ -164,17 +159,11 @@ class MartReader:
 
     def campaign_span(self, campaign: str, after: timedelta = timedelta(days=7)
                       ) -> pl.DataFrame:
-        """network, first_at, last_at: from a campaign's first exposure on each network
-        (its timeline) to ``after`` past its last (the talk about it comes later)."""
-        tl = self.read("timeline")
-        if tl.height == 0:
-            return pl.DataFrame(schema={"network": pl.String,
-                                        "first_at": pl.Datetime("us", "UTC"),
-                                        "last_at": pl.Datetime("us", "UTC")})
-        return (tl.filter(pl.col("campaign_id") == campaign, pl.col("network") != "all")
-                .group_by("network").agg(pl.col("bucket_start").min().alias("first_at"),
-                                         (pl.col("bucket_start").max() + after)
-                                         .alias("last_at")))
+        """network, first_at, last_at: a campaign's activity on each network, to ``after``
+        past its last exposure there (the talk about it comes later)."""
+        return (self.campaign_activity(by_network=True)
+                .filter(pl.col("campaign_id") == campaign)
+                .select("network", "first_at", pl.col("last_at") + after))
 
     def attribution(self, channel_type: str) -> pl.DataFrame:
         df = self.read("attribution")
