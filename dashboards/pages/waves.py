@@ -98,7 +98,9 @@ def body(reader, severities: list[str], campaign: str | None, dates=None) -> lis
         part = rows.filter(pl.col("network") == net)
         data.append({"type": "scatter", "mode": "markers", "name": net,
                      "x": part["created_at"].to_list(),
-                     "y": part["total_reach"].fill_null(part["size"]).to_list(),
+                     # reach withheld under the privacy threshold is not plotted as
+                     # reshares on a people axis: the point is left out, the row stays
+                     "y": part["total_reach"].to_list(),
                      "marker": {"color": colour(net),
                                 "size": (8 + part["size"].cast(pl.Float64).sqrt() * 3
                                          ).to_list()},
