@@ -27,7 +27,7 @@ def _tables(lake: Path) -> dict:
 
 
 def side_reach(lake: Path) -> dict:
-    from reach.marts import reach_mart
+    from reach.engine.marts import reach_mart
     t0 = time.perf_counter()
     df = reach_mart(_tables(lake))
     return {"seconds": time.perf_counter() - t0, "cells": df.height}
@@ -36,7 +36,7 @@ def side_reach(lake: Path) -> dict:
 def side_frequency(lake: Path) -> dict:
     import polars as pl
 
-    from reach.marts import ComputeSpec, compute_marts
+    from reach.engine.marts import ComputeSpec, compute_marts
     t0 = time.perf_counter()
     df = compute_marts(_tables(lake), spec=ComputeSpec(sketches=False),
                        only=("frequency",))["frequency"]

@@ -22,7 +22,7 @@ def side_reach(lake: Path) -> dict:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.marts import reach_mart
+    from reach.engine.marts import reach_mart
     t0 = time.perf_counter()
     lk = Lake.open(lake)
     tables = {t: lk.scan(t) for t in ("accounts", "follows", "posts", "shares",

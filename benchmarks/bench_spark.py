@@ -15,7 +15,7 @@ from pathlib import Path
 
 from _harness import run_side
 
-from reach.registry import MARTS, SPARK_MARTS
+from reach.engine.registry import MARTS, SPARK_MARTS
 
 KEYS = {m: list(MARTS[m].key) for m in SPARK_MARTS}  # each mart's natural key
 
@@ -24,13 +24,13 @@ def side_polars(lake: Path, out: Path) -> dict:
     import polars as pl
 
     from etl.lake import Lake
-    from reach._cells import campaign_cells
-    from reach.amplifiers import amplifier_rows
-    from reach.audience import PersonLinks, potential_counts, reach_rows, reported_counts
-    from reach.cascades import build_forest, cascade_metrics, shares_triggered
-    from reach.graph import build_graphs
-    from reach.timeline import timeline_rows
-    from reach.two_hop import two_hop_rows
+    from reach.audience.distinct import PersonLinks, potential_counts, reach_rows, reported_counts
+    from reach.audience.timeline import timeline_rows
+    from reach.cascades.amplifiers import amplifier_rows
+    from reach.cascades.trees import build_forest, cascade_metrics, shares_triggered
+    from reach.engine.cells import campaign_cells
+    from reach.followers.graph import build_graphs
+    from reach.followers.two_hop import two_hop_rows
     t0 = time.perf_counter()
     lk = Lake.open(lake)
     t = {n: lk.scan(n) for n in ("accounts", "follows", "posts", "shares", "_account_keys")}
@@ -61,7 +61,7 @@ def side_polars(lake: Path, out: Path) -> dict:
 
 
 def side_spark(lake: Path, out: Path, master: str) -> dict:
-    from reach.spark_engine import compute_spark, read_lake, session
+    from reach.engine.spark import compute_spark, read_lake, session
     # local mode runs executors inside the driver JVM: give it room (default is 1 GB)
     spark = session(master, {"spark.driver.memory": "8g"})
     spark.sparkContext.setLogLevel("ERROR")

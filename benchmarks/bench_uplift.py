@@ -95,9 +95,9 @@ def main() -> None:
     ap.add_argument("--conversions", type=int, default=1_000_000)
     ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
     a = ap.parse_args()
-    from reach.attribution import MODELS, AttributionSpec, PathData, attribution_rows
-    from reach.engagement import rate_rows
-    from reach.uplift import uplift_mart
+    from reach.attribution.models import MODELS, AttributionSpec, PathData, attribution_rows
+    from reach.uplift.engagement import rate_rows
+    from reach.uplift.mart import uplift_mart
 
     print(f"generating {a.posts:,} posts ...")
     posts = make_posts(a.posts, a.campaigns)
@@ -132,7 +132,7 @@ def main() -> None:
           f"< 60 s)")
     if (a.lake / "manifest.json").exists():
         from etl.lake import Lake
-        from reach.touchpoints import conversion_paths
+        from reach.attribution.touchpoints import conversion_paths
         lk = Lake.open(a.lake)
         t0 = time.perf_counter()
         p, t = conversion_paths(lk.scan("posts"), lk.scan("shares"), lk.scan("follows"),

@@ -16,9 +16,9 @@ import numpy as np
 import polars as pl
 
 from etl.lake import Lake
-from reach._cells import campaign_cells
-from reach.graph import Marker, build_graphs
-from reach.sketches import SketchStore, follower_sketches, what_if
+from reach.engine.cells import campaign_cells
+from reach.followers.graph import Marker, build_graphs
+from reach.followers.sketches import SketchStore, follower_sketches, what_if
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ authors among accounts with 500+ followers, 20-200 sharers drawn from their foll
 For each seed and campaign it computes the exact first-degree and total reach, then keeps
 a uniform random 10 %, 30 % and 60 % of each account's followers (each account's list
 drawn independently; every account reports its true count) and runs the estimator the
-`reach` mart runs (reach.sampled.sampled_reach). It prints, per setting, the median and
+`reach` mart runs (reach.audience.sampled.sampled_reach). It prints, per setting, the median and
 90th-percentile relative error and the share of 95 % intervals that hold the exact value.
 
     python benchmarks/eval_estimators.py PATH/twitter_combined.txt.gz [--seeds 10]
@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reach.graph import FollowerGraph, Marker  # noqa: E402
-from reach.modelled import modelled_reach  # noqa: E402
-from reach.sampled import sampled_reach  # noqa: E402
+from reach.audience.modelled import modelled_reach  # noqa: E402
+from reach.audience.sampled import sampled_reach  # noqa: E402
+from reach.followers.graph import FollowerGraph, Marker  # noqa: E402
 
 TARGETS = {0.3: (0.03, 0.90), "modelled": (0.15, 0.90)}  # median error at most, coverage
 
@@ -131,7 +131,7 @@ def speed(lake: Path) -> None:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.marts import ComputeSpec, compute_marts
+    from reach.engine.marts import ComputeSpec, compute_marts
     lk = Lake.open(lake)
     tables = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",
                                        "conversions", "_account_keys")}

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from reach.privacy import suppress
-from reach.registry import MARTS as REGISTRY
+from reach.engine.privacy import suppress
+from reach.engine.registry import MARTS as REGISTRY
 
 MARTS = tuple(REGISTRY)
 

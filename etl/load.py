@@ -22,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from reach.errors import LakeError
-from reach.kernels import csr_order
+from reach.followers.kernels import csr_order
 from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import follows_context, posts_context, shares_context

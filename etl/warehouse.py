@@ -27,10 +27,10 @@ from sqlalchemy.schema import CreateIndex, CreateTable, SetColumnComment, SetTab
 
 from etl import dburl
 from etl.dburl import safe_url
+from reach.engine.privacy import DEFAULT_MIN_PEOPLE, SUPPRESSED, published_schema, suppress
+from reach.engine.registry import MARTS  # publish order, each mart's key and schema
 from reach.errors import ReachError, UsageError
 from reach.mart_docs import column_docs
-from reach.privacy import DEFAULT_MIN_PEOPLE, SUPPRESSED, published_schema, suppress
-from reach.registry import MARTS  # publish order, each mart's key and schema
 from reach.resources import CHECKOUT, resource
 
 SQL_DIR = CHECKOUT / "sql"  # where `python -m etl.warehouse` writes the generated DDL
@@ -164,7 +164,7 @@ def publish(lake_root: str | Path, url: str | None = None, *,
             min_people: int = DEFAULT_MIN_PEOPLE) -> dict[str, int]:
     """Write every mart (and the campaigns) to ``url`` in one transaction; rows per table.
 
-    Cells describing fewer than ``min_people`` people are suppressed (``reach.privacy``).
+    Cells describing fewer than ``min_people`` people are suppressed (``reach.engine.privacy``).
 
     ``progress(table, rows_done, rows_total)`` is called as rows go in;
     ``between_tables(table)`` after each table, inside the transaction (tests use it to

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .resources import resource
+from reach.resources import resource
 
 
 def column_docs(text: str | None = None) -> dict[str, dict[str, str]]:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import ReachError
+from reach.errors import ReachError
 
 CHECKOUT = Path(__file__).resolve().parents[1]
 

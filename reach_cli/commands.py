@@ -122,7 +122,7 @@ def collect(args: argparse.Namespace) -> int:
 
 def compute(args: argparse.Namespace) -> int:
     from etl.lake import Lake
-    from reach.marts import compute_marts
+    from reach.engine.marts import compute_marts
     if args.engine == "spark":
         return _compute_spark(args)
     as_of = getattr(args, "as_of", None)  # `reach run` computes what it just loaded
@@ -133,7 +133,7 @@ def compute(args: argparse.Namespace) -> int:
         say("writing marts")
         lake.write_marts(marts)
     when = f" (the lake as of batch {as_of})" if as_of else ""
-    from reach.sampled import partial_accounts
+    from reach.audience.sampled import partial_accounts
     partial = (partial_accounts(tables) if (marts["reach"]["method"] == "sampled").any()
                else None)
     _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts, partial)
@@ -181,7 +181,7 @@ def _print_methods(reach, partial=None) -> None:
     much of the partial accounts' followers their lists hold)."""
     import polars as pl
 
-    from reach.audience import METHODS
+    from reach.audience.distinct import METHODS
     held = {} if partial is None else {
         n: (c, listed / rep if rep else 0.0) for n, c, listed, rep in partial.group_by(
             "network").agg(pl.len(), pl.col("listed").sum(), pl.col("reported").sum())
@@ -213,8 +213,8 @@ def _print_methods(reach, partial=None) -> None:
 
 
 def _compute_spark(args: argparse.Namespace) -> int:
-    from reach.registry import SPARK_MARTS
-    from reach.spark_engine import compute_spark, read_lake, session
+    from reach.engine.registry import SPARK_MARTS
+    from reach.engine.spark import compute_spark, read_lake, session
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -227,7 +227,7 @@ def _compute_spark(args: argparse.Namespace) -> int:
             raise UsageError(f"--spark-conf {item!r}: expected KEY=VALUE")
         conf[key] = value
     from etl.lake import Lake
-    from reach.sampled import partial_accounts
+    from reach.audience.sampled import partial_accounts
     lake = Lake.open(args.lake, as_of=getattr(args, "as_of", None))
     partial = partial_accounts(_lake_tables(lake))
     if partial.height:
@@ -253,8 +253,8 @@ def _compute_spark(args: argparse.Namespace) -> int:
 
 
 def _spec(args: argparse.Namespace):
-    from reach.attribution import AttributionSpec
-    from reach.marts import ComputeSpec
+    from reach.attribution.models import AttributionSpec
+    from reach.engine.marts import ComputeSpec
     if args.half_life_days <= 0 or args.order < 1:
         raise UsageError("--half-life-days must be > 0 and --order >= 1")
     return ComputeSpec(approx=getattr(args, "approx", False), window_days=args.window_days,
@@ -265,9 +265,9 @@ def _spec(args: argparse.Namespace):
 
 def attribution(args: argparse.Namespace) -> int:
     from etl.lake import Lake
-    from reach.attribution import attribution_rows
-    from reach.marts import attribution_paths
-    from reach.touchpoints import with_channels
+    from reach.attribution.models import attribution_rows
+    from reach.attribution.touchpoints import with_channels
+    from reach.engine.marts import attribution_paths
     spec = _spec(args)
     lake = Lake.open(args.lake)
     tables = {t: lake.scan(t) for t in ("follows", "posts", "shares", "conversions",
@@ -379,7 +379,7 @@ def min_people(args: argparse.Namespace) -> int:
     """--min-people, else $REACH_MIN_PEOPLE, else the default; never negative."""
     import os
 
-    from reach.privacy import DEFAULT_MIN_PEOPLE
+    from reach.engine.privacy import DEFAULT_MIN_PEOPLE
     value = getattr(args, "min_people", None)
     if value is None:
         env = os.environ.get("REACH_MIN_PEOPLE", "")
@@ -395,8 +395,8 @@ def export(args: argparse.Namespace) -> int:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.privacy import SUPPRESSED, suppress
-    from reach.registry import MARTS
+    from reach.engine.privacy import SUPPRESSED, suppress
+    from reach.engine.registry import MARTS
     lake = Lake.open(args.lake, as_of=args.as_of)
     if (args.mart is None) == (args.target is None):
         raise UsageError("give either --mart NAME or --for meridian|pymc-marketing")
@@ -409,7 +409,7 @@ def export(args: argparse.Namespace) -> int:
                          f"documented marts: {', '.join(MARTS)})")
     fmt = args.fmt or ("csv" if args.out.suffix.lower() == ".csv" else "parquet")
     if args.as_of:  # marts are not versioned: compute this one from the lake back then
-        from reach.marts import compute_marts
+        from reach.engine.marts import compute_marts
         with _progress() as say:
             df = compute_marts(_lake_tables(lake), only=(name,), progress=say)[name]
     else:
@@ -441,7 +441,7 @@ def export(args: argparse.Namespace) -> int:
 
 
 def _media_mix(target: str, weekly, lake):
-    from reach.mmm import meridian_columns, meridian_frame, pymc_frame
+    from reach.audience.mmm import meridian_columns, meridian_frame, pymc_frame
     if target == "pymc-marketing":
         return pymc_frame(weekly)
     conversions = lake.read("conversions") if lake.has("conversions") else None

@@ -140,7 +140,7 @@ reach attribution --lake lake/ --model time_decay --half-life-days 3 --by networ
 reach attribution --lake lake/ --model shapley --by campaign_network --out credit.csv""",
              c.attribution)
     _lake_arg(p)
-    from reach.attribution import CHANNEL_TYPES, MODELS
+    from reach.attribution.models import CHANNEL_TYPES, MODELS
     p.add_argument("--model", choices=tuple(MODELS), default="markov",
                    help="attribution model (default markov): first_touch, last_touch, linear, "
                         "time_decay, position (40/20/40), markov (removal effects), shapley")

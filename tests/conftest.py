@@ -51,7 +51,7 @@ def load_and_compute(source: Path, lake: Path, **compute_kw):
     from etl.lake import Lake
     from etl.load import load
     from etl.sources import extract
-    from reach.marts import ComputeSpec, compute_marts
+    from reach.engine.marts import ComputeSpec, compute_marts
     load(extract(str(source)), lake)
     lk = Lake.open(lake)
     tables = {t: lk.scan(t) for t in ("campaigns", "accounts", "follows", "posts", "shares",

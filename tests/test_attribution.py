@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from reach.attribution import (
+from reach.attribution.models import (
     MODELS,
     NO_TOUCH,
     AttributionSpec,
@@ -21,7 +21,7 @@ from reach.attribution import (
     shapley,
     spread,
 )
-from reach.touchpoints import PATH_SCHEMA, TOUCH_SCHEMA
+from reach.attribution.touchpoints import PATH_SCHEMA, TOUCH_SCHEMA
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -203,7 +203,7 @@ def test_nonconverting_paths_match_brute_force(tmp_path):
     from etl.lake import Lake
     from etl.load import load
     from etl.sources import extract
-    from reach.marts import ComputeSpec, attribution_paths
+    from reach.engine.marts import ComputeSpec, attribution_paths
 
     from . import oracle
     from .gen import make_tables, write
@@ -291,7 +291,7 @@ def test_a_follow_made_after_the_post_is_no_touch():
     A follow without a date counts (assumed to predate the post)."""
     from datetime import UTC, datetime
 
-    from reach.touchpoints import conversion_paths
+    from reach.attribution.touchpoints import conversion_paths
     t = lambda d: datetime(2026, 1, d, tzinfo=UTC)  # noqa: E731
     posts = pl.LazyFrame({"network": ["x"] * 3, "campaign_id": ["early", "late", "undated"],
                           "account_key": [1, 2, 3], "created_at": [t(5), t(5), t(5)],

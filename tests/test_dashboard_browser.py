@@ -230,7 +230,7 @@ def _pick_account(browser, account: str) -> None:
 def test_what_if_matches_the_library(server, browser, sample_lake):
 
     from dashboards.queries import MartReader
-    from reach.sketches import SketchStore, what_if
+    from reach.followers.sketches import SketchStore, what_if
     lake, marts = sample_lake
     reader = MartReader(lake)
     amp = marts["amplifiers"]

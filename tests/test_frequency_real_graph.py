@@ -18,7 +18,7 @@ import pytest
 from etl.lake import Lake
 from etl.load import load
 from etl.sources import extract
-from reach.marts import compute_marts
+from reach.engine.marts import compute_marts
 
 from . import oracle
 from .conftest import SHARED

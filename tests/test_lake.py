@@ -212,7 +212,7 @@ def test_reading_while_loads_commit_sees_whole_loads(tmp_path):
     """`reach compute`'s reads and the dashboard's, in a loop while loads commit in
     another process: never an error, and every read is the lake after some whole load."""
     from dashboards.queries import MartReader
-    from reach.marts import compute_marts
+    from reach.engine.marts import compute_marts
     root = tmp_path / "lake"
     load(extract(str(write(make_tables(3), tmp_path / "b0"))), root)
     batches = [write(make_tables(20 + i), tmp_path / f"b{i + 1}") for i in range(4)]

@@ -8,7 +8,7 @@ import importlib.util
 import polars as pl
 import pytest
 
-from reach.mmm import meridian_columns
+from reach.audience.mmm import meridian_columns
 from reach_cli.main import main
 
 

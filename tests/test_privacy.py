@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reach.privacy import SUPPRESSED, suppress
-from reach.registry import MARTS
+from reach.engine.privacy import SUPPRESSED, suppress
+from reach.engine.registry import MARTS
 
 N = 50
 

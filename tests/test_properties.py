@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from etl.load import _assign_keys
 from etl.parse import coerce
-from reach.credit import coverage_credit
-from reach.graph import FollowerGraph, Marker
+from reach.cascades.credit import coverage_credit
+from reach.followers.graph import FollowerGraph, Marker
+from reach.followers.sketches import SketchStore, follower_sketches, reach_estimate, what_if
 from reach.schema import TABLES, TIMESTAMP
-from reach.sketches import SketchStore, follower_sketches, reach_estimate, what_if
 
 from .conftest import load_and_compute
 from .gen import make_tables, write

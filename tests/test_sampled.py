@@ -13,8 +13,8 @@ import pytest
 from etl.lake import Lake
 from etl.load import load
 from etl.sources import extract
-from reach.marts import ComputeSpec, compute_marts
-from reach.sampled import estimate_unseen
+from reach.audience.sampled import estimate_unseen
+from reach.engine.marts import ComputeSpec, compute_marts
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -184,7 +184,7 @@ def test_compute_names_the_method_and_spark_refuses_partial_lists(tmp_path):
 
 # -- no lists at all: method `modelled` -------------------------------------------------
 def test_modelled_bounds_are_proven_and_hold_the_estimate():
-    from reach.modelled import modelled_reach
+    from reach.audience.modelled import modelled_reach
     # one author, one post reaching 150 (its 100 followers + 50 through reshares)
     first, total = modelled_reach(np.array([100.0]), np.array([0]), np.array([150.0]),
                                   np.array([0.0]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from reach.registry import SPARK_MARTS
+from reach.engine.registry import SPARK_MARTS
 
 from .conftest import write_marts
 from .gen import make_tables, write
@@ -84,7 +84,7 @@ def cluster(tmp_path_factory):
 def test_spark_submit_on_a_standalone_cluster(cluster, tmp_path):
     from etl.load import load
     from etl.sources import extract
-    from reach.marts import compute_marts
+    from reach.engine.marts import compute_marts
 
     lake = tmp_path / "lake"  # a path both workers see (one machine)
     load(extract(str(write(make_tables(4), tmp_path / "src"))), lake)

@@ -9,7 +9,7 @@ import shutil
 import polars as pl
 import pytest
 
-from reach.registry import MARTS, SPARK_MARTS
+from reach.engine.registry import MARTS, SPARK_MARTS
 
 from .conftest import load_and_compute, write_marts
 from .gen import make_tables, write
@@ -28,7 +28,7 @@ def spark():
         if os.environ.get("REACH_REQUIRE_SPARK"):
             pytest.fail(f"{missing} is missing; `make setup` and `make system-deps` install it")
         pytest.skip(f"{missing} not installed")
-    from reach.spark_engine import session
+    from reach.engine.spark import session
     s = session("local[2]", {"spark.sql.shuffle.partitions": "4", "spark.ui.enabled": "false",
                              "spark.driver.memory": "2g"})
     s.sparkContext.setLogLevel("ERROR")
@@ -52,7 +52,7 @@ def assert_same(spark_marts: dict, polars_marts: dict) -> None:
 
 def _spark_marts(spark, lake, **kw):
     from etl.lake import Lake
-    from reach.spark_engine import compute_spark, read_lake
+    from reach.engine.spark import compute_spark, read_lake
     return compute_spark(spark, read_lake(spark, Lake.open(lake)), **kw)
 
 

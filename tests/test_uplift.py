@@ -15,11 +15,9 @@ import statsmodels.api as sm
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from reach.counterfactual import _LevelWithControl
-from reach.engagement import ORGANIC, post_engagement, rate_rows
-from reach.placebo import _systematic_error, fake_cells
-from reach.time_effects import fit_time_effects, poisson_profiled, profiled_sandwich, weekday
-from reach.uplift import (
+from reach.uplift.counterfactual import _LevelWithControl
+from reach.uplift.engagement import ORGANIC, post_engagement, rate_rows
+from reach.uplift.mart import (
     PAIR,
     UPLIFT_SCHEMA,
     UpliftSpec,
@@ -30,6 +28,8 @@ from reach.uplift import (
     glm_cell,
     uplift_mart,
 )
+from reach.uplift.placebo import _systematic_error, fake_cells
+from reach.uplift.time_effects import fit_time_effects, poisson_profiled, profiled_sandwich, weekday
 
 from .uplift_scenarios import simulate_lake
 
@@ -314,7 +314,7 @@ def test_engagement_rate_by_hand():
 
 
 def test_parallel_fits_equal_inline_fits(monkeypatch):
-    import reach._cellwise as cw
+    import reach.uplift.cellwise as cw
     posts, accounts, _ = simulate_lake("weekly", 21, campaigns=5)
     frame = post_engagement(posts.lazy(), accounts.lazy())
     inline = uplift_mart(frame, spec=UpliftSpec(workers=1))

@@ -12,8 +12,8 @@ from polars.testing import assert_frame_equal
 
 from etl.lake import Lake
 from etl.warehouse import MARTS, analyst_queries, analyst_query, metadata, publish, read_marts
+from reach.engine.privacy import suppress
 from reach.errors import ReachError
-from reach.privacy import suppress
 
 
 def _read_back(url: str, mart: str, schema: pl.Schema) -> pl.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from reach.waves import SEVERITY, severity
+from reach.cascades.waves import SEVERITY, severity
 
 
 def _by_hand(size, reach, per_hour) -> str:

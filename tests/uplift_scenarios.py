@@ -30,8 +30,8 @@ import numpy as np
 import polars as pl
 from statsmodels.stats.multitest import multipletests
 
-from reach.engagement import post_engagement
-from reach.uplift import UpliftSpec, uplift_mart
+from reach.uplift.engagement import post_engagement
+from reach.uplift.mart import UpliftSpec, uplift_mart
 
 SCENARIOS = ("null", "trend", "weekly", "selection", "impressions", "no_history", "effect")
 NULL_SCENARIOS = SCENARIOS[:-1]

@@ -7,7 +7,7 @@ from dash import Input, Output, State, dcc, html, no_update
 from dash.dash_table import FormatTemplate
 from dash.dash_table.Format import Format, Scheme
 
-from reach.audience import METHODS
+from reach.audience.distinct import METHODS
 
 from .. import state as st
 from ..format import colour, human, pct, signed_pct
@@ -56,7 +56,7 @@ def _ys(values) -> list:
     return [None if v is None else v for v in values]
 
 
-#: how a reach number was obtained, in words (reach.audience.METHODS)
+#: how a reach number was obtained, in words (reach.audience.distinct.METHODS)
 METHOD_WORDS = {method: words for method, (words, _why) in METHODS.items()}
 
 

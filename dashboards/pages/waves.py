@@ -8,7 +8,7 @@ import polars as pl
 from dash import Input, Output, State, dcc, html
 from dash.dash_table.Format import Format, Scheme
 
-from reach.waves import SEVERITY
+from reach.cascades.waves import SEVERITY
 
 from .. import state as st
 from ..format import colour, duration, human, when

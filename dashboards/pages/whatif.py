@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State, dcc, html
 
-from reach.sketches import SketchStore, what_if
+from reach.followers.sketches import SketchStore, what_if
 
 from .. import state as st
 from ..format import human

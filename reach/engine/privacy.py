@@ -1,7 +1,7 @@
 """The privacy threshold: no published cell describes fewer than ``min_people`` people.
 
 Applied to what leaves the lake (`reach export`, `reach publish`, the dashboard), never to
-the marts themselves. The registry (``reach.registry``) says, per mart, which columns
+the marts themselves. The registry (``reach.engine.registry``) says, per mart, which columns
 count people and how cells relate, and suppression follows those relations so that a
 suppressed value cannot be recovered by subtracting published ones:
 
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .registry import Mart
+from reach.engine.registry import Mart
 
 DEFAULT_MIN_PEOPLE = 50
 SUPPRESSED = "suppressed"

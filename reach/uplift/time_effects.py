@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 from scipy.interpolate import BSpline
 
-from ._cellwise import PAIR
+from reach.uplift.cellwise import PAIR
 
 KNOT_DAYS = 21  #: days between spline knots: follows a month's drift, not a week's noise
 MIN_POSTS, MIN_DAYS = 100, 28  #: organic posts (and days with them) a network needs

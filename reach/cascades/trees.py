@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .graph import FollowerGraph, Marker
-from .sampled import partial_lists, sampled_reach
+from reach.audience.sampled import partial_lists, sampled_reach
+from reach.followers.graph import FollowerGraph, Marker
 
 CASCADE_SCHEMA = {
     "network": pl.String, "post_id": pl.String, "campaign_id": pl.String,

@@ -21,8 +21,8 @@ from collections.abc import Callable
 
 import polars as pl
 
-from .registry import MARTS
-from .resources import resource
+from reach.engine.registry import MARTS
+from reach.resources import resource
 
 TABLES = ("posts", "shares", "follows", "accounts", "_account_keys")
 
@@ -71,8 +71,8 @@ def read_lake(spark, lake) -> dict:
 def _modelled(spark, reach: pl.DataFrame) -> pl.DataFrame:
     """Graph-less cells estimated from counts (`modelled`), as the Polars engine does:
     only those networks' campaign posts, their shares and accounts reach the driver."""
-    from .audience import reported_counts, with_modelled
-    from .modelled import modelled_inputs
+    from reach.audience.distinct import reported_counts, with_modelled
+    from reach.audience.modelled import modelled_inputs
     nets = [r[0] for r in spark.sql(
         "SELECT DISTINCT network FROM posts WHERE campaign_id IS NOT NULL AND network NOT IN "
         "(SELECT network FROM graph_networks)").collect()]

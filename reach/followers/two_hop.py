@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .graph import FollowerGraph, Marker
-from .sampled import has_partial
+from reach.audience.sampled import has_partial
+from reach.followers.graph import FollowerGraph, Marker
 
 TWO_HOP_SCHEMA = {"network": pl.String, "account_id": pl.String, "first_degree": pl.Int64,
                   "two_hop_audience": pl.Int64, "method": pl.String}

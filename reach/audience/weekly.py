@@ -22,10 +22,10 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 
-from ._cells import CellItems
-from .frequency import Counter, opportunities
-from .graph import FollowerGraph, Marker
-from .sampled import has_partial
+from reach.audience.frequency import Counter, opportunities
+from reach.audience.sampled import has_partial
+from reach.engine.cells import CellItems
+from reach.followers.graph import FollowerGraph, Marker
 
 DAY_US = 86_400_000_000
 WEEK_US = 7 * DAY_US

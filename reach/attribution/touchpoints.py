@@ -19,8 +19,8 @@ from datetime import timedelta
 
 import polars as pl
 
-from ._cells import Cell
-from .graph import FollowerGraph
+from reach.engine.cells import Cell
+from reach.followers.graph import FollowerGraph
 
 TOUCH_SCHEMA = {"path": pl.Int64, "network": pl.String, "campaign_id": pl.String,
                 "touched_at": pl.Datetime("us", "UTC")}

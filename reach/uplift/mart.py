@@ -7,7 +7,7 @@ GLM of engagements per post with log(exposure) and the network's time effects as
 
     log E[y] = log(exposure) + time(day) + β·campaign + account×basis + post_type
 
-``time(day)`` (weekday + smooth trend, :mod:`reach.time_effects`) comes from all organic
+``time(day)`` (weekday + smooth trend, :mod:`reach.uplift.time_effects`) comes from all organic
 posts on n on the same days, so a trend, a season or weekend scheduling is not taken for
 uplift. ``uplift = exp(β) − 1``: the relative change in engagements per unit of
 exposure against what the same authors' posts get on those days. α by maximum
@@ -16,7 +16,7 @@ likelihood (``_fit_nb``); Wald interval exp(β ± 1.96·se) − 1.
 Only comparable posts enter: an author's posts count where the author has posts on both
 sides with the same exposure basis (impressions vs followers); the rest are counted in
 ``posts_left_out``. Every cell is also re-fitted on fake campaigns in its own pre-period
-(:mod:`reach.placebo`); p-values are Benjamini–Hochberg adjusted over all cells of a method.
+(:mod:`reach.uplift.placebo`); p-values are Benjamini–Hochberg adjusted over all cells of a method.
 
 A cell that cannot give an honest number gets a ``warning`` and nulls instead: too few
 posts, no baseline, no time control on the network, separation, a campaign indicator
@@ -37,10 +37,10 @@ from scipy.special import gammaln
 from statsmodels.stats.multitest import multipletests
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-from ._cellwise import PAIR, cells, comparable, effect_columns, fit_cells
-from .counterfactual import SeriesSpec, series_cell
-from .placebo import calibrate, placebo_runs, with_placebos
-from .time_effects import TimeEffects, fit_time_effects
+from reach.uplift.cellwise import PAIR, cells, comparable, effect_columns, fit_cells
+from reach.uplift.counterfactual import SeriesSpec, series_cell
+from reach.uplift.placebo import calibrate, placebo_runs, with_placebos
+from reach.uplift.time_effects import TimeEffects, fit_time_effects
 
 UPLIFT_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "n_campaign_posts": pl.Int64,
@@ -70,7 +70,7 @@ def uplift_mart(frame: pl.DataFrame, *, spec: UpliftSpec = UpliftSpec(),
                 series: SeriesSpec = SeriesSpec()) -> pl.DataFrame:
     """Both methods, one row per campaign × network each, calibrated and adjusted.
 
-    ``frame`` is :func:`reach.engagement.post_engagement` of the posts and accounts.
+    ``frame`` is :func:`reach.uplift.engagement.post_engagement` of the posts and accounts.
     """
     frame, controls = with_controls(frame)
     effects = {net: c for net, c in controls.items() if isinstance(c, TimeEffects)}

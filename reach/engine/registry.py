@@ -3,7 +3,7 @@
 The engine builds marts in this order; the warehouse DDL, the docs check, `reach export`,
 `reach publish`, the dashboard's reader, the privacy threshold and the Spark parity tests
 all read this table. Adding a mart is one module (its builder and schema) plus one entry.
-A builder takes the compute context (``reach.marts.Context``: the lake's tables, the
+A builder takes the compute context (``reach.engine.marts.Context``: the lake's tables, the
 follower graphs, the campaign cells, the cascade forest and the marts built before it).
 """
 
@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from .amplifiers import AMPLIFIER_SCHEMA, amplifier_rows
-from .attribution import MART_SCHEMA as ATTRIBUTION_SCHEMA
-from .attribution import attribution_mart
-from .audience import REACH_SCHEMA, reach_rows
-from .cascade_nodes import NODE_SCHEMA, cascade_node_rows
-from .cascades import CASCADE_SCHEMA, cascade_metrics
-from .engagement import RATE_SCHEMA, rate_rows
-from .frequency import BUCKETS, FREQUENCY_SCHEMA, frequency_rows
-from .timeline import TIMELINE_SCHEMA, timeline_rows
-from .two_hop import TWO_HOP_SCHEMA, two_hop_rows
-from .uplift import UPLIFT_SCHEMA, uplift_mart
-from .waves import WAVE_SCHEMA, wave_rows
-from .weekly import WEEKLY_SCHEMA, weekly_rows
+from reach.attribution.models import MART_SCHEMA as ATTRIBUTION_SCHEMA
+from reach.attribution.models import attribution_mart
+from reach.audience.distinct import REACH_SCHEMA, reach_rows
+from reach.audience.frequency import BUCKETS, FREQUENCY_SCHEMA, frequency_rows
+from reach.audience.timeline import TIMELINE_SCHEMA, timeline_rows
+from reach.audience.weekly import WEEKLY_SCHEMA, weekly_rows
+from reach.cascades.amplifiers import AMPLIFIER_SCHEMA, amplifier_rows
+from reach.cascades.nodes import NODE_SCHEMA, cascade_node_rows
+from reach.cascades.trees import CASCADE_SCHEMA, cascade_metrics
+from reach.cascades.waves import WAVE_SCHEMA, wave_rows
+from reach.followers.two_hop import TWO_HOP_SCHEMA, two_hop_rows
+from reach.uplift.engagement import RATE_SCHEMA, rate_rows
+from reach.uplift.mart import UPLIFT_SCHEMA, uplift_mart
 
 if TYPE_CHECKING:
-    from .marts import Context
+    from reach.engine.marts import Context
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,6 @@ SPARK_MARTS = tuple(m.name for m in _DECLARED if m.spark)
 def mart(name: str) -> Mart:
     """The declaration of one mart, or a message naming the ones there are."""
     if name not in MARTS:
-        from .errors import UsageError
+        from reach.errors import UsageError
         raise UsageError(f"unknown mart '{name}'; the marts are: {', '.join(MARTS)}")
     return MARTS[name]

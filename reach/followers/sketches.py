@@ -23,7 +23,7 @@ import datasketches as ds
 import numpy as np
 import polars as pl
 
-from .graph import FollowerGraph
+from reach.followers.graph import FollowerGraph
 
 LG_K = 12
 #: exact unions above this many gathered follower entries per cell switch to sketches

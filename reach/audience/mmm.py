@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .errors import UsageError
+from reach.errors import UsageError
 
 NATIONAL = "national"
 TARGETS = ("meridian", "pymc-marketing")

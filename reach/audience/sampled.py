@@ -33,8 +33,8 @@ import numpy as np
 import polars as pl
 from scipy.stats import binom
 
-from .graph import FollowerGraph, Marker
-from .kernels import mlem
+from reach.followers.graph import FollowerGraph, Marker
+from reach.followers.kernels import mlem
 
 Z95 = 1.959963984540054
 ITERATIONS, REFIT_ITERATIONS, TOLERANCE = 4000, 600, 1e-10

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import FollowerGraph, Marker
+from reach.followers.graph import FollowerGraph, Marker
 
 
 def coverage_credit(graph: FollowerGraph, exposers: np.ndarray, excluded: np.ndarray,

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ._cells import Cell
-from .graph import FollowerGraph, Marker
+from reach.engine.cells import Cell
+from reach.followers.graph import FollowerGraph, Marker
 
 DAILY_AFTER_DAYS = 14
 HOUR_US = 3_600_000_000

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .kernels import count_memberships, csr_order, mark_new
+from reach.followers.kernels import count_memberships, csr_order, mark_new
 
 
 @dataclass(frozen=True)

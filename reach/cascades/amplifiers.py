@@ -3,7 +3,7 @@
 Per campaign × network and exposer (authors and sharers): ``shares_triggered`` (distinct
 shares descending from the exposer's posts or shares in the campaign's cascades, its
 own excluded), ``incremental_reach`` (people only it reached) and ``shapley_reach``
-(exact Shapley credit of total_reach, see ``reach.credit``), ranked by Shapley credit.
+(exact Shapley credit of total_reach, see ``reach.cascades.credit``), ranked by Shapley credit.
 Where some lists are partial (``method = sampled``) the credits are estimates that sum to
 the reach mart's estimate.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ._cells import Cell
-from .credit import coverage_credit
-from .graph import FollowerGraph, Marker
+from reach.cascades.credit import coverage_credit
+from reach.engine.cells import Cell
+from reach.followers.graph import FollowerGraph, Marker
 
 RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
 

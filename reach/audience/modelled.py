@@ -25,7 +25,7 @@ import math
 import numpy as np
 import polars as pl
 
-from .sampled import Estimate
+from reach.audience.sampled import Estimate
 
 
 def between(low: float, high: float) -> Estimate:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .cascades import Forest
-from .graph import FollowerGraph
+from reach.cascades.trees import Forest
+from reach.followers.graph import FollowerGraph
 
 NODE_SCHEMA = {
     "network": pl.String, "post_id": pl.String, "campaign_id": pl.String,

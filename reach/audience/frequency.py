@@ -20,10 +20,10 @@ from itertools import groupby
 import numpy as np
 import polars as pl
 
-from ._cells import CellItems
-from .audience import PersonLinks
-from .graph import FollowerGraph
-from .sampled import has_partial
+from reach.audience.distinct import PersonLinks
+from reach.audience.sampled import has_partial
+from reach.engine.cells import CellItems
+from reach.followers.graph import FollowerGraph
 
 TOP = 11  #: OTS of 11 and more share the last bucket
 SCOPES = ("total", "first_degree", "reshares")

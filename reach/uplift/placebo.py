@@ -30,7 +30,7 @@ import polars as pl
 from scipy.optimize import minimize
 from scipy.stats import binomtest, norm
 
-from ._cellwise import effect_columns
+from reach.uplift.cellwise import effect_columns
 
 ALPHA = 0.05
 MIN_RUNS = 20  #: placebo fits a method × network needs to be judged and calibrated

@@ -23,12 +23,12 @@ from itertools import groupby
 import numpy as np
 import polars as pl
 
-from ._cells import Cell
-from .graph import FollowerGraph, Marker
-from .kernels import mark_persons
-from .modelled import modelled_reach
-from .sampled import Estimate
-from .sketches import EXACT_LIMIT, SketchStore, reach_estimate
+from reach.audience.modelled import modelled_reach
+from reach.audience.sampled import Estimate
+from reach.engine.cells import Cell
+from reach.followers.graph import FollowerGraph, Marker
+from reach.followers.kernels import mark_persons
+from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
     "campaign_id": pl.String, "network": pl.String, "posts": pl.Int64, "authors": pl.Int64,

@@ -35,8 +35,8 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
-from .errors import UsageError
-from .touchpoints import with_channels
+from reach.attribution.touchpoints import with_channels
+from reach.errors import UsageError
 
 NO_TOUCH = "(no touchpoint)"
 MART_SCHEMA = {

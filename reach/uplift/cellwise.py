@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from scipy.stats import norm
 
-from .engagement import Z95
+from reach.uplift.engagement import Z95
 
 INLINE_BELOW = 300  #: cells; fewer run in this process (workers take seconds to start)
 
@@ -28,7 +28,7 @@ def cells(frame: pl.DataFrame, lookback_days: int, placebo_runs: int = 0) -> lis
     """Campaign × network cells with their authors' organic posts on that network.
 
     The organic posts reach back ``lookback_days`` before the campaign's first post, and
-    further by one campaign length per placebo run (:mod:`reach.placebo`); posts without
+    further by one campaign length per placebo run (:mod:`reach.uplift.placebo`); posts without
     a day are kept, for the fits to count them as left out.
     """
     organic = frame.filter(pl.col("campaign_id").is_null())

@@ -12,19 +12,19 @@ from functools import cached_property
 import numpy as np
 import polars as pl
 
-from ._cells import CellItems, campaign_cells, campaign_items
-from .attribution import AttributionSpec
-from .audience import PersonLinks, potential_counts, reported_counts
-from .cascades import Forest, build_forest, shares_triggered
-from .engagement import post_engagement
-from .errors import UsageError
-from .graph import FollowerGraph, build_graphs
-from .modelled import modelled_inputs
-from .registry import MARTS
-from .sampled import cell_estimates
-from .sketches import EXACT_LIMIT, SketchStore, follower_sketches
-from .touchpoints import conversion_paths, nonconverting_paths
-from .uplift import UpliftSpec
+from reach.attribution.models import AttributionSpec
+from reach.attribution.touchpoints import conversion_paths, nonconverting_paths
+from reach.audience.distinct import PersonLinks, potential_counts, reported_counts
+from reach.audience.modelled import modelled_inputs
+from reach.audience.sampled import cell_estimates
+from reach.cascades.trees import Forest, build_forest, shares_triggered
+from reach.engine.cells import CellItems, campaign_cells, campaign_items
+from reach.engine.registry import MARTS
+from reach.errors import UsageError
+from reach.followers.graph import FollowerGraph, build_graphs
+from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
+from reach.uplift.engagement import post_engagement
+from reach.uplift.mart import UpliftSpec
 
 NEEDED = ("accounts", "follows", "posts", "shares", "_account_keys")
 

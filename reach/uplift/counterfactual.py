@@ -8,7 +8,7 @@ c's first post through its last:
   post type at its level over those days — so a day is not high because a stronger
   author happened to post;
 * the control series c_d: what the day does to every account's organic posts on n, the
-  weekday pattern and smooth trend of :mod:`reach.time_effects` (the raw daily ratio of
+  weekday pattern and smooth trend of :mod:`reach.uplift.time_effects` (the raw daily ratio of
   the other accounts is so noisy that its coefficient shrinks towards 0 and lets half
   of a weekday pattern through; the fitted curve does not).
 
@@ -35,8 +35,8 @@ import numpy as np
 import polars as pl
 from statsmodels.tsa.statespace.mlemodel import MLEModel
 
-from ._cellwise import comparable, effect_columns
-from .time_effects import TimeEffects, poisson_profiled
+from reach.uplift.cellwise import comparable, effect_columns
+from reach.uplift.time_effects import TimeEffects, poisson_profiled
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from .cascades import Forest
-from .credit import coverage_credit
-from .graph import FollowerGraph
+from reach.cascades.credit import coverage_credit
+from reach.cascades.trees import Forest
+from reach.followers.graph import FollowerGraph
 
 TOP = 5
 #: severity: the first level whose thresholds a wave reaches (people reached, reshares in

@@ -1,0 +1,3 @@
+"""Which campaign or network earned each conversion: touchpoint paths and the
+attribution models.
+"""
