@@ -1,5 +1,5 @@
 -- The `frequency` mart's exact distribution (scope total) in plain SQL (DuckDB dialect),
--- per campaign x network: the same definition as reach/frequency.py, and
+-- per campaign x network: the same definition as reach/audience/frequency.py, and
 -- tests/test_sql_agreement.py proves they agree.
 -- Parameters: {posts}, {shares}, {follows} are lists of the Parquet files of each
 -- lake table's current Delta version (etl.lake.Lake.files_sql).

@@ -1,5 +1,5 @@
 -- The `reach` mart's exact counts in plain SQL (DuckDB dialect), per campaign x network.
--- The same definition as reach/audience.py; tests/test_sql_agreement.py proves they agree.
+-- The same definition as reach/audience/distinct.py; tests/test_sql_agreement.py proves they agree.
 -- Parameters: {posts}, {shares}, {follows} are lists of the Parquet files of each
 -- lake table's current Delta version (etl.lake.Lake.files_sql).
 --   first_degree_reach = |F(A) \ A|,  total_reach = |F(A u S) \ A|

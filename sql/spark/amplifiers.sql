@@ -1,4 +1,4 @@
--- The `amplifiers` mart (reach/amplifiers.py, reach/credit.py): each exposer's exact
+-- The `amplifiers` mart (reach/cascades/amplifiers.py, reach/cascades/credit.py): each exposer's exact
 -- Shapley credit of the coverage game, sum over the people it reached of
 -- 1 / (exposers reaching them), people only it reached, the shares it triggered.
 -- Views in: exposures, follows, reached, account_keys, triggered, graph_networks.

@@ -1,4 +1,4 @@
--- Each share's parent share, or NULL where it hangs from the root (reach/cascades.py,
+-- Each share's parent share, or NULL where it hangs from the root (reach/cascades/trees.py,
 -- build_forest): a parent node equal to the post id is the root (the root wins over a
 -- share with the same id), and so is a given parent that is no share of the same post.
 -- Views in: cascade_parents, shares.  View out: cascade_links (network, post_id, node,

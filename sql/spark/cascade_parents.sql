@@ -1,4 +1,4 @@
--- Every share's parent node (reach/cascades.py): the given parent_id, else the sharer's
+-- Every share's parent node (reach/cascades/trees.py): the given parent_id, else the sharer's
 -- most recent earlier exposer among the accounts it follows on that post's cascade (the
 -- root author at the post's time or an earlier sharer; ties: smallest account_id, then
 -- node id), else the root post.

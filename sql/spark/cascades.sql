@@ -1,4 +1,4 @@
--- The `cascades` mart (reach/cascades.py, cascade_metrics): per post, its size, depth,
+-- The `cascades` mart (reach/cascades/trees.py, cascade_metrics): per post, its size, depth,
 -- widest level, structural virality through the Wiener index W = sum over shares of
 -- s * (n - s) (s: the share's subtree, n: nodes with the root), distinct people reached
 -- by the root author and every sharer (the author excluded), and its speed.

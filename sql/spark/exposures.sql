@@ -1,4 +1,4 @@
--- Campaign x network exposers (reach/_cells.py): authors of the campaign's posts (A) and
+-- Campaign x network exposers (reach/engine/cells.py): authors of the campaign's posts (A) and
 -- sharers of those posts (S), each at its first post or share in the campaign.
 -- Views in: posts, shares.  View out: exposures.
 SELECT campaign_id, network, key, min(t) AS t,

@@ -1,4 +1,4 @@
--- The `reach` mart per campaign x network (reach/audience.py; docs/marts.md).
+-- The `reach` mart per campaign x network (reach/audience/distinct.py; docs/marts.md).
 -- Views in: posts, exposures, reach_counts, accounts, in_degree, graph_networks.
 WITH cells AS (
     SELECT campaign_id, network, count(*) AS posts

@@ -1,4 +1,4 @@
--- Shares triggered (reach/cascades.py, shares_triggered): per campaign x network x account,
+-- Shares triggered (reach/cascades/trees.py, shares_triggered): per campaign x network x account,
 -- the distinct shares below any of its nodes in the campaign's cascades, its own excluded.
 -- Views in: posts, shares, cascade_pairs.  View out: triggered (campaign_id, network,
 -- account_key, shares_triggered).

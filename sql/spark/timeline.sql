@@ -1,4 +1,4 @@
--- The `timeline` mart (reach/timeline.py): each person counted in the bucket of their
+-- The `timeline` mart (reach/audience/timeline.py): each person counted in the bucket of their
 -- first reach; hourly buckets, daily when the cell's exposures span more than 14 days.
 -- Views in: exposures, reached.
 WITH span AS (

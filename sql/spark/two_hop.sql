@@ -1,4 +1,4 @@
--- The `two_hop` mart (reach/two_hop.py) for every brand account and campaign author:
+-- The `two_hop` mart (reach/followers/two_hop.py) for every brand account and campaign author:
 -- first_degree = |F({a}) \ {a}|, two_hop_audience = |F(F({a})) u F({a})| minus a.
 -- Views in: accounts, posts, follows, graph_networks.
 WITH subjects AS (
