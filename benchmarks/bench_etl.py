@@ -5,6 +5,10 @@ own process so peak memory is its own. DuckDB only converts (no validation, no k
 no quarantine): the target is reach within 1.5x of it, peak memory under 4 GB.
 
     python benchmarks/bench_etl.py [--data .bench/data] [--scale 50] [--campaigns 200]
+    python benchmarks/bench_etl.py --edges 100000000   # a follows-only file of that size
+
+With ``--edges N`` the input is one generated follows.csv of N edges among N/20 accounts
+(written once to .bench/follows-N/, a few GB): the size at which memory must stay flat.
 """
 
 from __future__ import annotations
@@ -36,10 +40,39 @@ def side_duckdb(data: Path, out: Path) -> dict:
     con = duckdb.connect()
     rows = {}
     for t in TABLES:
+        if not (data / f"{t}.csv").exists():
+            continue
         con.execute(f"COPY (SELECT * FROM read_csv('{data / (t + '.csv')}', sample_size = -1)) "
                     f"TO '{out / (t + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
         rows[t] = con.execute(f"SELECT count(*) FROM '{out / (t + '.parquet')}'").fetchone()[0]
     return {"seconds": time.perf_counter() - t0, "rows": rows}
+
+
+def follows_only(edges: int) -> Path:
+    """.bench/follows-N/follows.csv: N random edges among N/20 accounts, made in pieces."""
+    import numpy as np
+    import polars as pl
+    folder = Path(f".bench/follows-{edges}")
+    if (folder / "follows.csv").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(edges)
+    accounts, t0 = max(edges // 20, 1000), 1_600_000_000
+    tmp = folder / ".follows.csv"
+    with open(tmp, "wb") as fh:
+        fh.write(b"network,follower_id,followee_id,followed_at\n")
+        for start in range(0, edges, 10_000_000):
+            n = min(10_000_000, edges - start)
+            a = rng.integers(0, accounts, n)
+            b = (a + rng.integers(1, accounts, n)) % accounts  # never a self-follow
+            pl.DataFrame({"network": pl.repeat("x", n, eager=True),
+                          "follower_id": a + 100_000, "followee_id": b + 100_000,
+                          "followed_at": pl.from_epoch(t0 + rng.integers(0, 10**8, n))
+                          .dt.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                         ).write_csv(fh, include_header=False)
+            print(f"generated {start + n:,} edges", flush=True)
+    tmp.rename(folder / "follows.csv")
+    return folder
 
 
 def main() -> None:
@@ -49,12 +82,16 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path(".bench/etl"))
     ap.add_argument("--scale", type=float, default=50)
     ap.add_argument("--campaigns", type=int, default=200)
+    ap.add_argument("--edges", type=int, help="a follows-only input of this many edges")
     a = ap.parse_args()
     if a.side:
         fn = side_reach if a.side == "reach" else side_duckdb
         print(json.dumps(fn(a.data, a.out)))
         return
-    ensure_sample(a.data, a.scale, a.campaigns)
+    if a.edges:
+        a.data = follows_only(a.edges)
+    else:
+        ensure_sample(a.data, a.scale, a.campaigns)
     results = {}
     for side in ("duckdb", "reach"):
         target = a.out / side

@@ -246,6 +246,28 @@ class Lake:
             raise LakeError(f"{where.join(*parts)} is not a readable Parquet file "
                             f"({str(exc).splitlines()[0]}); {fix}.") from None
 
+    def write_parts(self, sources: list[Path], *parts: str) -> None:
+        """Parquet files of one schema written as one file, a batch at a time (memory
+        does not grow with them); whole or nothing, as :meth:`write_file`."""
+        where = self.location
+        if where.local:
+            path = Path(where.join(*parts))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        else:
+            tmp = Path(sources[0]).with_name("combined.parquet")
+        schema = pq.read_schema(sources[0])
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as out:
+            for source in sources:
+                for batch in pq.ParquetFile(source).iter_batches(ROW_GROUP_ROWS):
+                    out.write_batch(batch)
+        if where.local:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        else:
+            _copy_to(tmp, where, where.fs_path(*parts))
+
     def write_file(self, df: pl.DataFrame, *parts: str) -> None:
         """A whole Parquet file or nothing: renamed into place locally, one PUT on a store."""
         where = self.location
@@ -348,13 +370,36 @@ class LoadCommit:
 
     def append(self, table: str, df: pl.DataFrame) -> None:
         """Add rows (a table's first rows, or new account keys): one Delta commit."""
-        if df.height == 0:
-            return
-        uri = self.lake.table_uri(table)
-        _step(write_deltalake, uri, df.to_arrow(), mode="append", schema_mode="merge",
-              partition_by=["network"] if _partitioned(table) else None,
-              writer_properties=_WRITER, commit_properties=self._properties(table, df.height))
+        if df.height:
+            self._append(table, df.to_arrow(), df.height)
+
+    def _append(self, table: str, data: pa.Table | pa.RecordBatchReader, rows: int) -> None:
+        _step(write_deltalake, self.lake.table_uri(table), data, mode="append",
+              schema_mode="merge", partition_by=["network"] if _partitioned(table) else None,
+              writer_properties=_WRITER, commit_properties=self._properties(table, rows))
         self._committed(table)
+
+    def _merge(self, table: str, data: pa.Table | pa.RecordBatchReader, rows: int,
+               key: list[str]) -> None:
+        """Insert or replace by ``key`` in one Delta commit (rewrites the files it hits)."""
+        uri = self.lake.table_uri(table)
+        match = " AND ".join(f"t.{k} = s.{k}" for k in key)
+        _step(lambda: DeltaTable(uri).merge(
+            data, predicate=match, source_alias="s", target_alias="t", merge_schema=True,
+            streamed_exec=isinstance(data, pa.RecordBatchReader), writer_properties=_WRITER,
+            commit_properties=self._properties(table, rows))
+            .when_matched_update_all().when_not_matched_insert_all().execute())
+        self._committed(table)
+
+    def write_stream(self, table: str, data: pa.RecordBatchReader, rows: int,
+                     merge_key: list[str] | None) -> None:
+        """Commit rows streamed in batches: appended, or merged by ``merge_key``."""
+        if rows == 0:
+            return
+        if merge_key is None or self.versions.get(table) is None:
+            self._append(table, data, rows)
+        else:
+            self._merge(table, data, rows, merge_key)
 
     def upsert(self, table: str, df: pl.DataFrame, key: list[str]) -> int:
         """Upsert ``df`` by ``key`` in one Delta commit; return how many keys existed.
@@ -383,19 +428,18 @@ class LoadCommit:
         if changed.height == 0:
             self.append(table, fresh)
             return seen.height
-        uri = self.lake.table_uri(table)
         source = pl.concat([changed, fresh])
-        match = " AND ".join(f"t.{k} = s.{k}" for k in key)
-        _step(lambda: DeltaTable(uri).merge(
-            source.to_arrow(), predicate=match, source_alias="s", target_alias="t",
-            merge_schema=True, streamed_exec=False, writer_properties=_WRITER,
-            commit_properties=self._properties(table, source.height))
-            .when_matched_update_all().when_not_matched_insert_all().execute())
-        self._committed(table)
+        self._merge(table, source.to_arrow(), source.height, key)
         return seen.height
 
     def add_quarantine(self, table: str, df: pl.DataFrame) -> None:
         _step(self.lake.write_file, df, "quarantine", table, f"{self.batch_id}.parquet")
+
+    def add_quarantine_parts(self, table: str, parts: list[Path]) -> None:
+        """One quarantine file from parts staged on local disk, batch by batch."""
+        if parts:
+            _step(self.lake.write_parts, parts, "quarantine", table,
+                  f"{self.batch_id}.parquet")
 
     def add_raw(self, files: list[Path], root: Path | None) -> None:
         where = self.lake.location

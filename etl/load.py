@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import shutil
+import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,21 +24,21 @@ from typing import Any
 import polars as pl
 
 from reach.errors import LakeError
-from reach.followers.kernels import csr_order
 from reach.schema import LOAD_ORDER, TABLES, Table
 
-from .context import follows_context, posts_context, shares_context
+from .context import posts_context, shares_context
+from .follows_load import FollowsLoad
 from .lake import KEYS_TABLE, Lake, LoadCommit, check_new_lake
 from .parse import to_canonical
+from .quarantine import as_text, combine, rejected, tally
 from .readers.base import Extract
 from .rules import default_params, row_violations
 from .storage import Location
 
-#: sort order inside each partition; follows by followee so followers are contiguous
+#: sort order inside each partition (follows: etl.follows_load, by followee key)
 SORT_KEYS = {
     "campaigns": ["campaign_id"],
     "accounts": ["account_key"],
-    "follows": ["followee_key"],  # then as loaded (see _storage_order)
     "posts": ["created_at", "post_id"],
     "shares": ["post_id", "created_at", "share_id"],
     "conversions": ["converted_at", "account_key"],
@@ -49,13 +51,7 @@ MERGE_KEYS = {"follows": ["network", "followee_key", "follower_key"]}
 
 
 def _storage_order(name: str, df: pl.DataFrame) -> pl.DataFrame:
-    """Rows of one network in SORT_KEYS order; follows with a counting sort on
-    followee_key (O(rows); a comparison sort of ten million rows costs seconds)."""
-    if name != "follows" or df.height < 1_000_000:  # (small: not worth loading the kernel)
-        return df.sort(SORT_KEYS[name], maintain_order=True)
-    followee = df["followee_key"].to_numpy()
-    _, order = csr_order(followee, int(followee.max()) + 1)
-    return df[order]
+    return df.sort(SORT_KEYS[name], maintain_order=True)
 
 
 @dataclass
@@ -105,15 +101,6 @@ def _exclusive(where: Location):
         yield
 
 
-def _strings(df: pl.DataFrame) -> pl.DataFrame:
-    return df.with_columns(pl.all().cast(pl.String, strict=False))
-
-
-def _rule_of(reason: pl.Expr) -> pl.Expr:
-    return reason.str.extract_all(r"\(rule: ([^)]+)\)").list.eval(
-        pl.element().str.slice(7).str.strip_chars_end(")")).list.join(", ")
-
-
 class _TableBatch:
     """One table's rows of this batch, typed, with reasons for the rejected ones.
 
@@ -128,7 +115,7 @@ class _TableBatch:
             t, r = to_canonical(part.raw, spec)
             typed.append(t)
             raw.append(part.raw)
-            reasons.append(r if part.reader_reason is None else _combine(part.reader_reason, r))
+            reasons.append(r if part.reader_reason is None else combine(part.reader_reason, r))
             # One name per part, not ten million copies: rows get theirs when needed.
             files.append((part.files if part.files is not None else part.file,
                           part.raw.height))
@@ -174,15 +161,8 @@ class _TableBatch:
             m = mask.slice(start, raw.height)
             start += raw.height
             if m.any():
-                frames.append(_strings(raw.filter(m)))
+                frames.append(as_text(raw.filter(m)))
         return pl.concat(frames, how="diagonal") if frames else pl.DataFrame()
-
-
-def _combine(*reasons: pl.Series) -> pl.Series:
-    df = pl.DataFrame({f"r{i}": r for i, r in enumerate(reasons)})
-    out = df.select(pl.concat_str(pl.all(), separator="; ", ignore_nulls=True).alias("reason"))
-    return out.select(pl.when(pl.col("reason").str.len_bytes() > 0)
-                      .then(pl.col("reason"))).to_series()
 
 
 def _duplicate_reason(batch: _TableBatch, ok: pl.Series) -> pl.Series:
@@ -224,11 +204,10 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     typed = batch.typed
     lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
     if name != "shares":
-        checked = (follows_context(typed) if name == "follows" else
-                   posts_context(typed, lake_shares) if name == "posts" else typed)
+        checked = posts_context(typed, lake_shares) if name == "posts" else typed
         rules = row_violations(checked, name, params)
-        reason = _combine(batch.type_reason, rules)
-        return _combine(reason, _duplicate_reason(batch, reason.is_null()))
+        reason = combine(batch.type_reason, rules)
+        return combine(reason, _duplicate_reason(batch, reason.is_null()))
     posts = lake_tables["posts"].select(TABLES["posts"].names)
     if "posts" in accepted:  # a batch may hold shares and no posts
         posts = pl.concat([posts, accepted["posts"].select(TABLES["posts"].names)])
@@ -238,8 +217,8 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
         candidates = pl.concat([lake_shares, typed.filter(ok).select(lake_shares.columns)])
         rules = row_violations(shares_context(typed, posts, candidates, lake_shares), name,
                                params)
-        reason = _combine(batch.type_reason, rules)
-        reason = _combine(reason, _duplicate_reason(batch, reason.is_null()))
+        reason = combine(batch.type_reason, rules)
+        reason = combine(reason, _duplicate_reason(batch, reason.is_null()))
         new_ok = reason.is_null()
         if (new_ok == ok).all():
             break
@@ -247,13 +226,14 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     return reason
 
 
-def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame]
-                 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame],
+                 more: list[pl.DataFrame] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Extend the per-network account-key map with every new account id, deterministically.
 
+    ``more``: further (network, account_id) frames (the streamed follows' ids).
     Returns (every key, the new ones): keys never change, so a load only appends."""
     seen = [df.select("network", pl.col(col).alias("account_id")).unique()
-            for t, df in accepted.items() for col in TABLES[t].account_keys]
+            for t, df in accepted.items() for col in TABLES[t].account_keys] + list(more)
     if not seen:
         return existing, existing.clear()
     ids = pl.concat(seen).drop_nulls().unique()
@@ -281,7 +261,7 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
     """Validate ``extract`` and commit it to the lake as one atomic batch."""
     say = progress or (lambda _m: None)
     where = Location(lake_root)
-    with _exclusive(where):
+    with _exclusive(where), _staging(where) as staging:
         lake = Lake.open(where, create=True)
         say("hashing inputs")
         files = [{"path": (f.relative_to(extract.root).as_posix()
@@ -307,8 +287,12 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
         campaigns_known = lake.read("campaigns")["campaign_id"].to_list()
         accepted: dict[str, pl.DataFrame] = {}
         quarantined: dict[str, pl.DataFrame] = {}
+        follows = None
         for name in LOAD_ORDER:
             spec = TABLES[name]
+            if name == "follows":  # the graph: checked piece by piece, never whole
+                follows = _check_follows(extract, staging, batch_id, say)
+                continue
             batch = _TableBatch(spec, extract)
             if batch.height == 0 and not any(p.table == name for p in extract.parts):
                 continue
@@ -323,12 +307,9 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
             good = reason.is_null()
             accepted[name] = batch.typed.filter(good).select(spec.names)
             bad = ~good
-            q = pl.concat([batch.raw_rows(bad), pl.DataFrame(
-                {"file": batch.files(bad), "line": batch.line.filter(bad)})],
-                how="horizontal").with_columns(
-                pl.concat_str([batch.where(bad), pl.lit(": "),
-                               reason.filter(bad)]).alias("reason"),
-                pl.lit(batch_id).alias("batch_id")) if bad.any() else pl.DataFrame()
+            q = rejected(batch.raw_rows(bad), batch.files(bad), batch.line.filter(bad),
+                         batch.line_word, reason.filter(bad), batch_id
+                         ) if bad.any() else pl.DataFrame()
             quarantined[name] = q
             report.counts[name] = TableCount(batch.height, int(good.sum()), int(bad.sum()))
             if extract.files:  # raw/ is copied from the files: the parsed text can go
@@ -337,19 +318,19 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
                         part.raw = part.raw.clear()
             del batch
             if q.height:
-                report.quarantine_reasons[name] = dict(
-                    q.select(_rule_of(pl.col("reason")).alias("rule"))
-                    .group_by("rule").len().sort("len", descending=True).iter_rows())
+                report.quarantine_reasons[name] = tally(q)
                 report.quarantine_examples[name] = q["reason"].head(3).to_list()
         say("assigning account keys")
         keys, new_keys = _assign_keys(
-            lake.read(KEYS_TABLE).select("network", "account_id", "account_key"), accepted)
+            lake.read(KEYS_TABLE).select("network", "account_id", "account_key"), accepted,
+            [follows.account_ids()] if follows else [])
         commit = LoadCommit(lake, batch_id)
         undone = commit.recover()
         if undone:
             report.notes.append("rolled back what an interrupted earlier load had written "
                                 f"to: {', '.join(undone)}")
-        _write_batch(commit, extract, accepted, quarantined, keys, new_keys, report, say)
+        _write_batch(commit, extract, accepted, quarantined, keys, new_keys, report, say,
+                     follows)
         say("committing")
         commit.finish({
             "batch_id": batch_id, "loaded_at": datetime.now(UTC).isoformat(),
@@ -362,21 +343,64 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
         return report
 
 
+@contextmanager
+def _staging(where: Location):
+    """A scratch folder for the load's staged rows, emptied whatever happens: inside a
+    local lake (same disk as the tables), else a temporary folder."""
+    path = (Path(where.local) / ".staging" if where.local
+            else Path(tempfile.mkdtemp(prefix="reach-load-")))
+    shutil.rmtree(path, ignore_errors=True)  # a killed load's leftovers (one load at a time)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _check_follows(extract: Extract, staging: Path, batch_id: str,
+                   say: Callable[[str], None]) -> FollowsLoad | None:
+    """Pass 1 of the streamed follows (etl.follows_load): check every piece."""
+    parts = [p for p in extract.parts if p.table == "follows"]
+    if not parts:
+        return None
+    staging.mkdir(parents=True, exist_ok=True)
+    follows = FollowsLoad(staging, batch_id, default_params(), say)
+    follows.check(parts)
+    return follows
+
+
+def _write_follows(commit: LoadCommit, follows: FollowsLoad, keys: pl.DataFrame,
+                   report: LoadReport, say: Callable[[str], None]) -> None:
+    """Passes 2 and 3 of the streamed follows, then their quarantine and one commit."""
+    follows.arrange(keys, commit.lake)
+    rows = follows.rows_out()
+    say(f"writing follows ({rows:,} rows)")
+    commit.add_quarantine_parts("follows", follows.quarantine_files())
+    commit.write_stream("follows", follows.batches(), rows,
+                        MERGE_KEYS["follows"] if follows.merges else None)
+    report.counts["follows"] = TableCount(follows.rows_in, follows.accepted,
+                                          follows.quarantined, follows.replaced)
+    if follows.quarantined:
+        report.quarantine_reasons["follows"] = dict(follows.reasons.most_common())
+        report.quarantine_examples["follows"] = follows.examples
+
+
 def _write_batch(commit: LoadCommit, extract: Extract, accepted: dict[str, pl.DataFrame],
                  quarantined: dict[str, pl.DataFrame], keys: pl.DataFrame,
-                 new_keys: pl.DataFrame, report: LoadReport, say: Callable[[str], None]
-                 ) -> None:
+                 new_keys: pl.DataFrame, report: LoadReport, say: Callable[[str], None],
+                 follows: FollowsLoad | None) -> None:
     """Files first (nothing points at them until the log row), then one commit per table."""
     say("copying inputs to raw/")
     if extract.files:
         commit.add_raw(extract.files, extract.root)
     else:
         for part in extract.parts:
-            commit.add_raw_frame(Path(part.file).stem, _strings(part.raw))
+            commit.add_raw_frame(Path(part.file).stem, as_text(part.raw))
     for name, q in quarantined.items():
         if q.height:
             commit.add_quarantine(name, q)
     commit.append(KEYS_TABLE, new_keys.sort("network", "account_key"))
+    if follows:
+        _write_follows(commit, follows, keys, report, say)
     net_keys = keys.partition_by("network", as_dict=True, include_key=False)
     for name, df in accepted.items():
         spec = TABLES[name]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,30 +28,49 @@ def _limit(name: str, default: int) -> int:
     return int(text)
 
 
-def gunzip(path: Path, rel: str) -> bytes:
-    """A .gz file's content, refusing one that expands past the ratio or size limits.
+class LimitedGzip:
+    """A .gz file read as a stream that refuses to expand past the ratio or size limits.
 
     A few megabytes of gzip can expand to many gigabytes (a "decompression bomb"); the
     limits stop it after reading at most one chunk past them, whatever the file claims.
     """
-    ratio = _limit("REACH_GZIP_MAX_RATIO", MAX_RATIO_DEFAULT)
-    cap = min(_limit("REACH_GZIP_MAX_BYTES", MAX_BYTES_DEFAULT),
-              max(path.stat().st_size, 1) * ratio)
-    out, total = [], 0
-    try:
-        with gzip.open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                total += len(chunk)
-                if total > cap:
-                    raise TableError(
-                        f"{rel}: refused, it expands past {cap:,} bytes ({path.stat().st_size:,} "
-                        f"compressed; the limits are {ratio}x its size and "
-                        f"{_limit('REACH_GZIP_MAX_BYTES', MAX_BYTES_DEFAULT):,} bytes). If the "
-                        "file is genuine, raise REACH_GZIP_MAX_RATIO or REACH_GZIP_MAX_BYTES.")
-                out.append(chunk)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise TableError(f"{rel}: not a readable gzip file ({exc}). Fix or remove the file "
-                         "and load again.") from None
+
+    def __init__(self, path: Path, rel: str):
+        self.path, self.rel = path, rel
+        self.ratio = _limit("REACH_GZIP_MAX_RATIO", MAX_RATIO_DEFAULT)
+        self.cap = min(_limit("REACH_GZIP_MAX_BYTES", MAX_BYTES_DEFAULT),
+                       max(path.stat().st_size, 1) * self.ratio)
+        self.total = 0
+        self._fh = gzip.open(path, "rb")  # noqa: SIM115 (closed by __exit__)
+
+    def __enter__(self) -> LimitedGzip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+    def read(self, size: int = 1 << 20) -> bytes:
+        try:
+            chunk = self._fh.read(size)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise TableError(f"{self.rel}: not a readable gzip file ({exc}). Fix or remove "
+                             "the file and load again.") from None
+        self.total += len(chunk)
+        if self.total > self.cap:
+            raise TableError(
+                f"{self.rel}: refused, it expands past {self.cap:,} bytes "
+                f"({self.path.stat().st_size:,} compressed; the limits are {self.ratio}x its "
+                f"size and {_limit('REACH_GZIP_MAX_BYTES', MAX_BYTES_DEFAULT):,} bytes). If "
+                "the file is genuine, raise REACH_GZIP_MAX_RATIO or REACH_GZIP_MAX_BYTES.")
+        return chunk
+
+
+def gunzip(path: Path, rel: str) -> bytes:
+    """A .gz file's whole content, within the limits of :class:`LimitedGzip`."""
+    out = []
+    with LimitedGzip(path, rel) as fh:
+        while chunk := fh.read(1 << 20):
+            out.append(chunk)
     return b"".join(out)
 
 
@@ -71,6 +91,29 @@ class TablePart:
     files: pl.Series | None = None
     #: per-row problems the reader saw (e.g. a row with the wrong number of fields)
     reader_reason: pl.Series | None = None
+    #: a large file read piece by piece (``raw`` then holds only its header's columns)
+    stream: Callable[[], Iterator[Piece]] | None = None
+
+    def pieces(self, rows: int = 2_000_000) -> Iterator[Piece]:
+        """The rows in bounded pieces: read from the file when streamed, else sliced."""
+        if self.stream is not None:
+            yield from self.stream()
+            return
+        for start in range(0, self.raw.height, rows):
+            files = None if self.files is None else self.files.slice(start, rows)
+            yield Piece(self.raw.slice(start, rows), self.lines.slice(start, rows),
+                        None if self.reader_reason is None
+                        else self.reader_reason.slice(start, rows), files)
+
+
+@dataclass
+class Piece:
+    """A bounded run of a part's rows, with their lines (and files, where they differ)."""
+
+    raw: pl.DataFrame
+    lines: pl.Series
+    reader_reason: pl.Series | None = None
+    files: pl.Series | None = None
 
 
 @dataclass

@@ -20,7 +20,8 @@ from reach.errors import TableError
 from reach.schema import TABLES
 
 from .base import Extract, TablePart, conform, gunzip, line_numbers
-from .csvlayout import layout
+from .csvlayout import SAVE_AS_UTF8, field_counts, not_utf8
+from .pieces import csv_header, csv_pieces, parquet_pieces
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
            ".jsonl": "ndjson", ".json": "ndjson"}
@@ -48,29 +49,11 @@ def looks_canonical(folder: Path) -> bool:
 def _read(data: Path | bytes, fmt: str) -> tuple[pl.DataFrame, int]:
     """Raw columns of one file and the line number of its first data row."""
     source = io.BytesIO(data) if isinstance(data, bytes) else data
-    if fmt == "csv":  # rows with too many fields are read (and quarantined: _field_counts)
+    if fmt == "csv":  # rows with too many fields are read (and quarantined: field_counts)
         return pl.read_csv(source, infer_schema=False, truncate_ragged_lines=True), 2
     if fmt == "parquet":
         return pl.read_parquet(source), 1
     return pl.read_ndjson(source, infer_schema_length=None), 1
-
-
-def _field_counts(data: Path | bytes, raw: pl.DataFrame, first: int
-                  ) -> tuple[pl.Series, pl.Series | None]:
-    """Each record's true line, and a reason for records with the wrong number of fields
-    (polars reads a short row's missing fields as empty and cuts a long row's extras)."""
-    found = layout(data if isinstance(data, bytes) else str(data))
-    if found is None or found[0].size != raw.height:  # cannot tell: plain numbering
-        return line_numbers(raw.height, first), None
-    lines, fields = found
-    header = len(raw.columns)
-    wrong = pl.Series(fields != header)
-    reason = None
-    if wrong.any():
-        reason = pl.select(pl.when(wrong).then(pl.format(
-            "the row has {} fields; the header has {} (rule: field-count)",
-            pl.Series(fields), pl.lit(header)))).to_series().alias("reason")
-    return pl.Series("line", lines, dtype=pl.Int64), reason
 
 
 def not_a_file(path: Path) -> str | None:
@@ -93,23 +76,6 @@ def not_a_file(path: Path) -> str | None:
     return None
 
 
-SAVE_AS_UTF8 = ("Save it as UTF-8 (in Excel: CSV UTF-8; or iconv -f LATIN1 -t UTF-8) and "
-                "load again.")
-
-
-NEWLINE = b"\n"
-
-
-def _first_bad_byte(data: Path | bytes) -> str:
-    """Where the first byte that is not UTF-8 is, as " line N" (on the failure path only)."""
-    raw = data if isinstance(data, bytes) else data.read_bytes()
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f" line {raw.count(NEWLINE, 0, exc.start) + 1}"
-    return ""
-
-
 def _looks_utf16(path: Path, gz: bool) -> bool:
     """A UTF-16 byte-order mark, or a NUL in every other byte of the first line."""
     with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
@@ -127,6 +93,32 @@ def _check_columns(raw: pl.DataFrame, header: str) -> None:
                              "spaces, so reach cannot tell which one is meant. Rename or "
                              "remove one and load again.")
         seen[key] = c
+
+
+def _streamed(path: Path, rel: str, fmt: str, gz: bool, warnings: list[str]) -> TablePart:
+    """A follows file checked by its header now and read piece by piece at load time."""
+    if fmt == "csv":
+        header = csv_header(path, rel, gz)
+        where = f"{rel} line 1 (the header)"
+    else:
+        try:
+            header = pl.DataFrame(schema=pl.read_parquet_schema(path))
+        except Exception as exc:  # not Parquet, or damaged
+            raise TableError(f"{rel}: cannot be read as parquet: {str(exc).splitlines()[0]}. "
+                             "Fix or remove the file and load again.") from None
+        where = rel
+    if not header.columns:
+        raise TableError(f"{rel}: the file is empty; a follows file needs a header row with "
+                         f"{', '.join(TABLES['follows'].required)}.")
+    _check_columns(header, where)
+    header = header.rename({c: c.strip().lower() for c in header.columns})
+    header = conform(header, "follows", where, "Add it, or rename the column that holds it",
+                     warnings)
+    keep = list(header.columns)
+    stream = ((lambda: csv_pieces(path, rel, gz, keep)) if fmt == "csv"
+              else (lambda: parquet_pieces(path, keep)))
+    return TablePart("follows", header, rel, line_numbers(0, 1),
+                     "line" if fmt == "csv" else "row", stream=stream)
 
 
 def read_folder(folder: Path) -> Extract:
@@ -151,6 +143,10 @@ def read_folder(folder: Path) -> Extract:
         if fmt != "parquet" and _looks_utf16(path, gz):  # reads "fine", as garbage
             raise TableError(f"{rel}: is not UTF-8 text (it looks like UTF-16, as Excel's "
                              f"'Unicode text' writes it). {SAVE_AS_UTF8}")
+        if table == "follows" and fmt in ("csv", "parquet"):  # the graph: never whole
+            ext.parts.append(_streamed(path, rel, fmt, gz, ext.warnings))
+            ext.files.append(path)
+            continue
         try:
             data = gunzip(path, rel) if gz else path
             raw, first = _read(data, fmt)
@@ -158,10 +154,7 @@ def read_folder(folder: Path) -> Extract:
             raise
         except Exception as exc:  # any parser failure is a table-level fault
             if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-                raise TableError(
-                    f"{rel}{_first_bad_byte(data)}: is not UTF-8 text (it looks like a "
-                    f"one-byte encoding such as Latin-1 or Windows-1252). {SAVE_AS_UTF8}"
-                ) from None
+                raise TableError(not_utf8(rel, data)) from None
             raise TableError(
                 f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
                 f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
@@ -170,7 +163,7 @@ def read_folder(folder: Path) -> Extract:
         _check_columns(raw, header)
         lines, reader_reason = (line_numbers(raw.height, first), None)
         if fmt == "csv" and table != "follows":  # follows: a missing followee is caught by
-            lines, reader_reason = _field_counts(data, raw, first)  # its rules, and speed
+            lines, reader_reason = field_counts(data, raw, first)  # its rules, and speed
         raw = raw.rename({c: c.strip().lower() for c in raw.columns})
         missing = [c for c in spec.required if c not in raw.columns]
         if missing and raw.height == 0 and not raw.columns:

@@ -13,8 +13,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
+import polars as pl
+
+from .base import line_numbers
 
 CHUNK = 64 << 20
 
@@ -86,3 +90,41 @@ def _with_csv_module(fh: io.BufferedIOBase) -> tuple[np.ndarray, np.ndarray] | N
     finally:
         text.detach()  # the caller closes the file
     return np.array(lines[1:], dtype=np.int64), np.array(fields[1:], dtype=np.int64)
+
+
+def field_counts(data: Path | bytes, raw: pl.DataFrame, first: int
+                 ) -> tuple[pl.Series, pl.Series | None]:
+    """Each record's true line, and a reason for records with the wrong number of fields
+    (polars reads a short row's missing fields as empty and cuts a long row's extras)."""
+    found = layout(data if isinstance(data, bytes) else str(data))
+    if found is None or found[0].size != raw.height:  # cannot tell: plain numbering
+        return line_numbers(raw.height, first), None
+    lines, fields = found
+    header = len(raw.columns)
+    wrong = pl.Series(fields != header)
+    reason = None
+    if wrong.any():
+        reason = pl.select(pl.when(wrong).then(pl.format(
+            "the row has {} fields; the header has {} (rule: field-count)",
+            pl.Series(fields), pl.lit(header)))).to_series().alias("reason")
+    return pl.Series("line", lines, dtype=pl.Int64), reason
+
+
+SAVE_AS_UTF8 = ("Save it as UTF-8 (in Excel: CSV UTF-8; or iconv -f LATIN1 -t UTF-8) and "
+                "load again.")
+
+
+NEWLINE = b"\n"
+
+
+def not_utf8(rel: str, data: Path | bytes, first_line: int = 1) -> str:
+    """The refusal of a text that is not UTF-8, naming the line of its first bad byte
+    (``data`` starts at line ``first_line`` of the file ``rel``)."""
+    raw = data if isinstance(data, bytes) else data.read_bytes()
+    where = ""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f" line {raw.count(NEWLINE, 0, exc.start) + first_line}"
+    return (f"{rel}{where}: is not UTF-8 text (it looks like a one-byte encoding such as "
+            f"Latin-1 or Windows-1252). {SAVE_AS_UTF8}")

@@ -1,0 +1,268 @@
+"""The follows table loaded in bounded memory, however large the follower graph.
+
+A follower graph is the one input that outgrows memory, so it is never held whole:
+
+1. **check**: each piece of each file (``TablePart.pieces``) is typed and checked
+   against the follows suite; rejected rows go to quarantine files, accepted ones to a
+   staging file; the account ids seen are kept (the only thing held for the batch);
+2. **key**: once every id has its dense key, the staged rows get their keys and are
+   spread into buckets, each a range of followee keys of one network;
+3. **per bucket**: a key repeated inside the batch keeps its first row (the others are
+   quarantined, naming where the first is); rows the lake already holds unchanged are
+   skipped, changed ones replace theirs; rows are put in followee-key order.
+
+The table then gets one Delta commit streamed from the buckets in key order, so memory
+is bounded by a piece and a bucket, not by the file (README.md, "Performance").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reach.schema import TABLES
+
+from .context import follows_context
+from .lake import Lake, table_schema
+from .parse import to_canonical
+from .quarantine import combine, rejected, rule_of
+from .readers.base import TablePart
+from .rules import row_violations
+
+#: rows per bucket of followee keys (a bucket is sorted and checked in memory)
+BUCKET_ROWS = 4_000_000
+KEY = ["network", "followee_key", "follower_key"]
+_STAGED = {"followee_key": pl.Int32, "follower_key": pl.Int32, "followed_at": None,
+           "file": pl.Int32, "line": pl.Int64}
+
+
+def _write(df: pl.DataFrame, path: Path) -> Path:
+    df.write_parquet(path, compression="lz4", statistics=False)
+    return path
+
+
+@dataclass
+class FollowsLoad:
+    """One batch's follows, staged on local disk under ``staging``."""
+
+    staging: Path
+    batch_id: str
+    params: dict[str, Any]
+    say: Callable[[str], None] = lambda _m: None
+    files: list[str] = field(default_factory=list)
+    line_word: dict[int, str] = field(default_factory=dict)
+    rows_in: int = 0
+    quarantined: int = 0
+    replaced: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)
+    accepted_per_network: Counter = field(default_factory=Counter)
+    _checked: list[Path] = field(default_factory=list)
+    _rejected: list[Path] = field(default_factory=list)
+    _final: list[tuple[str, Path]] = field(default_factory=list)
+    _ids: list[pl.DataFrame] = field(default_factory=list)
+    _columns: list[str] = field(default_factory=list)
+    _keys: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: rows the lake holds with other values, replaced by this batch
+    changed: int = 0
+
+    # -- 1. check --------------------------------------------------------------------
+    def check(self, parts: list[TablePart]) -> None:
+        spec = TABLES["follows"]
+        self._columns = list(dict.fromkeys(c for p in parts for c in p.raw.columns))
+        for part in parts:
+            index = self._file_index(part.file, part.line_word)
+            for piece in part.pieces():
+                if piece.files is None:
+                    files = pl.repeat(index, piece.raw.height, eager=True, dtype=pl.Int32)
+                else:  # a part gathering many files names each row's
+                    files = piece.files.replace_strict(
+                        {f: self._file_index(f, part.line_word)
+                         for f in piece.files.unique(maintain_order=True)},
+                        return_dtype=pl.Int32)
+                typed, type_reason = to_canonical(piece.raw, spec)
+                flags = [c for c in typed.columns if c.startswith("__type_failed_")]
+                typed = typed.with_columns(pl.col(flags).fill_null(False))
+                reason = combine(*([piece.reader_reason] if piece.reader_reason is not None
+                                   else []), type_reason,
+                                 row_violations(follows_context(typed), "follows",
+                                                self.params))
+                good = reason.is_null()
+                self.rows_in += piece.raw.height
+                if not good.all():
+                    bad = ~good
+                    self._reject(piece.raw.filter(bad), files.filter(bad),
+                                 piece.lines.filter(bad), reason.filter(bad))
+                ok = typed.filter(good).select(spec.names).with_columns(
+                    files.filter(good).alias("file"), piece.lines.filter(good).alias("line"))
+                self.accepted_per_network.update(dict(ok["network"].value_counts().iter_rows()))
+                self._checked.append(_write(ok, self._path("checked")))
+                self._keep_ids(ok)
+                self.say(f"checking follows ({self.rows_in:,} rows read)")
+
+    def _file_index(self, name: str, line_word: str) -> int:
+        if name not in self.files:
+            self.files.append(name)
+            self.line_word[len(self.files) - 1] = line_word
+        return self.files.index(name)
+
+    def _path(self, kind: str) -> Path:
+        n = len(self._checked) + len(self._rejected) + len(self._final)
+        return self.staging / f"{kind}-{n:06d}.parquet"
+
+    def _reject(self, values: pl.DataFrame, files: pl.Series, lines: pl.Series,
+                reason: pl.Series) -> None:
+        names = pl.Series(self.files).gather(files)
+        word = self.line_word[int(files[0])]
+        values = values.select([pl.col(c) if c in values.columns else pl.lit(None).alias(c)
+                                for c in self._columns])
+        q = rejected(values, names, lines, word, reason, self.batch_id)
+        self.quarantined += q.height
+        self.reasons.update(dict(q.select(rule_of(pl.col("reason"))).to_series()
+                                 .value_counts().iter_rows()))
+        self.examples.extend(q["reason"].head(3 - len(self.examples)).to_list())
+        self._rejected.append(_write(q, self._path("rejected")))
+
+    def _keep_ids(self, ok: pl.DataFrame) -> None:
+        self._ids.append(pl.concat([
+            ok.select("network", pl.col(c).alias("account_id"))
+            for c in ("follower_id", "followee_id")]).unique())
+        if sum(f.height for f in self._ids) > BUCKET_ROWS:
+            self._ids = [pl.concat(self._ids).unique()]
+
+    def account_ids(self) -> pl.DataFrame:
+        """Every account id in the accepted rows (network, account_id)."""
+        return (pl.concat(self._ids).unique() if self._ids
+                else pl.DataFrame(schema={"network": pl.String, "account_id": pl.String}))
+
+    @property
+    def accepted(self) -> int:
+        return self.rows_in - self.quarantined
+
+    # -- 2. key, 3. per bucket ---------------------------------------------------------
+    def arrange(self, keys: pl.DataFrame, lake: Lake) -> None:
+        """Give the staged rows their keys, bucket them, then settle each bucket."""
+        self._keys = {n: k.sort("account_key") for (n,), k in
+                      keys.partition_by("network", as_dict=True, include_key=False).items()}
+        width, writers = {}, {}
+        for network, rows in self.accepted_per_network.items():
+            size = self._keys[network].height
+            width[network] = math.ceil(size / max(1, math.ceil(rows / BUCKET_ROWS)))
+        try:
+            for path in self._checked:
+                staged = pl.read_parquet(path)
+                path.unlink()
+                for (network,), part in staged.partition_by("network", as_dict=True).items():
+                    k = self._keys[network]
+                    part = (part.join(k.select(pl.col("account_id").alias("follower_id"),
+                                               pl.col("account_key").alias("follower_key")),
+                                      on="follower_id", how="left", maintain_order="left")
+                            .join(k.select(pl.col("account_id").alias("followee_id"),
+                                           pl.col("account_key").alias("followee_key")),
+                                  on="followee_id", how="left", maintain_order="left"))
+                    part = part.select(list(_STAGED)).with_columns(
+                        (pl.col("followee_key") // width[network]).alias("_bucket"))
+                    for (b,), rows in part.partition_by("_bucket", as_dict=True,
+                                                        include_key=False).items():
+                        table = rows.to_arrow()
+                        if (network, b) not in writers:
+                            writers[(network, b)] = pq.ParquetWriter(
+                                self.staging / f"bucket-{len(writers):06d}.parquet",
+                                table.schema, compression="lz4")
+                        writers[(network, b)].write_table(table)
+        finally:
+            for w in writers.values():
+                w.close()
+        self.say("checking follows against the lake")
+        stored = lake.versions.get("follows") is not None
+        for (network, b) in sorted(writers):
+            path = Path(writers[(network, b)].where)
+            self._settle(network, pl.read_parquet(path), lake if stored else None)
+            path.unlink()
+
+    def _settle(self, network: str, rows: pl.DataFrame, lake: Lake | None) -> None:
+        """One bucket: repeated keys quarantined, rows the lake holds unchanged dropped,
+        the rest in followee-key order (then as loaded) for the commit."""
+        pair = pl.struct("followee_key", "follower_key")
+        first = rows.select(pair.is_first_distinct()).to_series()
+        if not first.all():
+            self._duplicates(network, rows, first)
+            rows = rows.filter(first)
+        rows = rows.sort("followee_key", maintain_order=True)
+        if lake is not None:
+            lo, hi = int(rows["followee_key"].min()), int(rows["followee_key"].max())
+            old = (lake.scan("follows").filter(pl.col("network") == network,
+                                               pl.col("followee_key").is_between(lo, hi))
+                   .select("followee_key", "follower_key", "followed_at")
+                   .join(rows.lazy().select("followee_key", "follower_key"),
+                         on=["followee_key", "follower_key"], how="semi").collect())
+            if old.height:
+                self.replaced += old.height
+                same = old.join(rows, on=["followee_key", "follower_key", "followed_at"],
+                                how="semi", nulls_equal=True)
+                rows = rows.join(same, on=["followee_key", "follower_key"], how="anti",
+                                 maintain_order="left")
+                self.changed += old.height - same.height
+        if rows.height:
+            final = rows.select("followee_key", "follower_key", "followed_at")
+            self._final.append((network, _write(final, self._path("final"))))
+
+    def _duplicates(self, network: str, rows: pl.DataFrame, first: pl.Series) -> None:
+        """Quarantine each later row of a repeated key, naming where its first row is."""
+        idx = pl.int_range(0, rows.height, eager=True).alias("_i")
+        keyed = rows.with_columns(idx)
+        firsts = keyed.filter(first).select("followee_key", "follower_key",
+                                            pl.col("file").alias("_ffile"),
+                                            pl.col("line").alias("_fline"))
+        later = keyed.filter(~first).join(firsts, on=["followee_key", "follower_key"],
+                                          how="left", maintain_order="left")
+        ids = self._keys[network]["account_id"]
+        names = pl.Series(self.files)
+        values = pl.DataFrame({
+            "network": pl.repeat(network, later.height, eager=True, dtype=pl.String),
+            "follower_id": ids.gather(later["follower_key"]),
+            "followee_id": ids.gather(later["followee_key"]),
+            "followed_at": later["followed_at"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")})
+        first_at = (names.gather(later["_ffile"]) + " "
+                    + pl.Series([self.line_word[i] for i in later["_ffile"]]) + " "
+                    + later["_fline"].cast(pl.String))
+        reason = ("duplicate key (network, follower_id, followee_id) = (" + network + ", "
+                  + values["follower_id"] + ", " + values["followee_id"] + "); the first, at "
+                  + first_at + ", was kept (rule: unique-key)")
+        self._reject(values, later["file"], later["line"], reason)
+
+    # -- the commit ------------------------------------------------------------------
+    @property
+    def merges(self) -> bool:
+        """Whether the batch changes rows the lake holds (a MERGE, not an append)."""
+        return self.changed > 0
+
+    def rows_out(self) -> int:
+        return sum(pq.ParquetFile(p).metadata.num_rows for _, p in self._final)
+
+    def batches(self) -> pa.RecordBatchReader:
+        """The rows to commit, bucket after bucket, in the table's stored columns."""
+        schema = table_schema("follows")
+        arrow = pl.DataFrame(schema=schema).to_arrow().schema
+
+        def gen() -> Iterator[pa.RecordBatch]:
+            for network, path in self._final:
+                ids = self._keys[network]["account_id"]
+                rows = pl.read_parquet(path)
+                out = rows.with_columns(
+                    pl.lit(network).alias("network"),
+                    ids.gather(rows["follower_key"]).alias("follower_id"),
+                    ids.gather(rows["followee_key"]).alias("followee_id")).select(list(schema))
+                yield from out.cast(schema).to_arrow().to_batches()
+        return pa.RecordBatchReader.from_batches(arrow, gen())
+
+    def quarantine_files(self) -> list[Path]:
+        return list(self._rejected)

@@ -1,0 +1,131 @@
+"""A large table file read in bounded pieces, so memory does not grow with the file.
+
+The follower graph is the input that outgrows memory (README.md, "Performance"): its
+files are read a few tens of megabytes at a time. A CSV piece ends at a record boundary
+(a newline outside quotes) and is parsed with the file's header; its rows keep their
+true line numbers. A Parquet file is read a row group batch at a time.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import polars as pl
+import pyarrow.parquet as pq
+
+from reach.errors import TableError
+
+from .base import LimitedGzip, Piece, line_numbers
+from .csvlayout import field_counts, not_utf8
+
+#: rows per piece (memory follows rows, not bytes: a short row costs as much to check)
+PIECE_ROWS = 1_000_000
+#: bytes of CSV text read for the first piece, and the most for any
+FIRST_BYTES, MAX_BYTES = 8 << 20, 64 << 20
+
+
+def record_end(data: bytes) -> int:
+    """Length of the longest prefix of ``data`` made of whole records: up to the last
+    newline outside quotes (0 when there is none)."""
+    if b'"' not in data:
+        return data.rfind(b"\n") + 1
+    b = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(b == 10)
+    quotes_before = np.searchsorted(np.flatnonzero(b == 34), newlines)
+    outside = newlines[quotes_before % 2 == 0]  # "" escapes keep the parity
+    return int(outside[-1]) + 1 if outside.size else 0
+
+
+def header_end(data: bytes) -> int:
+    """Length of the first record (the header) of ``data``; 0 when it has no end yet."""
+    i = data.find(b"\n")
+    while i >= 0 and data.count(b'"', 0, i) % 2:  # a newline inside a quoted name
+        i = data.find(b"\n", i + 1)
+    return i + 1
+
+
+def _blocks(fh: BinaryIO | LimitedGzip, size: Callable[[], int]) -> Iterator[bytes]:
+    """Whole records, about ``size()`` bytes at a time."""
+    carry = b""
+    while block := fh.read(size()):
+        data = carry + block
+        cut = record_end(data)
+        if cut:
+            yield data[:cut]
+        carry = data[cut:]
+    if carry.strip():
+        yield carry
+
+
+def _open(path: Path, rel: str, gz: bool) -> BinaryIO | LimitedGzip:
+    return LimitedGzip(path, rel) if gz else open(path, "rb")  # noqa: SIM115
+
+
+def csv_header(path: Path, rel: str, gz: bool) -> pl.DataFrame:
+    """The file's columns, as an empty frame (read from its first record only)."""
+    with _open(path, rel, gz) as fh:
+        head = next(_blocks(fh, lambda: 1 << 16), b"")
+    head = head[:header_end(head)] or head
+    try:
+        return pl.read_csv(io.BytesIO(head), infer_schema=False, n_rows=0)
+    except pl.exceptions.NoDataError:
+        return pl.DataFrame()
+    except Exception as exc:  # not UTF-8, or not CSV at all
+        if "utf" in str(exc).lower():
+            raise TableError(not_utf8(rel, head)) from None
+        raise TableError(f"{rel}: cannot be read as csv: {str(exc).splitlines()[0]}. Fix "
+                         "or remove the file and load again.") from None
+
+
+def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piece]:
+    """The rows after the header, piece by piece, in the columns ``keep`` (lower-cased
+    names: the table's columns the file has)."""
+    header: bytes | None = None
+    line = 2  # of the piece's first record
+    size = [FIRST_BYTES]  # then sized to PIECE_ROWS rows of the bytes per row seen
+    with _open(path, rel, gz) as fh:
+        for block in _blocks(fh, lambda: size[0]):
+            if header is None:
+                cut = header_end(block) or len(block)
+                header, block = block[:cut], block[cut:]
+                line = header.count(b"\n") + 1
+                if not block.strip():
+                    continue
+            data = header + block
+            try:
+                raw = pl.read_csv(io.BytesIO(data), infer_schema=False,
+                                  truncate_ragged_lines=True)
+            except Exception as exc:
+                if "utf" in str(exc).lower():
+                    raise TableError(not_utf8(rel, block, line)) from None
+                raise TableError(f"{rel} near line {line}: cannot be read as csv: "
+                                 f"{str(exc).splitlines()[0]}. Fix the file and load "
+                                 "again.") from None
+            reason = None
+            if b'"' in block or b"\n\n" in block or b"\n\r\n" in block:
+                # quoted fields may span lines, blank lines are skipped: count exactly
+                lines, reason = field_counts(data, raw, 2)
+                lines = lines + (line - 2)
+            else:
+                lines = line_numbers(raw.height, line)
+            line += block.count(b"\n")
+            if raw.height:
+                size[0] = min(MAX_BYTES, max(1 << 20, len(block) * PIECE_ROWS // raw.height))
+            raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+            yield Piece(raw.select(keep), lines, reason)
+
+
+def parquet_pieces(path: Path, keep: list[str]) -> Iterator[Piece]:
+    """The file's rows, a batch at a time, numbered from 1."""
+    pf = pq.ParquetFile(path)
+    wanted = [c for c in pf.schema_arrow.names if c.strip().lower() in keep]
+    row = 1
+    for batch in pf.iter_batches(batch_size=PIECE_ROWS, columns=wanted):
+        raw = pl.from_arrow(batch)
+        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+        yield Piece(raw, line_numbers(raw.height, row))
+        row += raw.height
