@@ -135,8 +135,8 @@ class FollowsLoad:
         self._ids.append(pl.concat([
             ok.select("network", pl.col(c).alias("account_id"))
             for c in ("follower_id", "followee_id")]).unique())
-        if sum(f.height for f in self._ids) > BUCKET_ROWS:
-            self._ids = [pl.concat(self._ids).unique()]
+        if sum(f.height for f in self._ids) > 2 * self._ids[0].height + BUCKET_ROWS:
+            self._ids = [pl.concat(self._ids).unique()]  # amortised: the set at most doubles
 
     def account_ids(self) -> pl.DataFrame:
         """Every account id in the accepted rows (network, account_id)."""
@@ -157,9 +157,10 @@ class FollowsLoad:
             size = self._keys[network].height
             width[network] = math.ceil(size / max(1, math.ceil(rows / BUCKET_ROWS)))
         try:
-            for path in self._checked:
-                staged = pl.read_parquet(path)
-                path.unlink()
+            for group in self._groups():  # a few pieces at once: each join hashes the key
+                staged = pl.read_parquet(group)  # map, whose cost is per join, not per row
+                for path in group:
+                    path.unlink()
                 for (network,), part in staged.partition_by("network", as_dict=True).items():
                     k = self._keys[network]
                     part = (part.join(k.select(pl.col("account_id").alias("follower_id"),
@@ -188,10 +189,22 @@ class FollowsLoad:
             self._settle(network, pl.read_parquet(path), lake if stored else None)
             path.unlink()
 
+    def _groups(self) -> Iterator[list[Path]]:
+        """The staged files, gathered into runs of about BUCKET_ROWS rows."""
+        group, rows = [], 0
+        for path in self._checked:
+            group.append(path)
+            rows += pq.ParquetFile(path).metadata.num_rows
+            if rows >= BUCKET_ROWS:
+                yield group
+                group, rows = [], 0
+        if group:
+            yield group
+
     def _settle(self, network: str, rows: pl.DataFrame, lake: Lake | None) -> None:
         """One bucket: repeated keys quarantined, rows the lake holds unchanged dropped,
         the rest in followee-key order (then as loaded) for the commit."""
-        pair = pl.struct("followee_key", "follower_key")
+        pair = pl.col("followee_key").cast(pl.Int64) * (1 << 32) + pl.col("follower_key")
         first = rows.select(pair.is_first_distinct()).to_series()
         if not first.all():
             self._duplicates(network, rows, first)
@@ -248,21 +261,23 @@ class FollowsLoad:
     def rows_out(self) -> int:
         return sum(pq.ParquetFile(p).metadata.num_rows for _, p in self._final)
 
-    def batches(self) -> pa.RecordBatchReader:
-        """The rows to commit, bucket after bucket, in the table's stored columns."""
+    def pieces(self) -> Iterator[tuple[str, pa.Table]]:
+        """The rows to commit, one (network, rows) per bucket, in the table's columns."""
         schema = table_schema("follows")
-        arrow = pl.DataFrame(schema=schema).to_arrow().schema
+        for network, path in self._final:
+            ids = self._keys[network]["account_id"]
+            rows = pl.read_parquet(path)
+            yield network, rows.with_columns(
+                pl.lit(network).alias("network"),
+                ids.gather(rows["follower_key"]).alias("follower_id"),
+                ids.gather(rows["followee_key"]).alias("followee_id")
+            ).select(list(schema)).cast(schema).to_arrow()
 
-        def gen() -> Iterator[pa.RecordBatch]:
-            for network, path in self._final:
-                ids = self._keys[network]["account_id"]
-                rows = pl.read_parquet(path)
-                out = rows.with_columns(
-                    pl.lit(network).alias("network"),
-                    ids.gather(rows["follower_key"]).alias("follower_id"),
-                    ids.gather(rows["followee_key"]).alias("followee_id")).select(list(schema))
-                yield from out.cast(schema).to_arrow().to_batches()
-        return pa.RecordBatchReader.from_batches(arrow, gen())
+    def batches(self) -> pa.RecordBatchReader:
+        """The same rows as one stream (for a MERGE)."""
+        arrow = pl.DataFrame(schema=table_schema("follows")).to_arrow().schema
+        return pa.RecordBatchReader.from_batches(
+            arrow, (b for _, t in self.pieces() for b in t.to_batches()))
 
     def quarantine_files(self) -> list[Path]:
         return list(self._rejected)

@@ -375,8 +375,10 @@ def _write_follows(commit: LoadCommit, follows: FollowsLoad, keys: pl.DataFrame,
     rows = follows.rows_out()
     say(f"writing follows ({rows:,} rows)")
     commit.add_quarantine_parts("follows", follows.quarantine_files())
-    commit.write_stream("follows", follows.batches(), rows,
-                        MERGE_KEYS["follows"] if follows.merges else None)
+    if follows.merges:  # the batch changes stored rows
+        commit.merge_stream("follows", follows.batches(), rows, MERGE_KEYS["follows"])
+    else:
+        commit.append_files("follows", follows.pieces(), rows)
     report.counts["follows"] = TableCount(follows.rows_in, follows.accepted,
                                           follows.quarantined, follows.replaced)
     if follows.quarantined:

@@ -85,6 +85,7 @@ def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piec
     """The rows after the header, piece by piece, in the columns ``keep`` (lower-cased
     names: the table's columns the file has)."""
     header: bytes | None = None
+    names: dict[str, type[pl.String]] = {}
     line = 2  # of the piece's first record
     size = [FIRST_BYTES]  # then sized to PIECE_ROWS rows of the bytes per row seen
     with _open(path, rel, gz) as fh:
@@ -93,11 +94,12 @@ def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piec
                 cut = header_end(block) or len(block)
                 header, block = block[:cut], block[cut:]
                 line = header.count(b"\n") + 1
+                names = dict.fromkeys(pl.read_csv(io.BytesIO(header), infer_schema=False,
+                                                  n_rows=0).columns, pl.String)
                 if not block.strip():
                     continue
-            data = header + block
             try:
-                raw = pl.read_csv(io.BytesIO(data), infer_schema=False,
+                raw = pl.read_csv(io.BytesIO(block), has_header=False, schema=names,
                                   truncate_ragged_lines=True)
             except Exception as exc:
                 if "utf" in str(exc).lower():
@@ -105,14 +107,15 @@ def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piec
                 raise TableError(f"{rel} near line {line}: cannot be read as csv: "
                                  f"{str(exc).splitlines()[0]}. Fix the file and load "
                                  "again.") from None
+            newlines = block.count(b"\n") + (not block.endswith(b"\n"))
             reason = None
-            if b'"' in block or b"\n\n" in block or b"\n\r\n" in block:
+            if newlines != raw.height or b'"' in block:
                 # quoted fields may span lines, blank lines are skipped: count exactly
-                lines, reason = field_counts(data, raw, 2)
+                lines, reason = field_counts(header + block, raw, 2)
                 lines = lines + (line - 2)
-            else:
+            else:  # one record per line
                 lines = line_numbers(raw.height, line)
-            line += block.count(b"\n")
+            line += newlines
             if raw.height:
                 size[0] = min(MAX_BYTES, max(1 << 20, len(block) * PIECE_ROWS // raw.height))
             raw = raw.rename({c: c.strip().lower() for c in raw.columns})
