@@ -121,7 +121,21 @@ def test_a_second_batch_appends_merges_and_skips_as_a_dict_would(tiny_pieces, tm
             got.select("network", "follower_id", "followee_id", "followed_at").iter_rows()
             } == want
     assert report.counts["follows"].replaced == len(first[::2]) + len(first[1:28:4])
-    assert DeltaTable(uri).version() == version + 1  # one commit for the table
+    assert DeltaTable(uri).version() == version + 1  # one commit for the table (a MERGE)
+    # a batch of new edges only: files added to the table in one transaction
+    third = [("x", "99", str(b), "2026-03-01T00:00:00Z") for b in range(12)]
+    third += [("bluesky", "a", "b", "2026-03-01T00:00:00Z")]  # a network new to the table
+    batch3 = tmp_path / "batch3"
+    batch3.mkdir()
+    _follows_csv(batch3 / "follows.csv", third)
+    load(extract(str(batch3)), tmp_path / "lake")
+    want |= {(n, a, b): at for n, a, b, at in third}
+    got = Lake.open(tmp_path / "lake").read("follows")
+    assert {(n, a, b): at.strftime("%Y-%m-%dT%H:%M:%SZ") for n, a, b, at in
+            got.select("network", "follower_id", "followee_id", "followed_at").iter_rows()
+            } == want
+    assert DeltaTable(uri).version() == version + 2
+    assert Lake.open(tmp_path / "lake").manifest()["tables"]["follows"]["rows"] == len(want)
 
 
 def test_memory_does_not_grow_with_the_follower_graph(tmp_path):
