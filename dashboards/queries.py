@@ -208,6 +208,22 @@ class MartReader:
             return pl.DataFrame(schema={"account_id": pl.String, "followers": pl.Int64})
         return _ranked(self, network, path.stat().st_mtime_ns, self._lake_state())
 
+    def partial_lists(self, network: str, account_ids: list[str]) -> pl.DataFrame:
+        """Of ``account_ids``, those whose follower list (as sketched) holds fewer followers
+        than the account reports: account_id, listed, reported."""
+        accounts = self._table("accounts")
+        if not account_ids or "followers_count" not in accounts.columns:
+            return pl.DataFrame(schema={"account_id": pl.String, "listed": pl.Int64,
+                                        "reported": pl.Int64})
+        reported = accounts.filter(pl.col("network") == network,
+                                   pl.col("account_id").is_in(account_ids),
+                                   pl.col("followers_count").is_not_null())
+        return (reported.join(self.ranked(network), on="account_id", how="left")
+                .select("account_id",
+                        pl.col("followers").fill_null(0).cast(pl.Int64).alias("listed"),
+                        pl.col("followers_count").cast(pl.Int64).alias("reported"))
+                .filter(pl.col("listed") < pl.col("reported")))
+
     def reach_of(self, campaign: str, network: str) -> dict | None:
         """The reach mart's row for a campaign on a network (total_reach, method)."""
         reach = self.read("reach")

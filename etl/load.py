@@ -14,7 +14,7 @@ import fcntl
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -227,7 +227,7 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
 
 
 def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame],
-                 more: list[pl.DataFrame] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 more: Sequence[pl.DataFrame] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Extend the per-network account-key map with every new account id, deterministically.
 
     ``more``: further (network, account_id) frames (the streamed follows' ids).

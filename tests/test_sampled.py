@@ -213,3 +213,25 @@ def test_a_network_without_lists_is_modelled_from_counts_and_post_reach(tmp_path
     assert row["method"] == "modelled"
     assert (row["total_reach_low"], row["total_reach_high"]) == (120, 120)
     assert row["first_degree_reach"] == 100 and row["total_reach"] == 120
+
+
+def test_what_if_says_when_partial_lists_make_its_answer_unreliable(tmp_path):
+    """The What-if page's answer comes from sketches of the listed followers: with a
+    partial list among the accounts involved it says so, naming how much is listed."""
+    import subprocess
+    import sys
+
+    from dashboards.pages.whatif import partial_words
+    from dashboards.queries import MartReader
+    edges = [(f"u{i}", "brand") for i in range(5)] + [(f"v{i}", "big") for i in range(6)]
+    _reach(tmp_path, _tables(edges, {"brand": 10, "big": 6}, [("p", "brand")], []))
+    lake = tmp_path / "lake"
+    subprocess.run([sys.executable, "-m", "reach_cli.main", "compute", "--lake", str(lake)],
+                   check=True, capture_output=True)
+    reader = MartReader(lake)
+    partial = reader.partial_lists("x", ["big", "brand"])
+    assert partial.rows() == [("brand", 5, 10)]  # big's list is whole
+    words = partial_words(partial)
+    assert words.startswith("1 of the accounts involved list fewer followers than they "
+                            "report (5 of 10 listed, 50%)")
+    assert partial_words(reader.partial_lists("x", ["big"])) is None

@@ -94,7 +94,26 @@ def register(app, reader) -> None:
             html.P(baseline_words(base, est), id="wi-baseline",
                    style={"fontSize": "16px", "margin": "6px 0"}),
             *([html.P(ROUGH, id="wi-rough", style={"color": "#92400e"})]
-              if est.rel_error > 0.25 else [])])
+              if est.rel_error > 0.25 else []),
+            *([html.P(words, id="wi-partial", style={"color": "#92400e"})]
+              if (words := partial_words(reader.partial_lists(
+                  network, accounts + reader.exposer_ids(campaign, network)))) else [])])
+
+
+def partial_words(partial) -> str | None:
+    """What partial follower lists do to the answer, or None when every list is whole.
+
+    The sketches hold the followers listed: a chosen account's unlisted followers are
+    missed (too low), and people already reached through unlisted memberships look new
+    (too high), so the number is neither exact nor a bound (README.md, "Metrics")."""
+    if partial.height == 0:
+        return None
+    listed, reported = int(partial["listed"].sum()), int(partial["reported"].sum())
+    return (f"{partial.height:,} of the accounts involved list fewer followers than they "
+            f"report ({human(listed)} of {human(reported)} listed, "
+            f"{listed / reported:.0%}). This answer counts listed followers only: it can be "
+            "too low (followers not listed) or too high (people already reached whose "
+            "follow is not listed). Load fuller lists for a firm answer.")
 
 
 def baseline_words(base: dict | None, est) -> str:
