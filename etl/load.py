@@ -331,6 +331,7 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
                                 f"to: {', '.join(undone)}")
         _write_batch(commit, extract, accepted, quarantined, keys, new_keys, report, say,
                      follows)
+        report.counts = {t: report.counts[t] for t in LOAD_ORDER if t in report.counts}
         say("committing")
         commit.finish({
             "batch_id": batch_id, "loaded_at": datetime.now(UTC).isoformat(),
