@@ -157,8 +157,9 @@ class FollowsLoad:
             size = self._keys[network].height
             width[network] = math.ceil(size / max(1, math.ceil(rows / BUCKET_ROWS)))
         try:
-            for group in self._groups():  # a few pieces at once: each join hashes the key
-                staged = pl.read_parquet(group)  # map, whose cost is per join, not per row
+            # a few pieces at a time: a join's cost is mostly hashing the key map, once
+            for group in self._groups():
+                staged = pl.read_parquet(group)
                 for path in group:
                     path.unlink()
                 for (network,), part in staged.partition_by("network", as_dict=True).items():
