@@ -11,8 +11,9 @@ A follower graph is the one input that outgrows memory, so it is never held whol
    quarantined, naming where the first is); rows the lake already holds unchanged are
    skipped, changed ones replace theirs; rows are put in followee-key order.
 
-The table then gets one Delta commit streamed from the buckets in key order, so memory
-is bounded by a piece and a bucket, not by the file (README.md, "Performance").
+Each bucket then becomes one Parquet file and the files are committed as one Delta
+transaction (etl.lake.LoadCommit.append_files), so memory is bounded by a piece and a
+bucket, not by the file (README.md, "The lake").
 """
 
 from __future__ import annotations
@@ -33,15 +34,14 @@ from reach.schema import TABLES
 from .context import follows_context
 from .lake import Lake, table_schema
 from .parse import to_canonical
-from .quarantine import combine, rejected, rule_of
+from .quarantine import combine, rejected, tally
 from .readers.base import TablePart
 from .rules import row_violations
 
 #: rows per bucket of followee keys (a bucket is sorted and checked in memory)
 BUCKET_ROWS = 4_000_000
-KEY = ["network", "followee_key", "follower_key"]
-_STAGED = {"followee_key": pl.Int32, "follower_key": pl.Int32, "followed_at": None,
-           "file": pl.Int32, "line": pl.Int64}
+#: the columns a keyed row keeps until its bucket is settled
+_STAGED = ("followee_key", "follower_key", "followed_at", "file", "line")
 
 
 def _write(df: pl.DataFrame, path: Path) -> Path:
@@ -126,8 +126,7 @@ class FollowsLoad:
                                 for c in self._columns])
         q = rejected(values, names, lines, word, reason, self.batch_id)
         self.quarantined += q.height
-        self.reasons.update(dict(q.select(rule_of(pl.col("reason"))).to_series()
-                                 .value_counts().iter_rows()))
+        self.reasons.update(tally(q))
         self.examples.extend(q["reason"].head(3 - len(self.examples)).to_list())
         self._rejected.append(_write(q, self._path("rejected")))
 
@@ -170,7 +169,7 @@ class FollowsLoad:
                             .join(k.select(pl.col("account_id").alias("followee_id"),
                                            pl.col("account_key").alias("followee_key")),
                                   on="followee_id", how="left", maintain_order="left"))
-                    part = part.select(list(_STAGED)).with_columns(
+                    part = part.select(_STAGED).with_columns(
                         (pl.col("followee_key") // width[network]).alias("_bucket"))
                     for (b,), rows in part.partition_by("_bucket", as_dict=True,
                                                         include_key=False).items():

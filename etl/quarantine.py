@@ -22,7 +22,7 @@ def as_text(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(pl.all().cast(pl.String, strict=False))
 
 
-def rule_of(reason: pl.Expr) -> pl.Expr:
+def _rule_of(reason: pl.Expr) -> pl.Expr:
     """The rules a reason names ("(rule: type)" ...), joined."""
     return reason.str.extract_all(r"\(rule: ([^)]+)\)").list.eval(
         pl.element().str.slice(7).str.strip_chars_end(")")).list.join(", ")
@@ -40,5 +40,5 @@ def rejected(values: pl.DataFrame, file: pl.Series, line: pl.Series, line_word: 
 
 def tally(q: pl.DataFrame) -> dict[str, int]:
     """Rows per rule, most frequent first."""
-    return dict(q.select(rule_of(pl.col("reason")).alias("rule")).group_by("rule").len()
+    return dict(q.select(_rule_of(pl.col("reason")).alias("rule")).group_by("rule").len()
                 .sort("len", descending=True).iter_rows())
