@@ -20,7 +20,7 @@ from reach.errors import TableError
 from reach.schema import TABLES
 
 from .base import Extract, TablePart, conform, gunzip, line_numbers
-from .csvlayout import SAVE_AS_UTF8, field_counts, not_utf8
+from .csvlayout import SAVE_AS_UTF8, field_counts, unreadable
 from .pieces import csv_header, csv_pieces, parquet_pieces
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
@@ -104,8 +104,7 @@ def _streamed(path: Path, rel: str, fmt: str, gz: bool, warnings: list[str]) -> 
         try:
             header = pl.DataFrame(schema=pl.read_parquet_schema(path))
         except Exception as exc:  # not Parquet, or damaged
-            raise TableError(f"{rel}: cannot be read as parquet: {str(exc).splitlines()[0]}. "
-                             "Fix or remove the file and load again.") from None
+            raise unreadable(rel, exc, what="parquet") from None
         where = rel
     if not header.columns:
         raise TableError(f"{rel}: the file is empty; a follows file needs a header row with "
@@ -153,11 +152,7 @@ def read_folder(folder: Path) -> Extract:
         except TableError:
             raise
         except Exception as exc:  # any parser failure is a table-level fault
-            if "utf-8" in str(exc).lower() or "utf8" in str(exc).lower():
-                raise TableError(not_utf8(rel, data)) from None
-            raise TableError(
-                f"{rel}: cannot be read as {fmt}{' (gzip)' if gz else ''}: "
-                f"{str(exc).splitlines()[0]}. Fix or remove the file and load again.") from exc
+            raise unreadable(rel, exc, data, what=f"{fmt}{' (gzip)' if gz else ''}") from exc
         spec = TABLES[table]
         header = f"{rel} line 1 (the header)" if fmt == "csv" else rel
         _check_columns(raw, header)

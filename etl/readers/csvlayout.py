@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from reach.errors import TableError
+
 from .base import line_numbers
 
 CHUNK = 64 << 20
@@ -128,3 +130,17 @@ def not_utf8(rel: str, data: Path | bytes, first_line: int = 1) -> str:
         where = f" line {raw.count(NEWLINE, 0, exc.start) + first_line}"
     return (f"{rel}{where}: is not UTF-8 text (it looks like a one-byte encoding such as "
             f"Latin-1 or Windows-1252). {SAVE_AS_UTF8}")
+
+
+def unreadable(rel: str, exc: Exception, data: Path | bytes | None = None, *,
+               what: str = "csv", near: int | None = None) -> TableError:
+    """The refusal of a file the parser could not read (or of its piece starting at line
+    ``near``): not UTF-8 text, named with the line of its first bad byte; else the
+    parser's own first line."""
+    text = str(exc)
+    if data is not None and ("utf-8" in text.lower() or "utf8" in text.lower()):
+        return TableError(not_utf8(rel, data, near or 1))
+    where = rel if near is None else f"{rel} near line {near}"
+    fix = "Fix or remove the file" if near is None else "Fix the file"
+    return TableError(f"{where}: cannot be read as {what}: {text.splitlines()[0]}. {fix} "
+                      "and load again.")

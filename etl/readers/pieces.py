@@ -17,10 +17,8 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from reach.errors import TableError
-
 from .base import LimitedGzip, Piece, line_numbers
-from .csvlayout import field_counts, not_utf8
+from .csvlayout import field_counts, unreadable
 
 #: rows per piece (memory follows rows, not bytes: a short row costs as much to check)
 PIECE_ROWS = 1_000_000
@@ -75,10 +73,7 @@ def csv_header(path: Path, rel: str, gz: bool) -> pl.DataFrame:
     except pl.exceptions.NoDataError:
         return pl.DataFrame()
     except Exception as exc:  # not UTF-8, or not CSV at all
-        if "utf" in str(exc).lower():
-            raise TableError(not_utf8(rel, head)) from None
-        raise TableError(f"{rel}: cannot be read as csv: {str(exc).splitlines()[0]}. Fix "
-                         "or remove the file and load again.") from None
+        raise unreadable(rel, exc, head) from None
 
 
 def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piece]:
@@ -102,11 +97,7 @@ def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piec
                 raw = pl.read_csv(io.BytesIO(block), has_header=False, schema=names,
                                   truncate_ragged_lines=True)
             except Exception as exc:
-                if "utf" in str(exc).lower():
-                    raise TableError(not_utf8(rel, block, line)) from None
-                raise TableError(f"{rel} near line {line}: cannot be read as csv: "
-                                 f"{str(exc).splitlines()[0]}. Fix the file and load "
-                                 "again.") from None
+                raise unreadable(rel, exc, block, near=line) from None
             newlines = block.count(b"\n") + (not block.endswith(b"\n"))
             reason = None
             if newlines != raw.height or b'"' in block:
