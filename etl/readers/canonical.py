@@ -95,28 +95,34 @@ def _check_columns(raw: pl.DataFrame, header: str) -> None:
         seen[key] = c
 
 
+def _columns_checked(raw: pl.DataFrame, rel: str, table: str, fmt: str,
+                     warnings: list[str]) -> pl.DataFrame:
+    """The file's columns as the table's: names that differ beyond case refused,
+    lower-cased, an empty file named as such, then :func:`conform`."""
+    where = f"{rel} line 1 (the header)" if fmt == "csv" else rel
+    _check_columns(raw, where)
+    raw = raw.rename({c: c.strip().lower() for c in raw.columns})
+    if raw.height == 0 and not raw.columns:
+        raise TableError(f"{rel}: the file is empty; a {table} file needs a header row "
+                         f"with {', '.join(TABLES[table].required)}.")
+    return conform(raw, table, where, "Add it, or rename the column that holds it", warnings)
+
+
 def _streamed(path: Path, rel: str, fmt: str, gz: bool, warnings: list[str]) -> TablePart:
     """A follows file checked by its header now and read piece by piece at load time."""
     if fmt == "csv":
         header = csv_header(path, rel, gz)
-        where = f"{rel} line 1 (the header)"
     else:
         try:
             header = pl.DataFrame(schema=pl.read_parquet_schema(path))
         except Exception as exc:  # not Parquet, or damaged
             raise unreadable(rel, exc, what="parquet") from None
-        where = rel
-    if not header.columns:
-        raise TableError(f"{rel}: the file is empty; a follows file needs a header row with "
-                         f"{', '.join(TABLES['follows'].required)}.")
-    _check_columns(header, where)
-    header = header.rename({c: c.strip().lower() for c in header.columns})
-    header = conform(header, "follows", where, "Add it, or rename the column that holds it",
-                     warnings)
-    keep = list(header.columns)
-    stream = ((lambda: csv_pieces(path, rel, gz, keep)) if fmt == "csv"
+    names = header.columns  # as the file spells them
+    checked = _columns_checked(header, rel, "follows", fmt, warnings)
+    keep = checked.columns
+    stream = ((lambda: csv_pieces(path, rel, gz, names, keep)) if fmt == "csv"
               else (lambda: parquet_pieces(path, keep)))
-    return TablePart("follows", header, rel, line_numbers(0, 1),
+    return TablePart("follows", checked, rel, line_numbers(0, 1),
                      "line" if fmt == "csv" else "row", stream=stream)
 
 
@@ -153,19 +159,10 @@ def read_folder(folder: Path) -> Extract:
             raise
         except Exception as exc:  # any parser failure is a table-level fault
             raise unreadable(rel, exc, data, what=f"{fmt}{' (gzip)' if gz else ''}") from exc
-        spec = TABLES[table]
-        header = f"{rel} line 1 (the header)" if fmt == "csv" else rel
-        _check_columns(raw, header)
         lines, reader_reason = (line_numbers(raw.height, first), None)
         if fmt == "csv" and table != "follows":  # follows: a missing followee is caught by
             lines, reader_reason = field_counts(data, raw, first)  # its rules, and speed
-        raw = raw.rename({c: c.strip().lower() for c in raw.columns})
-        missing = [c for c in spec.required if c not in raw.columns]
-        if missing and raw.height == 0 and not raw.columns:
-            raise TableError(f"{rel}: the file is empty; a {table} file needs a header row "
-                             f"with {', '.join(spec.required)}.")
-        raw = conform(raw, table, header, "Add it, or rename the column that holds it",
-                      ext.warnings)
+        raw = _columns_checked(raw, rel, table, fmt, ext.warnings)
         ext.files.append(path)
         ext.parts.append(TablePart(table, raw, rel, lines,
                                    "line" if fmt != "parquet" else "row",

@@ -76,11 +76,13 @@ def csv_header(path: Path, rel: str, gz: bool) -> pl.DataFrame:
         raise unreadable(rel, exc, head) from None
 
 
-def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piece]:
+def csv_pieces(path: Path, rel: str, gz: bool, names: list[str], keep: list[str]
+               ) -> Iterator[Piece]:
     """The rows after the header, piece by piece, in the columns ``keep`` (lower-cased
-    names: the table's columns the file has)."""
+    names: the table's columns the file has); ``names``: the header as
+    :func:`csv_header` read it."""
+    schema = dict.fromkeys(names, pl.String)
     header: bytes | None = None
-    names: dict[str, type[pl.String]] = {}
     line = 2  # of the piece's first record
     size = [FIRST_BYTES]  # then sized to PIECE_ROWS rows of the bytes per row seen
     with _open(path, rel, gz) as fh:
@@ -89,12 +91,10 @@ def csv_pieces(path: Path, rel: str, gz: bool, keep: list[str]) -> Iterator[Piec
                 cut = header_end(block) or len(block)
                 header, block = block[:cut], block[cut:]
                 line = header.count(b"\n") + 1
-                names = dict.fromkeys(pl.read_csv(io.BytesIO(header), infer_schema=False,
-                                                  n_rows=0).columns, pl.String)
                 if not block.strip():
                     continue
             try:
-                raw = pl.read_csv(io.BytesIO(block), has_header=False, schema=names,
+                raw = pl.read_csv(io.BytesIO(block), has_header=False, schema=schema,
                                   truncate_ragged_lines=True)
             except Exception as exc:
                 raise unreadable(rel, exc, block, near=line) from None
