@@ -2,7 +2,7 @@
 
 A follower graph is the one input that outgrows memory, so it is never held whole:
 
-1. **check**: each piece of each file (``TablePart.pieces``) is typed and checked
+1. **check**: each piece of each file (``readers.pieces.part_pieces``) is typed and checked
    against the follows suite; rejected rows go to quarantine files, accepted ones to a
    staging file; the account ids seen are kept (the only thing held for the batch);
 2. **key**: once every id has its dense key, the staged rows get their keys and are
@@ -36,6 +36,7 @@ from .lake import Lake, table_schema
 from .parse import to_canonical
 from .quarantine import combine, rejected, tally
 from .readers.base import TablePart
+from .readers.pieces import part_pieces
 from .rules import row_violations
 
 #: rows per bucket of followee keys (a bucket is sorted and checked in memory)
@@ -80,7 +81,7 @@ class FollowsLoad:
         self._columns = list(dict.fromkeys(c for p in parts for c in p.raw.columns))
         for part in parts:
             index = self._file_index(part.file, part.line_word)
-            for piece in part.pieces():
+            for piece in part_pieces(part):
                 if piece.files is None:
                     files = pl.repeat(index, piece.raw.height, eager=True, dtype=pl.Int32)
                 else:  # a part gathering many files names each row's
@@ -261,7 +262,7 @@ class FollowsLoad:
     def rows_out(self) -> int:
         return sum(pq.ParquetFile(p).metadata.num_rows for _, p in self._final)
 
-    def pieces(self) -> Iterator[tuple[str, pa.Table]]:
+    def buckets(self) -> Iterator[tuple[str, pa.Table]]:
         """The rows to commit, one (network, rows) per bucket, in the table's columns."""
         schema = table_schema("follows")
         for network, path in self._final:
@@ -277,7 +278,7 @@ class FollowsLoad:
         """The same rows as one stream (for a MERGE)."""
         arrow = pl.DataFrame(schema=table_schema("follows")).to_arrow().schema
         return pa.RecordBatchReader.from_batches(
-            arrow, (b for _, t in self.pieces() for b in t.to_batches()))
+            arrow, (b for _, t in self.buckets() for b in t.to_batches()))
 
     def quarantine_files(self) -> list[Path]:
         return list(self._rejected)

@@ -379,7 +379,7 @@ def _write_follows(commit: LoadCommit, follows: FollowsLoad, keys: pl.DataFrame,
     if follows.merges:  # the batch changes stored rows
         commit.merge_stream("follows", follows.batches(), rows, MERGE_KEYS["follows"])
     else:
-        commit.append_files("follows", follows.pieces(), rows)
+        commit.append_files("follows", follows.buckets(), rows)
     report.counts["follows"] = TableCount(follows.rows_in, follows.accepted,
                                           follows.quarantined, follows.replaced)
     if follows.quarantined:

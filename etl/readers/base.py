@@ -91,19 +91,9 @@ class TablePart:
     files: pl.Series | None = None
     #: per-row problems the reader saw (e.g. a row with the wrong number of fields)
     reader_reason: pl.Series | None = None
-    #: a large file read piece by piece (``raw`` then holds only its header's columns)
+    #: a large file read piece by piece (``raw`` then holds only its header's columns;
+    #: etl.readers.pieces.part_pieces reads either kind of part in pieces)
     stream: Callable[[], Iterator[Piece]] | None = None
-
-    def pieces(self, rows: int = 2_000_000) -> Iterator[Piece]:
-        """The rows in bounded pieces: read from the file when streamed, else sliced."""
-        if self.stream is not None:
-            yield from self.stream()
-            return
-        for start in range(0, self.raw.height, rows):
-            files = None if self.files is None else self.files.slice(start, rows)
-            yield Piece(self.raw.slice(start, rows), self.lines.slice(start, rows),
-                        None if self.reader_reason is None
-                        else self.reader_reason.slice(start, rows), files)
 
 
 @dataclass

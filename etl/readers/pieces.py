@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from .base import LimitedGzip, Piece, line_numbers
+from .base import LimitedGzip, Piece, TablePart, line_numbers
 from .csvlayout import field_counts, unreadable
 
 #: rows per piece (memory follows rows, not bytes: a short row costs as much to check)
@@ -123,3 +123,16 @@ def parquet_pieces(path: Path, keep: list[str]) -> Iterator[Piece]:
         raw = raw.rename({c: c.strip().lower() for c in raw.columns})
         yield Piece(raw, line_numbers(raw.height, row))
         row += raw.height
+
+
+def part_pieces(part: TablePart) -> Iterator[Piece]:
+    """A part's rows in pieces of PIECE_ROWS: read from its file when it is streamed,
+    else sliced from the rows a reader already holds."""
+    if part.stream is not None:
+        yield from part.stream()
+        return
+    for start in range(0, part.raw.height, PIECE_ROWS):
+        yield Piece(part.raw.slice(start, PIECE_ROWS), part.lines.slice(start, PIECE_ROWS),
+                    None if part.reader_reason is None
+                    else part.reader_reason.slice(start, PIECE_ROWS),
+                    None if part.files is None else part.files.slice(start, PIECE_ROWS))
