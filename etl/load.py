@@ -50,10 +50,6 @@ SORT_KEYS = {
 MERGE_KEYS = {"follows": ["network", "followee_key", "follower_key"]}
 
 
-def _storage_order(name: str, df: pl.DataFrame) -> pl.DataFrame:
-    return df.sort(SORT_KEYS[name], maintain_order=True)
-
-
 @dataclass
 class TableCount:
     rows_in: int = 0
@@ -411,10 +407,9 @@ def _write_batch(commit: LoadCommit, extract: Extract, accepted: dict[str, pl.Da
             continue
         say(f"writing {name} ({df.height:,} rows)")
         if spec.partitioned:
-            df = pl.concat([_storage_order(name, _with_keys(part, spec, net_keys[(network,)]))
+            df = pl.concat([_with_keys(part, spec, net_keys[(network,)])
                             for (network,), part in df.partition_by("network", as_dict=True)
                             .items()])
-        else:
-            df = _storage_order(name, df)
+        df = df.sort(SORT_KEYS[name], maintain_order=True)  # within each network's rows
         report.counts[name].replaced = commit.upsert(name, df,
                                                      MERGE_KEYS.get(name, list(spec.key)))
