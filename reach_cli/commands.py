@@ -133,11 +133,16 @@ def compute(args: argparse.Namespace) -> int:
         say("writing marts")
         lake.write_marts(marts)
     when = f" (the lake as of batch {as_of})" if as_of else ""
-    from reach.audience.sampled import partial_accounts
-    partial = (partial_accounts(tables) if (marts["reach"]["method"] == "sampled").any()
-               else None)
-    _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts, partial)
+    _print_marts(f"marts written to {lake.location.join('marts')}{when}", marts,
+                 _partial_accounts(tables, marts))
     return 0
+
+
+def _partial_accounts(tables: dict, marts: dict):
+    """The accounts whose lists are partial, where some reach cell was estimated from them."""
+    from reach.audience.sampled import partial_accounts
+    return (partial_accounts(tables) if (marts["reach"]["method"] == "sampled").any()
+            else None)
 
 
 def _lake_tables(lake) -> dict:
@@ -227,18 +232,8 @@ def _compute_spark(args: argparse.Namespace) -> int:
             raise UsageError(f"--spark-conf {item!r}: expected KEY=VALUE")
         conf[key] = value
     from etl.lake import Lake
-    from reach.audience.sampled import partial_accounts
     lake = Lake.open(args.lake, as_of=getattr(args, "as_of", None))
-    partial = partial_accounts(_lake_tables(lake))
-    if partial.height:
-        nets = ", ".join(f"{n} ({c:,})" for n, c in partial["network"].value_counts(
-            sort=True).iter_rows())
-        raise UsageError(
-            f"{partial.height:,} authors or sharers list fewer followers than they report "
-            f"(partial lists, by network: {nets}). The Spark engine counts lists as "
-            "complete and would report those cells' undercount as exact; compute with the "
-            "Polars engine (`reach compute` without --engine spark), which estimates them "
-            "(method sampled).")
+    tables = _lake_tables(lake)
     with _progress() as say:
         say("starting Spark")
         # no --spark-master: spark-submit's, or local[*] when run plainly
@@ -246,7 +241,8 @@ def _compute_spark(args: argparse.Namespace) -> int:
         marts = compute_spark(spark, read_lake(spark, lake), approx=args.approx, progress=say)
         say("writing marts")
         lake.write_marts(marts)
-    _print_marts(f"marts written by Spark to {lake.location.join('marts')}", marts)
+    _print_marts(f"marts written by Spark to {lake.location.join('marts')}", marts,
+                 _partial_accounts(tables, marts))
     out.print(f"Spark computes {', '.join(SPARK_MARTS)}; the other marts come from "
               "`reach compute --engine polars`.")
     return 0

@@ -20,7 +20,10 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True) -> dict[str, list[dict]]:
+def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True,
+                partial: bool = False) -> dict[str, list[dict]]:
+    """Small random tables of every kind; ``partial``: about a third of network x's
+    accounts report more followers than their lists hold (method ``sampled``)."""
     rnd = random.Random(seed)
     nets = ["x", "fb"] + (["tw"] if graph_less else [])
     campaigns = [{"campaign_id": f"c{i}", "name": f"Campaign {i}",
@@ -76,6 +79,9 @@ def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True) -> di
         if a["followers_count"] is not None and a["network"] != "tw":
             a["followers_count"] = min(a["followers_count"],
                                        indeg.get((a["network"], a["account_id"]), 0))
+        if partial and a["network"] == "x" and rnd.random() < 0.35:
+            listed = indeg.get((a["network"], a["account_id"]), 0)
+            a["followers_count"] = listed + rnd.randint(1, 2 * listed + 1)
     # conversions: some accounts convert, once or twice, before, during or after the posts
     crnd = random.Random(seed + 1000)
     conversions = []

@@ -165,18 +165,8 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
         return row | {"method": "no_graph"}
     gathered = int(g.in_degree(cell.exposers).sum())
     if estimates is not None:
-        # Some lists hold fewer followers than the account reports: an estimate, never
-        # an exact count of the followers we happen to see.
-        first, total = estimates
-        if np.isnan(total.estimate):
-            row |= {"method": "sampled"}  # nothing listed to estimate from
-        else:
-            f, t = round(first.estimate), round(total.estimate)
-            row |= {"first_degree_reach": f, "total_reach": t,
-                    "second_degree_reach": max(t - f, 0), "method": "sampled",
-                    "rel_error": total.rel_error, "total_reach_low": math.floor(total.low),
-                    "total_reach_high": math.ceil(total.high)}
-    elif sketches is not None and (approx or gathered > exact_limit):
+        return _sampled_row(row, estimates)
+    if sketches is not None and (approx or gathered > exact_limit):
         store = sketches[cell.network]
         first = reach_estimate(store, authors, authors)
         total = reach_estimate(store, cell.exposers, authors)
@@ -206,6 +196,25 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
     t = row.get("total_reach")
     row["dedup_ratio"] = (t / pot) if t is not None and pot and pot > 0 else None
     return row
+
+
+def _sampled_row(row: dict, estimates: tuple[Estimate, Estimate]) -> dict:
+    """A cell some of whose lists hold fewer followers than the account reports: an
+    estimate (README.md, "Partial follower lists"), never an exact count of the followers
+    we happen to see; unknown where nothing is listed to estimate from."""
+    first, total = estimates
+    row = row | dict.fromkeys(("first_degree_reach", "second_degree_reach", "total_reach",
+                               "rel_error", "total_reach_low", "total_reach_high",
+                               "dedup_ratio")) | {"method": "sampled"}
+    if np.isnan(total.estimate):
+        return row
+    f, t = round(first.estimate), round(total.estimate)
+    pot = row.get("potential_reach")
+    return row | {"first_degree_reach": f, "total_reach": t,
+                  "second_degree_reach": max(t - f, 0), "rel_error": total.rel_error,
+                  "total_reach_low": math.floor(total.low),
+                  "total_reach_high": math.ceil(total.high),
+                  "dedup_ratio": t / pot if pot else None}
 
 
 def _modelled_row(row: dict, inputs: tuple) -> dict:
@@ -239,26 +248,32 @@ def undeduplicated(rs: list[dict], linked: bool) -> dict:
     return out
 
 
-def with_modelled(reach: pl.DataFrame, inputs: dict[tuple[str, str], tuple], linked: bool
-                  ) -> pl.DataFrame:
-    """``reach`` with its graph-less cells estimated (`modelled`) and the `all` rows of
-    their campaigns redone: for an engine that leaves those cells unknown (Spark)."""
-    if not inputs:
+def with_estimates(reach: pl.DataFrame, linked: bool, *,
+                   sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
+                   modelled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
+    """``reach`` with the cells of partial lists estimated (`sampled`), its graph-less cells
+    estimated (`modelled`) and the `all` rows of their campaigns redone: for an engine that
+    counts every list as complete and leaves graph-less cells unknown (Spark)."""
+    if not sampled and not modelled:
         return reach
     rows = reach.to_dicts()
     cells = [r for r in rows if r["network"] != "all"]
     for i, r in enumerate(cells):
-        if r["method"] == "no_graph" and (r["campaign_id"], r["network"]) in inputs:
-            cells[i] = _modelled_row(r, inputs[(r["campaign_id"], r["network"])])
-    changed = {r["campaign_id"] for r in cells if r["method"] == "modelled"}
+        key = (r["campaign_id"], r["network"])
+        if key in (sampled or {}):
+            cells[i] = _sampled_row(r, sampled[key])
+        elif r["method"] == "no_graph" and key in (modelled or {}):
+            cells[i] = _modelled_row(r, modelled[key])
+    changed = {r["campaign_id"] for r in cells if r["method"] in ("sampled", "modelled")}
     out = []
     for r in rows:
         if r["network"] == "all" and r["campaign_id"] in changed:
             mine = [c for c in cells if c["campaign_id"] == r["campaign_id"]]
             r = {**r, "first_degree_reach": None, "second_degree_reach": None,
                  "total_reach": None, "dedup_ratio": None, "rel_error": None,
-                 "total_reach_low": None, "total_reach_high": None} | undeduplicated(
-                mine, linked)
+                 "total_reach_low": None, "total_reach_high": None,
+                 "authors": sum(c["authors"] for c in mine),
+                 "sharers": sum(c["sharers"] for c in mine)} | undeduplicated(mine, linked)
         out.append(r)
     done = pl.DataFrame(cells + [r for r in out if r["network"] == "all"],
                         schema=REACH_SCHEMA)

@@ -116,12 +116,22 @@ def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: 
     hist, entries_excluded = marker.membership_histogram(g, part)
     marker.unmark(exact)
     marker.unmark(excluded)
-    listed, rep = float(g.in_degree(part).sum()), float(reported[part].sum())
-    rate = listed / rep if rep > 0 else 1.0
+    return from_counts(int(exact.size), hist, entries_excluded, float(g.in_degree(part).sum()),
+                       float(reported[part].sum()), int(part.size))
+
+
+def from_counts(exact: int, hist: np.ndarray, entries_excluded: float, listed: float,
+                reported: float, accounts: int) -> Estimate:
+    """The estimate from what the lists show (the engines gather these counts their own
+    way): ``exact`` people following a complete list, ``hist[j]`` other people found in j
+    of the ``accounts`` partial lists, ``entries_excluded`` entries of those lists that
+    are excluded or already counted, and the partial lists' ``listed`` and ``reported``
+    follower totals."""
+    rate = listed / reported if reported > 0 else 1.0
     if rate <= 0:  # nothing listed for these accounts: no sample to estimate from
         return Estimate(math.nan, math.nan, math.nan)
-    memberships = rep - entries_excluded / rate
-    return estimate_unseen(hist, rate, memberships, int(part.size)) + int(exact.size)
+    memberships = reported - entries_excluded / rate
+    return estimate_unseen(hist, rate, memberships, accounts) + exact
 
 
 def cell_estimates(cells: list, graphs: dict[str, FollowerGraph],

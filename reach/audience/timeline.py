@@ -38,6 +38,15 @@ def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
     return times
 
 
+def scaled_curve(cumulative: np.ndarray, estimate: float) -> np.ndarray:
+    """The cumulative curve as the lists show it, scaled to end at the cell's estimated
+    reach (README.md, "Partial follower lists"); as it is where nothing was estimated."""
+    curve = np.asarray(cumulative, dtype=np.float64)
+    if not np.isnan(estimate):
+        curve = curve * (estimate / curve[-1])
+    return np.round(curve).astype(np.int64)
+
+
 def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                   sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
     frames = []
@@ -52,16 +61,10 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         span_days = (cell.exposed_at.max() - cell.exposed_at.min()) / (24 * HOUR_US)
         width = HOUR_US * (24 if span_days > DAILY_AFTER_DAYS else 1)
         buckets, counts = np.unique(times // width * width, return_counts=True)
-        cumulative, method = np.cumsum(counts).astype(np.float64), "exact"
+        cumulative, method = np.cumsum(counts), "exact"
         estimates = (sampled or {}).get((cell.campaign_id, cell.network))
         if estimates is not None:
-            # the curve as the lists show it, scaled to end at the cell's estimate
-            # (README.md, "Partial follower lists")
-            est = estimates[1]
-            if not np.isnan(est.estimate):
-                cumulative *= est.estimate / cumulative[-1]
-            method = "sampled"
-        cumulative = np.round(cumulative).astype(np.int64)
+            cumulative, method = scaled_curve(cumulative, estimates[1].estimate), "sampled"
         frames.append(pl.DataFrame({
             "campaign_id": cell.campaign_id, "network": cell.network,
             "bucket_start": pl.Series(buckets).cast(pl.Datetime("us", "UTC")),

@@ -26,20 +26,33 @@ AMPLIFIER_SCHEMA = {
 }
 
 
-def _sampled_credit(g: FollowerGraph, cell: Cell, reported: np.ndarray, observed: np.ndarray,
-                    total: float) -> tuple[np.ndarray, np.ndarray]:
+def sampled_credit(observed: np.ndarray, listed: np.ndarray, reported: np.ndarray,
+                   total: float) -> np.ndarray:
     """Credits where some lists are partial (README.md, "Partial follower lists"): each
     exposer's credit on the lists as they are, divided by the share of its followers its
-    list holds, then scaled so the credits sum to the cell's estimated total_reach. People
-    only one account reached cannot be read off samples: incremental_reach is empty."""
-    listed = g.in_degree(cell.exposers).astype(np.float64)
-    rep = reported[cell.exposers]
-    rate = np.where(np.isnan(rep) | (rep <= listed), 1.0,
-                    listed / np.where(rep > 0, rep, 1.0))
+    list holds (``reported`` NaN: not reported), then scaled so the credits sum to the
+    cell's estimated ``total`` reach. People only one account reached cannot be read off
+    samples: the caller leaves incremental_reach empty."""
+    listed = listed.astype(np.float64)
+    rate = np.where(np.isnan(reported) | (reported <= listed), 1.0,
+                    listed / np.where(reported > 0, reported, 1.0))
     weighted = np.where(rate > 0, observed / np.where(rate > 0, rate, 1.0), 0.0)
     if weighted.sum() > 0 and not np.isnan(total):
         weighted *= total / weighted.sum()
-    return weighted, np.full(cell.exposers.size, None)
+    return weighted
+
+
+def ranked(df: pl.DataFrame) -> pl.DataFrame:
+    """Amplifier rows ranked within their cell, in the mart's columns and order."""
+    df = df.with_columns(
+        # Credits are sums of fractions: round so that equal credits tie exactly, whatever
+        # order the engine summed them in (Spark and Polars then rank alike).
+        pl.struct(-pl.col("shapley_reach").fill_null(0).round(RANK_DIGITS),
+                  -pl.col("shares_triggered"),
+                  pl.col("account_id")).rank("ordinal")
+        .over("campaign_id", "network").cast(pl.Int64).alias("rank"))
+    return df.select(list(AMPLIFIER_SCHEMA)).cast(AMPLIFIER_SCHEMA).sort(
+        "campaign_id", "network", "rank")
 
 
 def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
@@ -56,9 +69,10 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
                                                    markers[cell.network])
             if estimates is not None:
-                method = "sampled"
-                shapley, incremental = _sampled_credit(g, cell, reported[cell.network],
-                                                       shapley, estimates[1].estimate)
+                method, incremental = "sampled", np.full(cell.exposers.size, None)
+                shapley = sampled_credit(shapley, g.in_degree(cell.exposers),
+                                         reported[cell.network][cell.exposers],
+                                         estimates[1].estimate)
         else:
             shapley = np.full(cell.exposers.size, np.nan)
             incremental = np.full(cell.exposers.size, None)
@@ -75,12 +89,4 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                 on=["campaign_id", "network", "account_key"])
           .join(account_keys, on=["network", "account_key"], how="left")
           .with_columns(pl.col("shares_triggered").fill_null(0)))
-    df = df.with_columns(
-        # Credits are sums of fractions: round so that equal credits tie exactly, whatever
-        # order the engine summed them in (Spark and Polars then rank alike).
-        pl.struct(-pl.col("shapley_reach").fill_null(0).round(RANK_DIGITS),
-                  -pl.col("shares_triggered"),
-                  pl.col("account_id")).rank("ordinal")
-        .over("campaign_id", "network").cast(pl.Int64).alias("rank"))
-    return df.select(list(AMPLIFIER_SCHEMA)).cast(AMPLIFIER_SCHEMA).sort(
-        "campaign_id", "network", "rank")
+    return ranked(df)

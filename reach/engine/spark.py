@@ -10,7 +10,8 @@ the two engines give the same rows.
 
 Callers pass a SparkSession and the lake's tables as Spark DataFrames; results come back
 as Polars frames with the Polars engine's schemas (marts are small: per campaign ×
-network). ``approx=True`` counts distinct reach with Spark's HyperLogLog++
+network). Lists shorter than their account's followers_count are estimated as the Polars
+engine does (method ``sampled``, ``reach.engine.spark_sampled``). ``approx=True`` counts distinct reach with Spark's HyperLogLog++
 (approx_count_distinct), ``method = "hll"``, ``rel_error`` ≈ 2 × rsd.
 """
 
@@ -21,6 +22,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from reach.audience.distinct import with_estimates
+from reach.engine import spark_sampled
 from reach.engine.registry import MARTS
 from reach.resources import resource
 
@@ -68,17 +71,17 @@ def read_lake(spark, lake) -> dict:
     return out
 
 
-def _modelled(spark, reach: pl.DataFrame) -> pl.DataFrame:
-    """Graph-less cells estimated from counts (`modelled`), as the Polars engine does:
-    only those networks' campaign posts, their shares and accounts reach the driver."""
-    from reach.audience.distinct import reported_counts, with_modelled
+def _modelled(spark) -> dict:
+    """Inputs of the graph-less cells' estimate from counts (`modelled`), as the Polars
+    engine gathers them: only those networks' campaign posts, their shares and accounts
+    reach the driver."""
+    from reach.audience.distinct import reported_counts
     from reach.audience.modelled import modelled_inputs
     nets = [r[0] for r in spark.sql(
         "SELECT DISTINCT network FROM posts WHERE campaign_id IS NOT NULL AND network NOT IN "
         "(SELECT network FROM graph_networks)").collect()]
-    reach = reach.sort("campaign_id", pl.col("network") == "all", "network")
     if not nets:
-        return reach
+        return {}
     where = "network IN ({})".format(", ".join(f"'{n}'" for n in nets))
 
     def frame(query: str, schema: dict) -> pl.LazyFrame:
@@ -93,10 +96,7 @@ def _modelled(spark, reach: pl.DataFrame) -> pl.DataFrame:
                      f"WHERE {where}", {"network": s, "account_key": i, "followers_count": i})
     sizes = dict(spark.sql(f"SELECT network, max(account_key) + 1 FROM account_keys WHERE "
                            f"{where} GROUP BY network").collect())
-    inputs = modelled_inputs(posts, shares, nets, reported_counts(accounts, sizes))
-    linked = spark.sql("SELECT count(*) FROM accounts WHERE person_id IS NOT NULL"
-                       ).collect()[0][0] > 0
-    return with_modelled(reach, inputs, linked)
+    return modelled_inputs(posts, shares, nets, reported_counts(accounts, sizes))
 
 
 def _hadoop(uri: str) -> str:
@@ -121,20 +121,36 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
     view("reach_cells", sql("reach_cells"), cache=True)
     cells = spark.sql("SELECT * FROM reach_cells")
     all_rows = spark.sql(sql("reach_all"))
-    out = {"reach": _modelled(spark, _polars(cells.unionByName(all_rows),
-                                             MARTS["reach"].schema))}
+    # lists shorter than their account's followers_count: estimated as the Polars engine does
+    view("partial_lists", sql("partial_lists"), cache=True)
+    partial = spark.sql("SELECT count(*) FROM partial_lists").collect()[0][0] > 0
+    if partial:
+        say("spark: estimates from partial follower lists")
+    found, lists = (spark_sampled.estimates(spark, spark_sampled.CELLS) if partial
+                    else ({}, None))
+    linked = spark.sql("SELECT count(*) FROM accounts WHERE person_id IS NOT NULL"
+                       ).collect()[0][0] > 0
+    out = {"reach": with_estimates(
+        _polars(cells.unionByName(all_rows), MARTS["reach"].schema).sort(
+            "campaign_id", pl.col("network") == "all", "network"),
+        linked, sampled=spark_sampled.by_cell(found), modelled=_modelled(spark))}
     say("spark: cascades and amplifiers")
     view("cascade_parents", sql("cascade_parents"))
     tree, pairs = _cascade_tree(spark)
     view("cascade_tree", tree, cache=True)
     view("cascade_pairs", pairs, cache=True)
     view("triggered", sql("shares_triggered"))
-    out["cascades"] = _polars(spark.sql(sql("cascades")), MARTS["cascades"].schema).sort(
+    cascade_found = (spark_sampled.estimates(spark, spark_sampled.CASCADES)[0] if partial
+                     else {})
+    out["cascades"] = spark_sampled.cascades(
+        _polars(spark.sql(sql("cascades")), MARTS["cascades"].schema), cascade_found).sort(
         "network", "post_id")
-    out["amplifiers"] = _polars(spark.sql(sql("amplifiers")), MARTS["amplifiers"].schema).sort(
+    out["amplifiers"] = spark_sampled.amplifiers(
+        _polars(spark.sql(sql("amplifiers")), MARTS["amplifiers"].schema), found, lists).sort(
         "campaign_id", "network", "rank")
     say("spark: timeline")
-    out["timeline"] = _polars(spark.sql(sql("timeline")), MARTS["timeline"].schema).sort(
+    out["timeline"] = spark_sampled.timeline(
+        _polars(spark.sql(sql("timeline")), MARTS["timeline"].schema), found).sort(
         "campaign_id", "network", "bucket_start")
     say("spark: two-hop audiences")
     out["two_hop"] = _polars(spark.sql(sql("two_hop")), MARTS["two_hop"].schema).sort(
