@@ -297,6 +297,7 @@ CREATE TABLE IF NOT EXISTS mart_reach (
 	rel_error DOUBLE PRECISION, 
 	total_reach_low BIGINT, 
 	total_reach_high BIGINT, 
+	listed_share DOUBLE PRECISION, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network)
 );
@@ -332,6 +333,8 @@ COMMENT ON COLUMN mart_reach.rel_error IS 'half-width of the ~95 %% interval rel
 COMMENT ON COLUMN mart_reach.total_reach_low IS '~95 %% bounds of total_reach (equal to it when exact) [people]';
 
 COMMENT ON COLUMN mart_reach.total_reach_high IS '~95 %% bounds of total_reach (equal to it when exact) [people]';
+
+COMMENT ON COLUMN mart_reach.listed_share IS '`sampled` cells: the share of their followers that the partial lists hold (Σ listed ÷ Σ followers_count over the cell''s authors and sharers whose lists are partial; the estimator''s sampling rate); empty otherwise [ratio 0..1]';
 
 COMMENT ON COLUMN mart_reach.suppressed IS 'privacy threshold: the columns left empty in this row because they describe fewer people than --min-people (or would reveal such a cell)';
 

@@ -133,6 +133,7 @@ CREATE TABLE IF NOT EXISTS mart_reach (
 	rel_error DOUBLE, 
 	total_reach_low BIGINT, 
 	total_reach_high BIGINT, 
+	listed_share DOUBLE, 
 	suppressed TEXT, 
 	PRIMARY KEY (campaign_id, network)
 );

@@ -69,6 +69,11 @@ def test_half_a_list_of_one_account_estimates_its_count(tmp_path):
     assert row["first_degree_reach"] == row["total_reach"] == 10
     assert row["total_reach_low"] <= 10 <= row["total_reach_high"]
     assert row["total_reach_low"] >= 5  # never below the people seen
+    assert row["listed_share"] == 0.5  # the sampling rate, which the dashboard shows
+    from dashboards.pages.compare import how_obtained
+    words = how_obtained(row["method"], row["rel_error"], row["total_reach_low"],
+                         row["total_reach_high"], row["listed_share"])
+    assert words.startswith("estimated from 50% of followers (partial lists), 95 % ")
 
 
 def test_whole_lists_are_exact(tmp_path):
@@ -76,7 +81,7 @@ def test_whole_lists_are_exact(tmp_path):
     counts = {"brand": 3, "s1": 2}  # what the lists hold: complete
     row = _reach(tmp_path, _tables(edges, counts, [("p", "brand")], [("s", "p", "s1")])
                  ).row(0, named=True)
-    assert row["method"] == "exact"
+    assert row["method"] == "exact" and row["listed_share"] is None
     assert (row["first_degree_reach"], row["total_reach"]) == (3, 4)
 
 
@@ -87,6 +92,7 @@ def test_one_short_list_makes_the_cell_an_estimate(tmp_path):
                                    [("s", "p", "s1")])).row(0, named=True)
     assert row["method"] == "sampled"
     assert row["first_degree_reach"] == 3  # the author's list is complete: exact part
+    assert row["listed_share"] == 0.5  # of the partial lists only: s1 lists 1 of 2
     assert row["total_reach_low"] >= 4 and row["total_reach_high"] >= row["total_reach"]
 
 

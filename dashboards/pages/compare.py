@@ -60,9 +60,13 @@ def _ys(values) -> list:
 METHOD_WORDS = {method: words for method, (words, _why) in METHODS.items()}
 
 
-def how_obtained(method: str | None, rel_error: float | None, low, high) -> str:
-    """'counted', or 'estimated from partial follower lists, 95 % 900–1,100 (±10 %)'."""
+def how_obtained(method: str | None, rel_error: float | None, low, high,
+                 listed_share: float | None = None) -> str:
+    """'counted', or 'estimated from 20 % of followers (partial lists), 95 % 900–1,100
+    (±10 %)'."""
     words = METHOD_WORDS.get(method or "", method or "")
+    if method == "sampled" and listed_share is not None:
+        words = f"estimated from {listed_share:.0%} of followers (partial lists)"
     if method in (None, "exact", "no_graph") or low is None or high is None:
         return words
     spread = f" (±{rel_error:.0%})" if rel_error is not None else ""
@@ -94,8 +98,8 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                                if f is not None or s is None or t is None else
                                "first/second split withheld (privacy threshold)")
                  + f"<br>distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
-                 + f"<br>{how_obtained(m, e, lo, hi)}"
-                 for n, f, s, t, p, r, m, e, lo, hi in d.select(
+                 + f"<br>{how_obtained(m, e, lo, hi, ls)}"
+                 for n, f, s, t, p, r, m, e, lo, hi, ls in with_how(d).select(
                      "name", "first_degree_reach", "second_degree_reach", "total_reach",
                      "potential_reach", "dedup_ratio", *_HOW).rows()]
         # an estimate is drawn with its ~95 % band, never as a bare bar
@@ -227,11 +231,18 @@ def rate_figure(rates: pl.DataFrame) -> dict:
                              "title": {"text": "engagements per impression"}}, hover)
 
 
-_HOW = ("method", "rel_error", "total_reach_low", "total_reach_high")
+_HOW = ("method", "rel_error", "total_reach_low", "total_reach_high", "listed_share")
+
+
+def with_how(reach: pl.DataFrame) -> pl.DataFrame:
+    """The reach mart with every column ``how_obtained`` reads (marts computed before
+    ``listed_share`` existed lack it)."""
+    return reach if "listed_share" in reach.columns else reach.with_columns(
+        listed_share=pl.lit(None, pl.Float64))
 
 
 def comparison_table(data: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    reach = data["reach"].select(
+    reach = with_how(data["reach"]).select(
         "name", "campaign_id", "network", "first_degree_reach", "second_degree_reach",
         "total_reach", "potential_reach", "dedup_ratio",
         pl.struct(_HOW).map_elements(lambda r: how_obtained(*r.values()),

@@ -16,7 +16,6 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -35,7 +34,7 @@ REACH_SCHEMA = {
     "sharers": pl.Int64, "first_degree_reach": pl.Int64, "second_degree_reach": pl.Int64,
     "total_reach": pl.Int64, "potential_reach": pl.Int64, "dedup_ratio": pl.Float64,
     "method": pl.String, "rel_error": pl.Float64, "total_reach_low": pl.Int64,
-    "total_reach_high": pl.Int64,
+    "total_reach_high": pl.Int64, "listed_share": pl.Float64,
 }
 
 
@@ -205,15 +204,15 @@ def _sampled_row(row: dict, estimates: tuple[Estimate, Estimate]) -> dict:
     first, total = estimates
     row = row | dict.fromkeys(("first_degree_reach", "second_degree_reach", "total_reach",
                                "rel_error", "total_reach_low", "total_reach_high",
-                               "dedup_ratio")) | {"method": "sampled"}
+                               "dedup_ratio")) | {"method": "sampled",
+                                                  "listed_share": total.listed_share}
     if np.isnan(total.estimate):
         return row
-    f, t = round(first.estimate), round(total.estimate)
+    f, (t, low, high) = first.rounded()[0], total.rounded()
     pot = row.get("potential_reach")
     return row | {"first_degree_reach": f, "total_reach": t,
                   "second_degree_reach": max(t - f, 0), "rel_error": total.rel_error,
-                  "total_reach_low": math.floor(total.low),
-                  "total_reach_high": math.ceil(total.high),
+                  "total_reach_low": low, "total_reach_high": high,
                   "dedup_ratio": t / pot if pot else None}
 
 
@@ -224,13 +223,12 @@ def _modelled_row(row: dict, inputs: tuple) -> dict:
     if got is None:
         return row
     first, total = got
-    f, t = round(first.estimate), round(total.estimate)
+    f, (t, low, high) = first.rounded()[0], total.rounded()
     pot = row.get("potential_reach")
     return row | {"first_degree_reach": f, "total_reach": t,
                   "second_degree_reach": max(t - f, 0), "method": "modelled",
-                  "rel_error": total.rel_error, "total_reach_low": math.floor(total.low),
-                  "total_reach_high": math.ceil(total.high),
-                  "dedup_ratio": t / pot if pot else None}
+                  "rel_error": total.rel_error, "total_reach_low": low,
+                  "total_reach_high": high, "dedup_ratio": t / pot if pot else None}
 
 
 def undeduplicated(rs: list[dict], linked: bool) -> dict:

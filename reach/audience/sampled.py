@@ -27,7 +27,7 @@ For a set of accounts X and excluded people (the authors):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -48,9 +48,20 @@ class Estimate:
     estimate: float
     low: float
     high: float
+    #: of the partial lists behind a ``sampled`` estimate: the share of their accounts'
+    #: reported followers they hold (the sampling rate)
+    listed_share: float | None = None
 
     def __add__(self, exact: int) -> Estimate:
-        return Estimate(self.estimate + exact, self.low + exact, self.high + exact)
+        return replace(self, estimate=self.estimate + exact, low=self.low + exact,
+                       high=self.high + exact)
+
+    def rounded(self) -> tuple[int | None, int | None, int | None]:
+        """(estimate, low, high) as whole people: the bounds widened to integers; empty
+        where nothing could be estimated."""
+        if np.isnan(self.estimate):
+            return None, None, None
+        return round(self.estimate), math.floor(self.low), math.ceil(self.high)
 
     @property
     def rel_error(self) -> float:
@@ -129,9 +140,10 @@ def from_counts(exact: int, hist: np.ndarray, entries_excluded: float, listed: f
     follower totals."""
     rate = listed / reported if reported > 0 else 1.0
     if rate <= 0:  # nothing listed for these accounts: no sample to estimate from
-        return Estimate(math.nan, math.nan, math.nan)
+        return Estimate(math.nan, math.nan, math.nan, 0.0)
     memberships = reported - entries_excluded / rate
-    return estimate_unseen(hist, rate, memberships, accounts) + exact
+    return replace(estimate_unseen(hist, rate, memberships, accounts) + exact,
+                   listed_share=rate)
 
 
 def cell_estimates(cells: list, graphs: dict[str, FollowerGraph],

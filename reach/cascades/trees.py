@@ -25,7 +25,6 @@ Management Science 62(1), 2016.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -195,12 +194,9 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
             np.concatenate([author_arr, np.asarray(keys, dtype=np.int64)]))
         rep = reported.get(network)
         if rep is not None and partial_lists(g, exposers, rep).any():
-            est = sampled_reach(markers[network], g, exposers, author_arr, rep)
-            if np.isnan(est.estimate):
-                out.append((None, "sampled", None, None))
-            else:
-                out.append((round(est.estimate), "sampled", math.floor(est.low),
-                            math.ceil(est.high)))
+            t, low, high = sampled_reach(markers[network], g, exposers, author_arr,
+                                         rep).rounded()
+            out.append((t, "sampled", low, high))
             continue
         n = (int(g.in_degree(author_arr)[0]) if keys is None
              else markers[network].distinct_followers(g, exposers, author_arr))

@@ -122,7 +122,7 @@ def cascades(rows: pl.DataFrame, found: Estimates) -> pl.DataFrame:
     if not found:
         return rows
     est = pl.DataFrame(
-        [(n, p, *_bounds(t)) for (n, p), (_, t) in found.items()], orient="row",
+        [(n, p, *t.rounded()) for (n, p), (_, t) in found.items()], orient="row",
         schema={"network": pl.String, "post_id": pl.String, "_t": pl.Int64,
                 "_low": pl.Int64, "_high": pl.Int64})
     out = rows.join(est.with_columns(_est=pl.lit(True)), on=["network", "post_id"], how="left")
@@ -135,9 +135,3 @@ def cascades(rows: pl.DataFrame, found: Estimates) -> pl.DataFrame:
         .alias("total_reach_low"),
         pl.when(hit).then(pl.col("_high")).otherwise(pl.col("total_reach_high"))
         .alias("total_reach_high")).select(rows.columns)
-
-
-def _bounds(e: Estimate) -> tuple:
-    if np.isnan(e.estimate):
-        return None, None, None
-    return round(e.estimate), int(np.floor(e.low)), int(np.ceil(e.high))

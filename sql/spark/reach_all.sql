@@ -51,7 +51,8 @@ SELECT c.campaign_id, 'all' AS network, c.posts,
             ELSE 'partial' END AS method,
        CASE WHEN c.exact = c.n THEN 0.0 END AS rel_error,
        CASE WHEN c.exact = c.n THEN coalesce(n.total_reach, 0) END AS total_reach_low,
-       CASE WHEN c.exact = c.n THEN coalesce(n.total_reach, 0) END AS total_reach_high
+       CASE WHEN c.exact = c.n THEN coalesce(n.total_reach, 0) END AS total_reach_high,
+       CAST(NULL AS DOUBLE) AS listed_share
 FROM cells AS c
 JOIN roles AS r USING (campaign_id)
 LEFT JOIN counts AS n USING (campaign_id)

@@ -34,7 +34,8 @@ SELECT c.campaign_id, c.network, c.posts, r.authors, r.sharers,
        END AS total_reach_low,
        CASE WHEN g.network IS NOT NULL
             THEN CAST(ceil(coalesce(n.total_reach, 0) * (1 + coalesce(n.rel_error, 0.0))) AS BIGINT)
-       END AS total_reach_high
+       END AS total_reach_high,
+       CAST(NULL AS DOUBLE) AS listed_share  -- set on the driver where lists are partial
 FROM cells AS c
 JOIN roles AS r USING (campaign_id, network)
 LEFT JOIN counts AS n USING (campaign_id, network)
