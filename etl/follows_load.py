@@ -4,9 +4,11 @@ A follower graph is the one input that outgrows memory, so it is never held whol
 
 1. **check**: each piece of each file (``readers.pieces.part_pieces``) is typed and checked
    against the follows suite; rejected rows go to quarantine files, accepted ones to a
-   staging file; the account ids seen are kept (the only thing held for the batch);
-2. **key**: once every id has its dense key, the staged rows get their keys and are
-   spread into buckets, each a range of followee keys of one network;
+   staging file, their ids replaced by numbers in the order first seen (``id_numbers``:
+   one hash table for the load; each distinct id is the only thing held for the batch);
+2. **key**: once every id has its dense key, one array per network turns the staged
+   rows' numbers into keys, and the rows are spread into buckets, each a range of
+   followee keys of one network;
 3. **per bucket**: a key repeated inside the batch keeps its first row (the others are
    quarantined, naming where the first is); rows the lake already holds unchanged are
    skipped, changed ones replace theirs; rows are put in followee-key order.
@@ -19,6 +21,7 @@ bucket, not by the file (README.md, "The lake").
 from __future__ import annotations
 
 import math
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ import pyarrow.parquet as pq
 from reach.schema import TABLES
 
 from .context import follows_context
+from .id_numbers import IdNumbers
 from .lake import Lake, table_schema
 from .parse import to_canonical
 from .quarantine import combine, rejected, tally
@@ -69,7 +73,11 @@ class FollowsLoad:
     _checked: list[Path] = field(default_factory=list)
     _rejected: list[Path] = field(default_factory=list)
     _final: list[tuple[str, Path]] = field(default_factory=list)
-    _ids: list[pl.DataFrame] = field(default_factory=list)
+    #: seeds the id hashes (etl.id_numbers; another seed after a collision)
+    seed: int = 0
+    #: set by the caller to stop checking (the rest of the load failed)
+    stop: threading.Event = field(default_factory=threading.Event)
+    _numbers: dict[str, IdNumbers] = field(default_factory=dict)
     _columns: list[str] = field(default_factory=list)
     _keys: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: rows the lake holds with other values, replaced by this batch
@@ -82,6 +90,8 @@ class FollowsLoad:
         for part in parts:
             index = self._file_index(part.file, part.line_word)
             for piece in part_pieces(part):
+                if self.stop.is_set():
+                    return
                 if piece.files is None:
                     files = pl.repeat(index, piece.raw.height, eager=True, dtype=pl.Int32)
                 else:  # a part gathering many files names each row's
@@ -105,8 +115,7 @@ class FollowsLoad:
                 ok = typed.filter(good).select(spec.names).with_columns(
                     files.filter(good).alias("file"), piece.lines.filter(good).alias("line"))
                 self.accepted_per_network.update(dict(ok["network"].value_counts().iter_rows()))
-                self._checked.append(_write(ok, self._path("checked")))
-                self._keep_ids(ok)
+                self._checked.append(_write(self._numbered(ok), self._path("checked")))
                 self.say(f"checking follows ({self.rows_in:,} rows read)")
 
     def _file_index(self, name: str, line_word: str) -> int:
@@ -131,16 +140,25 @@ class FollowsLoad:
         self.examples.extend(q["reason"].head(3 - len(self.examples)).to_list())
         self._rejected.append(_write(q, self._path("rejected")))
 
-    def _keep_ids(self, ok: pl.DataFrame) -> None:
-        self._ids.append(pl.concat([
-            ok.select("network", pl.col(c).alias("account_id"))
-            for c in ("follower_id", "followee_id")]).unique())
-        if sum(f.height for f in self._ids) > 2 * self._ids[0].height + BUCKET_ROWS:
-            self._ids = [pl.concat(self._ids).unique()]  # amortised: the set at most doubles
+    def _numbered(self, ok: pl.DataFrame) -> pl.DataFrame:
+        """``ok`` with each id replaced by its number (``follower_n``, ``followee_n``)."""
+        parts = (ok.partition_by("network", as_dict=True) if ok["network"].n_unique() > 1
+                 else {(ok["network"][0],): ok} if ok.height else {})
+        out = []
+        for (network,), part in parts.items():
+            numbers = self._numbers.setdefault(network, IdNumbers(self.seed))
+            out.append(part.with_columns(
+                pl.Series("follower_id", numbers.number(part["follower_id"])),
+                pl.Series("followee_id", numbers.number(part["followee_id"])))
+                .rename({"follower_id": "follower_n", "followee_id": "followee_n"}))
+        return pl.concat(out) if out else ok.rename({"follower_id": "follower_n",
+                                                     "followee_id": "followee_n"})
 
     def account_ids(self) -> pl.DataFrame:
-        """Every account id in the accepted rows (network, account_id)."""
-        return (pl.concat(self._ids).unique() if self._ids
+        """Every account id in the accepted rows (network, account_id), each once."""
+        frames = [pl.DataFrame({"network": network, "account_id": n.texts})
+                  for network, n in self._numbers.items()]
+        return (pl.concat(frames) if frames
                 else pl.DataFrame(schema={"network": pl.String, "account_id": pl.String}))
 
     @property
@@ -152,24 +170,24 @@ class FollowsLoad:
         """Give the staged rows their keys, bucket them, then settle each bucket."""
         self._keys = {n: k.sort("account_key") for (n,), k in
                       keys.partition_by("network", as_dict=True, include_key=False).items()}
-        width, writers = {}, {}
+        width, writers, key_of = {}, {}, {}
         for network, rows in self.accepted_per_network.items():
             size = self._keys[network].height
             width[network] = math.ceil(size / max(1, math.ceil(rows / BUCKET_ROWS)))
+            # number -> key: the numbered ids joined to the key map once
+            key_of[network] = (pl.DataFrame({"account_id": self._numbers[network].texts})
+                               .join(self._keys[network], on="account_id", how="left",
+                                     maintain_order="left")["account_key"])
         try:
-            # a few pieces at a time: a join's cost is mostly hashing the key map, once
             for group in self._groups():
                 staged = pl.read_parquet(group)
                 for path in group:
                     path.unlink()
                 for (network,), part in staged.partition_by("network", as_dict=True).items():
-                    k = self._keys[network]
-                    part = (part.join(k.select(pl.col("account_id").alias("follower_id"),
-                                               pl.col("account_key").alias("follower_key")),
-                                      on="follower_id", how="left", maintain_order="left")
-                            .join(k.select(pl.col("account_id").alias("followee_id"),
-                                           pl.col("account_key").alias("followee_key")),
-                                  on="followee_id", how="left", maintain_order="left"))
+                    keys_ = key_of[network]
+                    part = part.with_columns(
+                        keys_.gather(part["follower_n"]).alias("follower_key"),
+                        keys_.gather(part["followee_n"]).alias("followee_key"))
                     part = part.select(_STAGED).with_columns(
                         (pl.col("followee_key") // width[network]).alias("_bucket"))
                     for (b,), rows in part.partition_by("_bucket", as_dict=True,
@@ -191,7 +209,8 @@ class FollowsLoad:
             path.unlink()
 
     def _groups(self) -> Iterator[list[Path]]:
-        """The staged files, gathered into runs of about BUCKET_ROWS rows."""
+        """The staged files, gathered into runs of about BUCKET_ROWS rows (fewer, larger
+        writes to the buckets)."""
         group, rows = [], 0
         for path in self._checked:
             group.append(path)

@@ -14,7 +14,9 @@ import fcntl
 import hashlib
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,11 +25,12 @@ from typing import Any
 
 import polars as pl
 
-from reach.errors import LakeError
+from reach.errors import LakeError, ReachError
 from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import posts_context, shares_context
 from .follows_load import FollowsLoad
+from .id_numbers import HashCollision
 from .lake import KEYS_TABLE, Lake, LoadCommit, check_new_lake
 from .parse import to_canonical
 from .quarantine import as_text, combine, rejected, tally
@@ -48,6 +51,8 @@ SORT_KEYS = {
 #: follows are matched on their dense keys (one-to-one with the ids in a network): the
 #: files are in followee_key order, so a MERGE reads only files whose range it touches
 MERGE_KEYS = {"follows": ["network", "followee_key", "follower_key"]}
+#: further attempts, each with other hash seeds, when two follows ids share a hash
+COLLISION_RETRIES = 2
 
 
 @dataclass
@@ -222,6 +227,46 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     return reason
 
 
+def _check_tables(extract: Extract, lake: Lake, batch_id: str,
+                  accepted: dict[str, pl.DataFrame], quarantined: dict[str, pl.DataFrame],
+                  report: LoadReport, say: Callable[[str], None]) -> None:
+    """Check every table but the follows, whole and in load order: cross-row rules (a
+    share's post, a post's campaign) hold against the batch and the lake."""
+    lake_tables = {t: lake.read(t) for t in ("posts", "shares")}
+    campaigns_known = lake.read("campaigns")["campaign_id"].to_list()
+    for name in LOAD_ORDER:
+        spec = TABLES[name]
+        if name == "follows":
+            continue
+        batch = _TableBatch(spec, extract)
+        if batch.height == 0 and not any(p.table == name for p in extract.parts):
+            continue
+        say(f"validating {name} ({batch.height:,} rows)")
+        if name == "posts":
+            ids = campaigns_known + accepted.get("campaigns", pl.DataFrame(
+                schema={"campaign_id": pl.String}))["campaign_id"].to_list()
+            params = default_params(ids)
+        else:
+            params = default_params()
+        reason = _validate(batch, lake_tables, accepted, params)
+        good = reason.is_null()
+        accepted[name] = batch.typed.filter(good).select(spec.names)
+        bad = ~good
+        q = rejected(batch.raw_rows(bad), batch.files(bad), batch.line.filter(bad),
+                     batch.line_word, reason.filter(bad), batch_id
+                     ) if bad.any() else pl.DataFrame()
+        quarantined[name] = q
+        report.counts[name] = TableCount(batch.height, int(good.sum()), int(bad.sum()))
+        if extract.files:  # raw/ is copied from the files: the parsed text can go
+            for part in extract.parts:
+                if part.table == name:
+                    part.raw = part.raw.clear()
+        del batch
+        if q.height:
+            report.quarantine_reasons[name] = tally(q)
+            report.quarantine_examples[name] = q["reason"].head(3).to_list()
+
+
 def _assign_keys(existing: pl.DataFrame, accepted: dict[str, pl.DataFrame],
                  more: Sequence[pl.DataFrame] = ()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Extend the per-network account-key map with every new account id, deterministically.
@@ -279,43 +324,19 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
         batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + input_hash[:8]
         report = LoadReport(batch_id=batch_id, warnings=list(extract.warnings),
                             repairs=dict(extract.repairs), notes=list(extract.notes))
-        lake_tables = {t: lake.read(t) for t in ("posts", "shares")}
-        campaigns_known = lake.read("campaigns")["campaign_id"].to_list()
         accepted: dict[str, pl.DataFrame] = {}
         quarantined: dict[str, pl.DataFrame] = {}
-        follows = None
-        for name in LOAD_ORDER:
-            spec = TABLES[name]
-            if name == "follows":  # the graph: checked piece by piece, never whole
-                follows = _check_follows(extract, staging, batch_id, say)
-                continue
-            batch = _TableBatch(spec, extract)
-            if batch.height == 0 and not any(p.table == name for p in extract.parts):
-                continue
-            say(f"validating {name} ({batch.height:,} rows)")
-            if name == "posts":
-                ids = campaigns_known + accepted.get("campaigns", pl.DataFrame(
-                    schema={"campaign_id": pl.String}))["campaign_id"].to_list()
-                params = default_params(ids)
-            else:
-                params = default_params()
-            reason = _validate(batch, lake_tables, accepted, params)
-            good = reason.is_null()
-            accepted[name] = batch.typed.filter(good).select(spec.names)
-            bad = ~good
-            q = rejected(batch.raw_rows(bad), batch.files(bad), batch.line.filter(bad),
-                         batch.line_word, reason.filter(bad), batch_id
-                         ) if bad.any() else pl.DataFrame()
-            quarantined[name] = q
-            report.counts[name] = TableCount(batch.height, int(good.sum()), int(bad.sum()))
-            if extract.files:  # raw/ is copied from the files: the parsed text can go
-                for part in extract.parts:
-                    if part.table == name:
-                        part.raw = part.raw.clear()
-            del batch
-            if q.height:
-                report.quarantine_reasons[name] = tally(q)
-                report.quarantine_examples[name] = q["reason"].head(3).to_list()
+        # the graph is checked piece by piece, never whole, on a thread of its own while
+        # the other tables are checked here (both mostly in Polars, which frees the GIL)
+        stop = threading.Event()
+        with ThreadPoolExecutor(1, thread_name_prefix="follows") as pool:
+            checking = pool.submit(_check_follows, extract, staging, batch_id, say, stop)
+            try:
+                _check_tables(extract, lake, batch_id, accepted, quarantined, report, say)
+            except BaseException:
+                stop.set()  # the load fails: do not finish checking the graph
+                raise
+            follows = checking.result()
         say("assigning account keys")
         keys, new_keys = _assign_keys(
             lake.read(KEYS_TABLE).select("network", "account_id", "account_key"), accepted,
@@ -354,15 +375,22 @@ def _staging(where: Location):
 
 
 def _check_follows(extract: Extract, staging: Path, batch_id: str,
-                   say: Callable[[str], None]) -> FollowsLoad | None:
+                   say: Callable[[str], None], stop: threading.Event) -> FollowsLoad | None:
     """Pass 1 of the streamed follows (etl.follows_load): check every piece."""
     parts = [p for p in extract.parts if p.table == "follows"]
     if not parts:
         return None
-    staging.mkdir(parents=True, exist_ok=True)
-    follows = FollowsLoad(staging, batch_id, default_params(), say)
-    follows.check(parts)
-    return follows
+    for seed in range(COLLISION_RETRIES + 1):
+        shutil.rmtree(staging, ignore_errors=True)  # a previous attempt's files
+        staging.mkdir(parents=True, exist_ok=True)
+        follows = FollowsLoad(staging, batch_id, default_params(), say, seed=seed, stop=stop)
+        try:
+            follows.check(parts)
+            return follows
+        except HashCollision:  # two ids share a hash under this seed: check again
+            say("account ids collided under one hash seed; checking follows again")
+    raise ReachError(f"account ids of the follows collided under {COLLISION_RETRIES + 1} "
+                     "hash seeds, which random ids essentially never do; please report it")
 
 
 def _write_follows(commit: LoadCommit, follows: FollowsLoad, keys: pl.DataFrame,

@@ -100,6 +100,47 @@ def test_pieces_give_the_whole_file_answer(tiny_pieces, tmp_path, seed):
         assert part["follower_key"].to_list() == [k[i] for i in part["follower_id"]]
 
 
+def test_ids_are_numbered_in_order_and_a_shared_hash_is_caught():
+    from etl.id_numbers import HashCollision, IdNumbers
+    numbers = IdNumbers(0, capacity=4)  # grows as ids arrive
+    ids = [f"id{i % 37}" for i in range(0, 500, 3)]
+    first = numbers.number(pl.Series(ids[:60]))
+    again = numbers.number(pl.Series(ids))
+    order = list(dict.fromkeys(ids))
+    assert again.tolist() == [order.index(i) for i in ids]
+    assert first.tolist() == again[:60].tolist()
+    assert numbers.texts.to_list() == order
+    # a table hash that puts every id on one of 4 values: ids share numbers, and the
+    # second hash tells them apart
+    weak = IdNumbers(0)
+    weak.hashes = lambda s: (s.hash(0).to_numpy() % 4, s.hash(1).to_numpy())
+    with pytest.raises(HashCollision):
+        weak.number(pl.Series(ids))
+
+
+def test_a_hash_collision_loads_again_with_other_seeds(tiny_pieces, tmp_path, monkeypatch):
+    """Under the first seeds every id shares one of three hashes: the load notices, checks
+    the follows again with other seeds, and gives the oracle's lake."""
+    from etl.id_numbers import IdNumbers
+    real = IdNumbers.hashes
+
+    def weak_first(self, ids):
+        table, check = real(self, ids)
+        return (table % 3 if self.seeds == (0, 1) else table), check
+    monkeypatch.setattr(IdNumbers, "hashes", weak_first)
+    src = write(make_tables(5), tmp_path / "src")
+    rows = _rows(7, 200)
+    lines = _follows_csv(src / "follows.csv", rows)
+    said: list[str] = []
+    load(extract(str(src)), tmp_path / "lake", progress=said.append)
+    assert any("collided" in m for m in said)
+    accepted, _ = _oracle(rows, lines)
+    got = Lake.open(tmp_path / "lake").read("follows")
+    assert sorted(got.select("network", "follower_id", "followee_id").iter_rows()) == sorted(
+        (n, a, b) for n, a, b, _ in accepted)
+    assert not (tmp_path / "lake" / ".staging").exists()
+
+
 def test_a_second_batch_appends_merges_and_skips_as_a_dict_would(tiny_pieces, tmp_path):
     src = write(make_tables(5), tmp_path / "src")
     first = [("x", str(a), str(b), "2026-01-01T00:00:00Z")

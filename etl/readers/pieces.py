@@ -9,8 +9,10 @@ true line numbers. A Parquet file is read a row group batch at a time.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import BinaryIO
 
 import numpy as np
@@ -125,11 +127,55 @@ def parquet_pieces(path: Path, keep: list[str]) -> Iterator[Piece]:
         row += raw.height
 
 
+def read_ahead(items: Iterator, depth: int = 1) -> Iterator:
+    """``items`` produced on another thread, at most ``depth`` ahead of the consumer: the
+    reading and parsing of one piece overlap the checking of the one before (Polars and
+    file reads release the GIL). The producer's error is raised here, in order; a
+    consumer that stops early stops the producer."""
+    queue: Queue = Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            queue.put((done, exc))
+
+    worker = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to put
+            try:
+                queue.get_nowait()
+            except Empty:
+                worker.join(0.05)
+
+
 def part_pieces(part: TablePart) -> Iterator[Piece]:
-    """A part's rows in pieces of PIECE_ROWS: read from its file when it is streamed,
-    else sliced from the rows a reader already holds."""
+    """A part's rows in pieces of PIECE_ROWS: read from its file when it is streamed (the
+    next piece read and parsed while the caller checks this one), else sliced from the
+    rows a reader already holds."""
     if part.stream is not None:
-        yield from part.stream()
+        yield from read_ahead(part.stream())
         return
     for start in range(0, part.raw.height, PIECE_ROWS):
         yield Piece(part.raw.slice(start, PIECE_ROWS), part.lines.slice(start, PIECE_ROWS),
