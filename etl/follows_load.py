@@ -11,7 +11,7 @@ A follower graph is the one input that outgrows memory, so it is never held whol
    followee keys of one network;
 3. **per bucket**: a key repeated inside the batch keeps its first row (the others are
    quarantined, naming where the first is); rows the lake already holds unchanged are
-   skipped, changed ones replace theirs; rows are put in followee-key order.
+   skipped, changed ones replace theirs; rows are put in (followee, follower) key order.
 
 Each bucket then becomes one Parquet file and the files are committed as one Delta
 transaction (etl.lake.LoadCommit.append_files), so memory is bounded by a piece and a
@@ -223,13 +223,16 @@ class FollowsLoad:
 
     def _settle(self, network: str, rows: pl.DataFrame, lake: Lake | None) -> None:
         """One bucket: repeated keys quarantined, rows the lake holds unchanged dropped,
-        the rest in followee-key order (then as loaded) for the commit."""
-        pair = pl.col("followee_key").cast(pl.Int64) * (1 << 32) + pl.col("follower_key")
-        first = rows.select(pair.is_first_distinct()).to_series()
+        the rest in (followee, follower) key order for the commit."""
+        # a stable sort puts a key's rows together, its first row first: repeats are the
+        # rows equal to the one before (cheaper than hashing every pair)
+        rows = rows.sort("followee_key", "follower_key", maintain_order=True)
+        first = rows.select((pl.col("followee_key") != pl.col("followee_key").shift(1))
+                            | (pl.col("follower_key") != pl.col("follower_key").shift(1))
+                            ).to_series().fill_null(True)
         if not first.all():
             self._duplicates(network, rows, first)
             rows = rows.filter(first)
-        rows = rows.sort("followee_key", maintain_order=True)
         if lake is not None:
             lo, hi = int(rows["followee_key"].min()), int(rows["followee_key"].max())
             old = (lake.scan("follows").filter(pl.col("network") == network,

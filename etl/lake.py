@@ -325,6 +325,15 @@ def _read_log(where: Location) -> list[dict[str, Any]] | None:
 
 
 #: every write of a load goes through this hook (the tests inject faults here)
+def _write_file(data: pa.Table, path: str, filesystem) -> None:
+    """One data file of a table, as the lake's other writes make them (zstd level 1, row
+    groups of ROW_GROUP_ROWS). Polars' writer: twice as fast as pyarrow's here, which
+    tries a dictionary for every id column first."""
+    with filesystem.open_output_stream(path) as out:
+        pl.from_arrow(data).write_parquet(out, compression="zstd", compression_level=1,
+                                          row_group_size=ROW_GROUP_ROWS)
+
+
 def _step(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
@@ -418,8 +427,7 @@ class LoadCommit:
             path = where.fs_path("tables", table, *name.split("/"))
             where.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
             data = piece.select(data_schema.names).cast(data_schema)
-            _step(pq.write_table, data, path, filesystem=where.filesystem,
-                  compression="zstd", compression_level=1, row_group_size=ROW_GROUP_ROWS)
+            _step(_write_file, data, path, where.filesystem)
             info = where.filesystem.get_file_info(path)
             actions.append(AddAction(name, info.size, {"network": network},
                                      int(datetime.now(UTC).timestamp() * 1000), True,
