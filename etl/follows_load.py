@@ -46,6 +46,8 @@ from .rules import row_violations
 
 #: rows per bucket of followee keys (a bucket is sorted and checked in memory)
 BUCKET_ROWS = 4_000_000
+#: an edge's key (network aside) as one 64-bit number
+_PAIR = pl.col("followee_key").cast(pl.Int64) * (1 << 32) + pl.col("follower_key")
 #: the columns a keyed row keeps until its bucket is settled
 _STAGED = ("followee_key", "follower_key", "followed_at", "file", "line")
 
@@ -206,7 +208,7 @@ class FollowsLoad:
                         keys_.gather(part["follower_n"]).alias("follower_key"),
                         keys_.gather(part["followee_n"]).alias("followee_key"))
                     part = part.select(_STAGED)
-                    bucket = part["followee_key"].to_numpy() // width[network]
+                    bucket = part["followee_key"].to_numpy().astype(np.int64) // width[network]
                     count = (self._keys[network].height - 1) // width[network] + 1
                     for b, rows in _split(part, bucket, count):
                         table = rows.to_arrow()
@@ -218,10 +220,11 @@ class FollowsLoad:
             for _, w in writers.values():
                 w.close()
         self.say("checking follows against the lake")
-        stored = lake.versions.get("follows") is not None
+        # the lake's follows, opened once (each scan reads the Delta log)
+        stored = lake.scan("follows") if lake.versions.get("follows") is not None else None
         for (network, b) in sorted(writers):
             path = writers[(network, b)][0]
-            self._settle(network, pl.read_ipc_stream(path), lake if stored else None)
+            self._settle(network, pl.read_ipc_stream(path), stored)
             path.unlink()
 
     def _groups(self) -> Iterator[list[Path]]:
@@ -237,26 +240,25 @@ class FollowsLoad:
         if group:
             yield group
 
-    def _settle(self, network: str, rows: pl.DataFrame, lake: Lake | None) -> None:
+    def _settle(self, network: str, rows: pl.DataFrame, stored: pl.LazyFrame | None) -> None:
         """One bucket: repeated keys quarantined, rows the lake holds unchanged dropped,
         the rest in (followee, follower) key order for the commit."""
         # a stable sort puts a key's rows together, its first row first: repeats are the
         # rows equal to the one before (cheaper than hashing every pair)
-        rows = rows.sort(pl.col("followee_key").cast(pl.Int64) * (1 << 32)
-                         + pl.col("follower_key"), maintain_order=True)
+        rows = rows.sort(_PAIR, maintain_order=True)
         first = rows.select((pl.col("followee_key") != pl.col("followee_key").shift(1))
                             | (pl.col("follower_key") != pl.col("follower_key").shift(1))
                             ).to_series().fill_null(True)
         if not first.all():
             self._duplicates(network, rows, first)
             rows = rows.filter(first)
-        if lake is not None:
+        if stored is not None:
             lo, hi = int(rows["followee_key"].min()), int(rows["followee_key"].max())
-            old = (lake.scan("follows").filter(pl.col("network") == network,
-                                               pl.col("followee_key").is_between(lo, hi))
-                   .select("followee_key", "follower_key", "followed_at")
-                   .join(rows.lazy().select("followee_key", "follower_key"),
-                         on=["followee_key", "follower_key"], how="semi").collect())
+            # one 64-bit key tested while the lake's files are read: less than a join
+            old = (stored.filter(pl.col("network") == network,
+                                 pl.col("followee_key").is_between(lo, hi),
+                                 _PAIR.is_in(rows.select(_PAIR).to_series().implode()))
+                   .select("followee_key", "follower_key", "followed_at").collect())
             if old.height:
                 self.replaced += old.height
                 same = old.join(rows, on=["followee_key", "follower_key", "followed_at"],

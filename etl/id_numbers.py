@@ -72,6 +72,14 @@ def _rehash(old_hash: np.ndarray, old_number: np.ndarray, new_hash: np.ndarray,
         new_number[j] = n
 
 
+def warm_up() -> None:
+    """Load the compiled kernels (numba's first call costs ~0.5 s even from its cache): a
+    load calls this on a thread while it hashes its inputs."""
+    IdNumbers(0, capacity=2).number(pl.Series(["a", "b"]))
+    from reach.followers.kernels import csr_order
+    csr_order(np.zeros(1, dtype=np.int64), 1)
+
+
 class IdNumbers:
     """The ids of one network, numbered in the order first seen; ``texts[n]`` is number
     n's id."""

@@ -30,7 +30,7 @@ from reach.schema import LOAD_ORDER, TABLES, Table
 
 from .context import posts_context, shares_context
 from .follows_load import FollowsLoad
-from .id_numbers import HashCollision
+from .id_numbers import HashCollision, warm_up
 from .lake import KEYS_TABLE, Lake, LoadCommit, check_new_lake
 from .parse import to_canonical
 from .quarantine import as_text, combine, rejected, tally
@@ -194,7 +194,18 @@ def _duplicate_reason(batch: _TableBatch, ok: pl.Series) -> pl.Series:
     return out["m"].alias("reason")
 
 
-def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
+def _stored(lake_tables: dict[str, pl.LazyFrame], table: str, posts: pl.DataFrame,
+            shares: pl.Series | None = None) -> pl.DataFrame:
+    """The lake's rows of ``table`` about the batch's ``posts`` (its post_id values), and
+    the ``shares`` its shares name as parents: all the cross-row rules look at (a daily
+    batch reads a few row groups, not the table)."""
+    wanted = pl.col("post_id").is_in(posts["post_id"].unique().drop_nulls().implode())
+    if shares is not None:
+        wanted = wanted | pl.col("share_id").is_in(shares.unique().drop_nulls().implode())
+    return lake_tables[table].filter(wanted).select(TABLES[table].names).collect()
+
+
+def _validate(batch: _TableBatch, lake_tables: dict[str, pl.LazyFrame],
               accepted: dict[str, pl.DataFrame], params: dict[str, Any]) -> pl.Series:
     """Reason per row (null = accepted) for one table's batch.
 
@@ -203,13 +214,16 @@ def _validate(batch: _TableBatch, lake_tables: dict[str, pl.DataFrame],
     holds (the corrected shares are loaded first, then the post)."""
     name = batch.spec.name
     typed = batch.typed
-    lake_shares = lake_tables["shares"].select(TABLES["shares"].names)
     if name != "shares":
-        checked = posts_context(typed, lake_shares) if name == "posts" else typed
+        checked = (posts_context(typed, _stored(lake_tables, "shares",
+                                                typed.select("network", "post_id")))
+                   if name == "posts" else typed)
         rules = row_violations(checked, name, params)
         reason = combine(batch.type_reason, rules)
         return combine(reason, _duplicate_reason(batch, reason.is_null()))
-    posts = lake_tables["posts"].select(TABLES["posts"].names)
+    batch_posts = typed.select("network", "post_id")
+    lake_shares = _stored(lake_tables, "shares", batch_posts, typed["parent_id"])
+    posts = _stored(lake_tables, "posts", batch_posts)
     if "posts" in accepted:  # a batch may hold shares and no posts
         posts = pl.concat([posts, accepted["posts"].select(TABLES["posts"].names)])
     ok = pl.Series([True] * batch.height, dtype=pl.Boolean)  # typed even when empty
@@ -232,7 +246,7 @@ def _check_tables(extract: Extract, lake: Lake, batch_id: str,
                   report: LoadReport, say: Callable[[str], None]) -> None:
     """Check every table but the follows, whole and in load order: cross-row rules (a
     share's post, a post's campaign) hold against the batch and the lake."""
-    lake_tables = {t: lake.read(t) for t in ("posts", "shares")}
+    lake_tables = {t: lake.scan(t) for t in ("posts", "shares")}
     campaigns_known = lake.read("campaigns")["campaign_id"].to_list()
     for name in LOAD_ORDER:
         spec = TABLES[name]
@@ -303,6 +317,8 @@ def load(extract: Extract, lake_root: str | Path | Location, *,
     say = progress or (lambda _m: None)
     where = Location(lake_root)
     with _exclusive(where), _staging(where) as staging:
+        if any(p.table == "follows" for p in extract.parts):
+            threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
         lake = Lake.open(where, create=True)
         say("hashing inputs")
         files = [{"path": (f.relative_to(extract.root).as_posix()
