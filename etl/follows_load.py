@@ -304,7 +304,7 @@ class FollowsLoad:
     def rows_out(self) -> int:
         return sum(height for _, _, height in self._final)
 
-    def buckets(self) -> Iterator[tuple[str, pa.Table]]:
+    def buckets(self) -> Iterator[tuple[str, pl.DataFrame]]:
         """The rows to commit, one (network, rows) per bucket, in the table's columns."""
         schema = table_schema("follows")
         for network, path, _ in self._final:
@@ -314,13 +314,13 @@ class FollowsLoad:
                 pl.lit(network).alias("network"),
                 ids.gather(rows["follower_key"]).alias("follower_id"),
                 ids.gather(rows["followee_key"]).alias("followee_id")
-            ).select(list(schema)).cast(schema).to_arrow()
+            ).select(list(schema)).cast(schema)
 
     def batches(self) -> pa.RecordBatchReader:
         """The same rows as one stream (for a MERGE)."""
         arrow = pl.DataFrame(schema=table_schema("follows")).to_arrow().schema
         return pa.RecordBatchReader.from_batches(
-            arrow, (b for _, t in self.buckets() for b in t.to_batches()))
+            arrow, (b for _, t in self.buckets() for b in t.to_arrow().to_batches()))
 
     def quarantine_files(self) -> list[Path]:
         return list(self._rejected)
