@@ -17,6 +17,8 @@ more than all the rest).
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import polars as pl
 from numba import njit
@@ -74,10 +76,12 @@ def _rehash(old_hash: np.ndarray, old_number: np.ndarray, new_hash: np.ndarray,
 
 def warm_up() -> None:
     """Load the compiled kernels (numba's first call costs ~0.5 s even from its cache): a
-    load calls this on a thread while it hashes its inputs."""
-    IdNumbers(0, capacity=2).number(pl.Series(["a", "b"]))
+    load calls this on a thread while it hashes its inputs. A failure here is the real
+    call's to report, not this thread's."""
     from reach.followers.kernels import csr_order
-    csr_order(np.zeros(1, dtype=np.int64), 1)
+    with contextlib.suppress(Exception):
+        IdNumbers(0, capacity=2).number(pl.Series(["a", "b"]))
+        csr_order(np.zeros(1, dtype=np.int64), 1)
 
 
 class IdNumbers:
