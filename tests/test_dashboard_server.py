@@ -361,6 +361,24 @@ def test_the_verdict_names_the_leader_and_says_why():
                                 "unknown: no follower lists).")
 
 
+def test_a_campaign_whose_every_number_is_withheld_is_not_zero():
+    import polars as pl
+
+    from dashboards.pages.verdict import how_counted, sentence, verdict_rows
+    reach = pl.DataFrame([
+        ("a", "Alpha", "x", None, None, 30, "exact"),  # under the privacy threshold
+        ("a", "Alpha", "fb", None, None, 12, "sampled"),
+        ("a", "Alpha", "all", None, None, 42, "partial"),
+    ], schema=["campaign_id", "name", "network", "total_reach", "second_degree_reach",
+               "potential_reach", "method"], orient="row")
+    rows = verdict_rows(reach, pl.DataFrame())
+    row = rows.row(0, named=True)
+    assert row["people"] is None
+    assert how_counted(row) == "withheld: too few people to publish"
+    assert sentence(rows, pl.DataFrame(), pl.DataFrame()).startswith(
+        "No campaign's reach can be shown: every number is withheld")
+
+
 def test_a_missing_bar_says_why():
     import polars as pl
 

@@ -70,10 +70,13 @@ def test_half_a_list_of_one_account_estimates_its_count(tmp_path):
     assert row["total_reach_low"] <= 10 <= row["total_reach_high"]
     assert row["total_reach_low"] >= 5  # never below the people seen
     assert row["listed_share"] == 0.5  # the sampling rate, which the dashboard shows
-    from dashboards.pages.compare import how_obtained
+    from dashboards.pages.compare import how_obtained, why_missing
     words = how_obtained(row["method"], row["rel_error"], row["total_reach_low"],
                          row["total_reach_high"], row["listed_share"])
     assert words.startswith("estimated from 50% of followers (partial lists), 95 % ")
+    # the chart, where a privacy threshold hides this estimate, does not say lists are empty
+    assert why_missing(row["method"], row["listed_share"]).startswith("withheld")
+    assert why_missing("sampled", 0.0).startswith("unknown")
 
 
 def test_whole_lists_are_exact(tmp_path):

@@ -73,11 +73,11 @@ def how_obtained(method: str | None, rel_error: float | None, low, high,
     return f"{words}, 95 % {human(low)}–{human(high)}{spread}"
 
 
-def why_missing(method: str | None) -> str:
+def why_missing(method: str | None, listed_share: float | None = None) -> str:
     """The word a chart shows where a reach number is missing."""
     if method in ("no_graph", None):
         return "unknown:<br>no follower lists"
-    if method == "sampled":
+    if method == "sampled" and not listed_share:  # nothing listed to estimate from
         return "unknown:<br>lists hold none"
     return "withheld:<br>too few people"  # counted, but under the privacy threshold
 
@@ -136,14 +136,14 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                                  "color": "#dc2626"}},
         ]
         # a missing bar is a word, not a gap: why this campaign has no number here
-        missing = d.filter(pl.col("total_reach").is_null())
+        missing = with_how(d).filter(pl.col("total_reach").is_null())
         if missing.height:
+            why = [why_missing(m, s) for m, s in missing.select("method", "listed_share").rows()]
             data.append(common | {
                 "type": "scatter", "mode": "text", "x": missing["name"].to_list(),
                 "y": [0] * missing.height, "textposition": "top center",
-                "text": [why_missing(m) for m in missing["method"]],
-                "hovertext": [f"{n}: {why_missing(m)}" for n, m in missing.select(
-                    "name", "method").rows()],
+                "text": why,
+                "hovertext": [f"{n}: {w}" for n, w in zip(missing["name"], why, strict=True)],
                 "showlegend": False, "textfont": {"size": 11, "color": "#4b5563"}})
         left = i * (width + gap)
         layout[f"xaxis{ax}"] = {"domain": [left, left + width], "anchor": f"y{ax}",

@@ -34,7 +34,9 @@ def verdict_rows(reach: pl.DataFrame, uplift: pl.DataFrame) -> pl.DataFrame:
         return pl.when(pl.col(col).null_count() == 0).then(pl.col(col).sum())
 
     summed = cells.group_by("campaign_id").agg(
-        pl.col("total_reach").sum().alias("cells_total"),
+        # no cell with a number: unknown, not 0 people
+        pl.when(pl.col("total_reach").is_not_null().any())
+        .then(pl.col("total_reach").sum()).alias("cells_total"),
         pl.col("total_reach").null_count().alias("unknown_cells"),
         known_sum("second_degree_reach").alias("cells_second"),
         known_sum("potential_reach").alias("cells_potential"),
@@ -71,7 +73,7 @@ def how_counted(row: dict) -> str:
     if row["method"] == "exact":
         return ""
     if row["people"] is None:
-        return "unknown: no follower lists"
+        return _missing(row.get("methods"))
     if row["method"] == "partial":
         words = [f"{m['network']} {METHOD_WORDS.get(m['method'], m['method'])}"
                  for m in row.get("methods") or [] if m["method"] != "exact"]
@@ -79,6 +81,17 @@ def how_counted(row: dict) -> str:
         return (f"{floor}networks added up, not deduplicated"
                 + (f"; {', '.join(words)}" if words else ""))
     return METHOD_WORDS.get(row["method"], row["method"])
+
+
+def _missing(methods: list[dict] | None) -> str:
+    """Why no network of a campaign has a number: too few people to publish (counted or
+    estimated, under the privacy threshold), no follower lists, or both."""
+    kinds = {m["method"] == "no_graph" for m in methods or []}
+    if kinds == {False}:
+        return "withheld: too few people to publish"
+    if kinds == {True, False}:
+        return "withheld (too few people) or unknown (no follower lists)"
+    return "unknown: no follower lists"
 
 
 def _who(network: str, account_id: str, handle: Callable[[str, str], str | None]) -> str:
@@ -91,8 +104,11 @@ def sentence(rows: pl.DataFrame, cascades: pl.DataFrame, amplifiers: pl.DataFram
     """One plain sentence: who reached the most people, and why."""
     known = rows.filter(pl.col("people").is_not_null())
     if known.height == 0:
-        return ("No campaign's reach can be counted: these networks have no follower lists "
-                "and no counts to bound them.")
+        if all(_missing(m).startswith("unknown") for m in rows["methods"].to_list()):
+            return ("No campaign's reach can be counted: these networks have no follower "
+                    "lists and no counts to bound them.")
+        return ("No campaign's reach can be shown: every number is withheld (fewer people "
+                "than the privacy threshold) or unknown (no follower lists).")
     lead = known.row(0, named=True)
     how = how_counted(lead)
     text = (f"{lead['name']} reached the most people: {lead['people']:,} distinct"
@@ -133,7 +149,8 @@ CARD = {"flex": "1 1 200px", "padding": "10px 14px", "border": "1px solid #e5e7e
 def _card(row: dict, leader: bool) -> html.Div:
     how = how_counted(row)
     lines = [html.Div(row["name"], style={"fontWeight": "600", "overflowWrap": "anywhere"}),
-             html.Div(f"{row['people']:,}" if row["people"] is not None else "unknown",
+             html.Div(f"{row['people']:,}" if row["people"] is not None
+                      else how.split(":")[0].split(" ")[0],  # withheld / unknown
                       style={"fontSize": "26px", "fontWeight": "700"}),
              html.Div("distinct people reached" + (f" · {how}" if how else ""),
                       style={"fontSize": "13px", "color": "#4b5563"})]
