@@ -23,9 +23,9 @@ from .base import LimitedGzip, Piece, TablePart, line_numbers
 from .csvlayout import field_counts, unreadable
 
 #: rows per piece (memory follows rows, not bytes: a short row costs as much to check)
-PIECE_ROWS = 1_000_000
+PIECE_ROWS = 500_000
 #: bytes of CSV text read for the first piece, and the most for any
-FIRST_BYTES, MAX_BYTES = 8 << 20, 64 << 20
+FIRST_BYTES, MAX_BYTES = 4 << 20, 64 << 20
 
 
 def record_end(data: bytes) -> int:
