@@ -324,7 +324,6 @@ def _read_log(where: Location) -> list[dict[str, Any]] | None:
     return [json.loads(e) for e in df.sort("loaded_at")["entry"]]
 
 
-#: every write of a load goes through this hook (the tests inject faults here)
 def _write_file(data: pl.DataFrame, path: str, filesystem) -> None:
     """One data file of a table, as the lake's other writes make them (zstd level 1, row
     groups of ROW_GROUP_ROWS). Polars' writer: twice as fast as pyarrow's here, which
@@ -334,6 +333,7 @@ def _write_file(data: pl.DataFrame, path: str, filesystem) -> None:
                            row_group_size=ROW_GROUP_ROWS)
 
 
+#: every write of a load goes through this hook (the tests inject faults here)
 def _step(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fn(*args, **kwargs)
 
@@ -419,20 +419,20 @@ class LoadCommit:
         if rows == 0:
             return
         where, uri = self.lake.location, self.lake.table_uri(table)
-        schema = pl.DataFrame(schema=table_schema(table)).to_arrow().schema
-        data_schema = pa.schema([f for f in schema if f.name != "network"])
+        stored = [c for c in table_schema(table) if c != "network"]  # network: the folder
         actions = []
         for i, (network, piece) in enumerate(pieces):
             name = f"network={network}/part-{self.batch_id}-{i:05d}.parquet"
             path = where.fs_path("tables", table, *name.split("/"))
             where.filesystem.create_dir(path.rsplit("/", 1)[0], recursive=True)
-            data = piece.select(data_schema.names)  # typed as the table by the caller
+            data = piece.select(stored)  # typed as the table by the caller
             _step(_write_file, data, path, where.filesystem)
             info = where.filesystem.get_file_info(path)
             actions.append(AddAction(name, info.size, {"network": network},
                                      int(datetime.now(UTC).timestamp() * 1000), True,
                                      _stats(data)))
-        _commit_files(uri, schema, actions, ["network"], self._properties(table, rows))
+        _commit_files(uri, pl.DataFrame(schema=table_schema(table)).to_arrow().schema,
+                      actions, ["network"], self._properties(table, rows))
         self._committed(table)
 
     def merge_stream(self, table: str, data: pa.RecordBatchReader, rows: int,
