@@ -168,10 +168,9 @@ class FollowsLoad:
             numbers = self._numbers.setdefault(network, IdNumbers(self.seed))
             out.append(part.with_columns(
                 pl.Series("follower_id", numbers.number(part["follower_id"])),
-                pl.Series("followee_id", numbers.number(part["followee_id"])))
-                .rename({"follower_id": "follower_n", "followee_id": "followee_n"}))
-        return pl.concat(out) if out else ok.rename({"follower_id": "follower_n",
-                                                     "followee_id": "followee_n"})
+                pl.Series("followee_id", numbers.number(part["followee_id"]))))
+        return (pl.concat(out) if out else ok).rename(
+            {"follower_id": "follower_n", "followee_id": "followee_n"})
 
     def account_ids(self) -> pl.DataFrame:
         """Every account id in the accepted rows (network, account_id), each once."""
@@ -189,10 +188,11 @@ class FollowsLoad:
         """Give the staged rows their keys, bucket them, then settle each bucket."""
         self._keys = {n: k.sort("account_key") for (n,), k in
                       keys.partition_by("network", as_dict=True, include_key=False).items()}
-        width, writers, key_of = {}, {}, {}
+        width, count, writers, key_of = {}, {}, {}, {}
         for network, rows in self.accepted_per_network.items():
             size = self._keys[network].height
             width[network] = math.ceil(size / max(1, math.ceil(rows / BUCKET_ROWS)))
+            count[network] = (size - 1) // width[network] + 1  # buckets
             # number -> key: the numbered ids joined to the key map once
             key_of[network] = (pl.DataFrame({"account_id": self._numbers[network].texts})
                                .join(self._keys[network], on="account_id", how="left",
@@ -209,8 +209,7 @@ class FollowsLoad:
                         keys_.gather(part["followee_n"]).alias("followee_key"))
                     part = part.select(_STAGED)
                     bucket = part["followee_key"].to_numpy().astype(np.int64) // width[network]
-                    count = (self._keys[network].height - 1) // width[network] + 1
-                    for b, rows in _split(part, bucket, count):
+                    for b, rows in _split(part, bucket, count[network]):
                         table = rows.to_arrow()
                         if (network, b) not in writers:
                             path = self.staging / f"bucket-{len(writers):06d}.arrow"
