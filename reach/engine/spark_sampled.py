@@ -74,6 +74,16 @@ def by_cell(found: Estimates) -> dict[tuple[str, str], tuple[Estimate, Estimate]
     return {(grp, network): v for (network, grp), v in found.items()}
 
 
+def _per_cell(rows: pl.DataFrame, found: Estimates, rewrite) -> pl.DataFrame:
+    """``rows`` with each estimated cell's rows replaced by ``rewrite(rows, estimates)``."""
+    parts = []
+    for (campaign_id, network), part in rows.partition_by(
+            "campaign_id", "network", as_dict=True, maintain_order=True).items():
+        est = found.get((network, campaign_id))
+        parts.append(part if est is None else rewrite(part, est))
+    return pl.concat(parts) if parts else rows
+
+
 def amplifiers(amps: pl.DataFrame, found: Estimates, partial: pl.DataFrame) -> pl.DataFrame:
     """Credits of sampled cells as the Polars engine gives them; ``partial``: the cells'
     partial lists, as ``estimates`` returns them (every other list counts whole)."""
@@ -81,57 +91,38 @@ def amplifiers(amps: pl.DataFrame, found: Estimates, partial: pl.DataFrame) -> p
     if not found:
         return amps
     exposers = partial.rename({"grp": "campaign_id"})
-    parts = []
-    for (campaign_id, network), part in amps.partition_by(
-            "campaign_id", "network", as_dict=True, maintain_order=True).items():
-        est = found.get((network, campaign_id))
-        if est is not None:
-            lists = part.join(exposers, on=["campaign_id", "network", "account_id"],
-                              how="left")
-            credit = sampled_credit(lists["shapley_reach"].fill_null(0).to_numpy(),
-                                    lists["listed"].fill_null(0).to_numpy(),
-                                    lists["reported"].cast(pl.Float64).fill_null(np.nan)
-                                    .to_numpy(), est[1].estimate)
-            part = part.with_columns(pl.Series("shapley_reach", credit),
-                                     pl.lit(None, pl.Int64).alias("incremental_reach"),
-                                     pl.lit("sampled").alias("method"))
-        parts.append(part)
-    return ranked(pl.concat(parts))
+
+    def rewrite(part: pl.DataFrame, est: tuple[Estimate, Estimate]) -> pl.DataFrame:
+        lists = part.join(exposers, on=["campaign_id", "network", "account_id"], how="left")
+        credit = sampled_credit(lists["shapley_reach"].fill_null(0).to_numpy(),
+                                lists["listed"].fill_null(0).to_numpy(),
+                                lists["reported"].cast(pl.Float64).fill_null(np.nan)
+                                .to_numpy(), est[1].estimate)
+        return part.with_columns(pl.Series("shapley_reach", credit),
+                                 pl.lit(None, pl.Int64).alias("incremental_reach"),
+                                 pl.lit("sampled").alias("method"))
+    return ranked(_per_cell(amps, found, rewrite))
 
 
 def timeline(curve: pl.DataFrame, found: Estimates) -> pl.DataFrame:
     """Curves of sampled cells scaled to end at the cell's estimate."""
-    if not found:
-        return curve
-    parts = []
-    for (campaign_id, network), part in curve.partition_by(
-            "campaign_id", "network", as_dict=True, maintain_order=True).items():
-        est = found.get((network, campaign_id))
-        if est is not None:
-            part = part.sort("bucket_start")
-            cumulative = scaled_curve(part["cumulative_reach"].to_numpy(), est[1].estimate)
-            part = part.with_columns(pl.Series("cumulative_reach", cumulative),
-                                     pl.Series("new_reach", np.diff(cumulative, prepend=0)),
-                                     pl.lit("sampled").alias("method"))
-        parts.append(part)
-    return pl.concat(parts) if parts else curve
+    def rewrite(part: pl.DataFrame, est: tuple[Estimate, Estimate]) -> pl.DataFrame:
+        part = part.sort("bucket_start")
+        cumulative = scaled_curve(part["cumulative_reach"].to_numpy(), est[1].estimate)
+        return part.with_columns(pl.Series("cumulative_reach", cumulative),
+                                 pl.Series("new_reach", np.diff(cumulative, prepend=0)),
+                                 pl.lit("sampled").alias("method"))
+    return _per_cell(curve, found, rewrite) if found else curve
 
 
 def cascades(rows: pl.DataFrame, found: Estimates) -> pl.DataFrame:
-    """Reach of cascades with a partial list, estimated."""
+    """Reach of cascades with a partial list, estimated (empty where the lists hold
+    none of the followers)."""
     if not found:
         return rows
     est = pl.DataFrame(
-        [(n, p, *t.rounded()) for (n, p), (_, t) in found.items()], orient="row",
-        schema={"network": pl.String, "post_id": pl.String, "_t": pl.Int64,
-                "_low": pl.Int64, "_high": pl.Int64})
-    out = rows.join(est.with_columns(_est=pl.lit(True)), on=["network", "post_id"], how="left")
-    hit = pl.col("_est").fill_null(False)
-    return out.with_columns(
-        pl.when(hit).then(pl.col("_t")).otherwise(pl.col("total_reach")).alias("total_reach"),
-        pl.when(hit).then(pl.lit("sampled")).otherwise(pl.col("reach_method"))
-        .alias("reach_method"),
-        pl.when(hit).then(pl.col("_low")).otherwise(pl.col("total_reach_low"))
-        .alias("total_reach_low"),
-        pl.when(hit).then(pl.col("_high")).otherwise(pl.col("total_reach_high"))
-        .alias("total_reach_high")).select(rows.columns)
+        [(n, p, "sampled", *t.rounded()) for (n, p), (_, t) in found.items()], orient="row",
+        schema={"network": pl.String, "post_id": pl.String, "reach_method": pl.String,
+                "total_reach": pl.Int64, "total_reach_low": pl.Int64,
+                "total_reach_high": pl.Int64})
+    return rows.update(est, on=["network", "post_id"], how="left", include_nulls=True)
