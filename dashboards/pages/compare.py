@@ -84,6 +84,7 @@ def why_missing(method: str | None, listed_share: float | None = None) -> str:
 
 def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
     """One panel per network: first degree + second degree stacked, potential as a dash."""
+    reach = with_how(reach)
     nets = [n for n in networks if n in reach["network"].to_list()]
     k = max(len(nets), 1)
     gap = 0.03
@@ -99,7 +100,7 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                                "first/second split withheld (privacy threshold)")
                  + f"<br>distinct total {human(t)} vs potential {human(p)} (dedup {pct(r)})"
                  + f"<br>{how_obtained(m, e, lo, hi, ls)}"
-                 for n, f, s, t, p, r, m, e, lo, hi, ls in with_how(d).select(
+                 for n, f, s, t, p, r, m, e, lo, hi, ls in d.select(
                      "name", "first_degree_reach", "second_degree_reach", "total_reach",
                      "potential_reach", "dedup_ratio", *_HOW).rows()]
         # an estimate is drawn with its ~95 % band, never as a bare bar
@@ -136,7 +137,7 @@ def reach_figure(reach: pl.DataFrame, networks: list[str]) -> dict:
                                  "color": "#dc2626"}},
         ]
         # a missing bar is a word, not a gap: why this campaign has no number here
-        missing = with_how(d).filter(pl.col("total_reach").is_null())
+        missing = d.filter(pl.col("total_reach").is_null())
         if missing.height:
             why = [why_missing(m, s) for m, s in missing.select("method", "listed_share").rows()]
             data.append(common | {
