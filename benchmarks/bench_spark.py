@@ -41,7 +41,7 @@ def side_polars(lake: Path, out: Path) -> dict:
     cells = campaign_cells(t["posts"], t["shares"])
     reported = reported_counts(t["accounts"], sizes)
     marts = {"reach": reach_rows(cells, graphs, potential_counts(reported, graphs, sizes),
-                                 PersonLinks.from_tables(keys, t["accounts"]))}
+                                 PersonLinks.from_tables(t["accounts"], sizes))}
     forest = build_forest(t["posts"], t["shares"], t["follows"])
     marts["cascades"] = cascade_metrics(forest, t["posts"], graphs)
     marts["amplifiers"] = amplifier_rows(

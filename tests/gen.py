@@ -34,7 +34,7 @@ def make_tables(seed: int, *, accounts: int = 25, graph_less: bool = True,
         ids = [f"{net}{i:02d}" for i in range(accounts)]
         for i, a in enumerate(ids):
             acc.append({"network": net, "account_id": a, "is_brand": i == 0,
-                        "person_id": f"p{i}" if rnd.random() < 0.5 else None,
+                        "person_id": f"p{i % (accounts - 4)}" if rnd.random() < 0.5 else None,
                         "followers_count": rnd.choice([None, rnd.randint(0, 40)])})
         if net != "tw":
             silent = set(rnd.sample(ids[1:], 3))  # nobody follows these

@@ -25,8 +25,8 @@ import polars as pl
 from reach.audience.modelled import modelled_reach
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
-from reach.followers.graph import FollowerGraph, Marker
-from reach.followers.kernels import mark_persons
+from reach.followers.graph import FollowerGraph
+from reach.followers.kernels import LINKED, STAMPS, cell_reach, stamp_persons
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -91,31 +91,34 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
 
 @dataclass(frozen=True)
 class PersonLinks:
-    """Which accounts carry a ``person_id``, per network, as dense person indexes.
+    """Which accounts share a ``person_id`` with another account, per network, as dense
+    person indexes.
 
-    ``person_of[network][key]`` is the person's index, or -1 for an account without one
-    (that account is a person of its own, and can only be counted once anyway). Only
-    linked accounts need mapping when people are counted across networks.
+    ``person_of[network][key]`` is the person's index, or -1 for an account that is a
+    person of its own: one without a ``person_id``, or the only account of its person.
+    Either can be counted only once anyway, so only persons with several accounts need
+    mapping when people are counted across networks.
     """
 
     person_of: dict[str, np.ndarray]
-    n: int  # distinct persons
+    n: int  # distinct persons with several accounts
 
     @classmethod
-    def from_tables(cls, account_keys: pl.LazyFrame, accounts: pl.LazyFrame) -> PersonLinks:
-        keyed = (account_keys.join(accounts.select("network", "account_id", "person_id"),
-                                   on=["network", "account_id"], how="left")
-                 .select("network", "account_key",
-                         (pl.col("person_id").rank("dense") - 1).alias("person"))
-                 .collect())
+    def from_tables(cls, accounts: pl.LazyFrame, sizes: dict[str, int]) -> PersonLinks:
+        """``sizes``: per network, how many account keys there are (max key + 1)."""
+        linked = (accounts.filter(pl.col("person_id").is_not_null())
+                  .select("network", "account_key", "person_id")
+                  .filter(pl.len().over("person_id") > 1)
+                  .select("network", "account_key",
+                          (pl.col("person_id").rank("dense") - 1).alias("person"))
+                  .collect())
         person_of = {}
-        for (network,), part in keyed.partition_by("network", as_dict=True).items():
-            ident = np.full(int(part["account_key"].max()) + 1, -1, dtype=np.int64)
-            known = part.filter(pl.col("person").is_not_null())
-            ident[known["account_key"].to_numpy()] = known["person"].to_numpy()
+        for network, n in sizes.items():
+            ident = np.full(n, -1, dtype=np.int32)
+            part = linked.filter(pl.col("network") == network)
+            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
             person_of[network] = ident
-        n = int(keyed["person"].max() + 1) if keyed["person"].null_count() < keyed.height else 0
-        return cls(person_of, n)
+        return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
 
 
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
@@ -125,7 +128,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
                modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
-    markers = {net: Marker(g.n) for net, g in graphs.items()}
+    seen = {net: _Seen(links.person_of[net]) for net in graphs}
     people = _People(links)
     rows: list[dict] = []
     by_campaign = groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)
@@ -136,7 +139,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             if progress and done % 50 == 0:
                 progress(done, len(cells))
             done += 1
-            row = _cell_row(cell, graphs.get(cell.network), markers,
+            row = _cell_row(cell, graphs.get(cell.network), seen,
                             potential.get(cell.network), people, sketches, approx,
                             exact_limit, (sampled or {}).get((cell.campaign_id, cell.network)))
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
@@ -149,7 +152,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
+def _cell_row(cell: Cell, g: FollowerGraph | None, seen: dict[str, _Seen],
               pot_arr: np.ndarray | None, people: _People,
               sketches: dict[str, SketchStore] | None, approx: bool, exact_limit: int,
               estimates: tuple[Estimate, Estimate] | None) -> dict:
@@ -175,20 +178,7 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, markers: dict[str, Marker],
                 "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
                 "total_reach_high": int(np.ceil(total.high))}
     else:
-        # Authors are marked first, so they are never counted as reached; then F(A),
-        # then what F(S) adds: one compiled pass per gathered follower, no bitmap scan.
-        marker, net = markers[cell.network], cell.network
-        marker.mark(authors)
-        first = marker.mark_followers(g, authors)[0].copy()
-        people.add_keys(net, people.first, first)
-        people.add_keys(net, people.total, first)
-        added = marker.mark_followers(g, cell.exposers[~cell.is_author])[0]
-        people.add_keys(net, people.total, added)
-        f, t = int(first.size), int(first.size + added.size)
-        people.add_keys(net, people.authors, authors)
-        people.add_keys(net, people.sharers, cell.exposers[cell.is_sharer])
-        for keys in (added, first, authors):
-            marker.unmark(keys)
+        f, t = people.count_cell(cell, g, seen[cell.network])
         row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t}
@@ -278,22 +268,68 @@ def with_estimates(reach: pl.DataFrame, linked: bool, *,
     return done.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-class _People:
-    """One campaign's people across networks: linked accounts as persons in a bitmap,
-    unlinked ones as plain counts (each is its own person and appears on one network).
+class _Seen:
+    """Which accounts of one network the current cell has met (``cell_reach``'s bytes):
+    the stamp of the last cell that met each, and whether its person has other accounts.
+    A new cell takes the next stamp; the stamps are wiped only when they run out."""
 
-    Filled cell by cell; ``all_row`` reads the cross-network row and clears for the next
+    def __init__(self, person_of: np.ndarray):
+        self.bytes = np.where(person_of >= 0, LINKED, 0).astype(np.uint8)
+        self.gen = 0
+
+    def next(self) -> int:
+        if self.gen == STAMPS:
+            self.bytes &= LINKED
+            self.gen = 0
+        self.gen += 1
+        return self.gen
+
+
+class _People:
+    """One campaign's people across networks: accounts of persons with several accounts
+    as persons (``persons[p]`` marked with the campaign's number), the others as plain
+    counts (each is its own person and appears on one network).
+
+    Filled cell by cell; ``all_row`` reads the cross-network row and moves to the next
     campaign. Authors' persons are excluded across networks, so a person who posted on
     one network is not counted as reached on another.
     """
 
     def __init__(self, links: PersonLinks):
-        self.links = links
-        self.first, self.total = _Tally(links.n), _Tally(links.n)
+        self.links, self.campaign = links, 1
+        self.persons = np.zeros(max(links.n, 1), dtype=np.int32)
+        self.tally = np.zeros(4, dtype=np.int64)  # see cell_reach
+        self.first = self.total = 0  # reached accounts, linked or not
         self.authors, self.sharers = _Tally(links.n), _Tally(links.n)
+        self._author_persons: list[np.ndarray] = []
 
-    def add_keys(self, network: str, tally: _Tally, keys: np.ndarray) -> None:
-        tally.other += mark_persons(self.links.person_of[network], keys, tally.persons.bits)
+    def count_cell(self, cell: Cell, g: FollowerGraph, seen: _Seen) -> tuple[int, int]:
+        """(first-degree, total) reach of an exact cell; its people join the campaign's."""
+        person_of = self.links.person_of[cell.network]
+        n_authors = int(cell.is_author.sum())
+        f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
+                          seen.next(), person_of, self.persons, self.campaign, self.tally)
+        self.first += int(f)
+        self.total += int(t)
+        authors = cell.exposers[:n_authors]
+        self.authors.add(*stamp_persons(person_of, authors, self.authors.stamp,
+                                        self.campaign))
+        self.sharers.add(*stamp_persons(person_of, cell.exposers[cell.is_sharer],
+                                        self.sharers.stamp, self.campaign))
+        persons = person_of[authors]
+        self._author_persons.append(persons[persons >= 0])
+        return int(f), int(t)
+
+    def _distinct(self) -> tuple[int, int]:
+        """The campaign's (first, total) people: unlinked accounts plus persons, less
+        the persons of its authors."""
+        first_persons, total_persons, first_linked, later_linked = (int(x) for x in self.tally)
+        if self._author_persons:
+            mark = self.persons[np.unique(np.concatenate(self._author_persons))]
+            first_persons -= int(np.count_nonzero(mark == 2 * self.campaign + 1))
+            total_persons -= int(np.count_nonzero(mark >= 2 * self.campaign))
+        return (self.first - first_linked + first_persons,
+                self.total - first_linked - later_linked + total_persons)
 
     def all_row(self, campaign_id: str, rs: list[dict]) -> dict:
         exact = [r for r in rs if r.get("method") == "exact"]
@@ -311,28 +347,31 @@ class _People:
                     "sharers": sum(r["sharers"] for r in rs)} | undeduplicated(
                 rs, linked=self.links.n > 0)
         else:
-            authors = self.authors.persons.members()
-            self.first.persons.unmark(authors)
-            self.total.persons.unmark(authors)
-            f, t = self.first.size(), self.total.size()
+            f, t = self._distinct()
             row |= {"authors": self.authors.size(), "sharers": self.sharers.size(),
                     "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                     "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                     "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
-        for tally in (self.first, self.total, self.authors, self.sharers):
-            tally.reset()
+        for tally in (self.authors, self.sharers):
+            tally.persons = tally.other = 0
+        self.tally[:] = 0
+        self.first = self.total = 0
+        self._author_persons.clear()
+        self.campaign += 1
         return row
 
 
 class _Tally:
-    """Distinct people: linked persons in a bitmap plus a count of unlinked accounts."""
+    """Distinct people: persons stamped with the campaign's number (counted as they are
+    stamped) plus a count of accounts that are persons of their own."""
 
     def __init__(self, n: int):
-        self.persons, self.other = Marker(n), 0
+        self.stamp = np.zeros(max(n, 1), dtype=np.int32)
+        self.persons = self.other = 0
+
+    def add(self, persons: int, other: int) -> None:
+        self.persons += int(persons)
+        self.other += int(other)
 
     def size(self) -> int:
-        return self.persons.tally() + self.other
-
-    def reset(self) -> None:
-        self.persons.reset()
-        self.other = 0
+        return self.persons + self.other

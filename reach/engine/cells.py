@@ -29,47 +29,55 @@ class Cell:
         return self.exposers[self.is_author]
 
 
-def campaign_made(posts: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
-    """Every campaign post and every share of one: campaign_id, network, key (the author
+def cell_index(posts: pl.LazyFrame) -> pl.DataFrame:
+    """The campaign × network cells, sorted: campaign_id, network, posts, and ``cell``,
+    their row number, which stands for the two strings in every per-row step below."""
+    return (posts.filter(pl.col("campaign_id").is_not_null())
+            .group_by("campaign_id", "network").agg(pl.len().alias("posts"))
+            .sort("campaign_id", "network").collect()
+            .with_row_index("cell"))
+
+
+def campaign_made(posts: pl.LazyFrame, shares: pl.LazyFrame, index: pl.DataFrame
+                  ) -> pl.LazyFrame:
+    """Every campaign post and every share of one: cell (of ``index``), key (the author
     or sharer), t (when), is_post."""
-    camp = posts.filter(pl.col("campaign_id").is_not_null())
+    camp = posts.filter(pl.col("campaign_id").is_not_null()).join(
+        index.lazy().select("campaign_id", "network", "cell"), on=["campaign_id", "network"])
     return pl.concat([
-        camp.select("campaign_id", "network", pl.col("account_key").alias("key"),
+        camp.select("cell", pl.col("account_key").alias("key"),
                     pl.col("created_at").alias("t"), pl.lit(True).alias("is_post")),
-        shares.join(camp.select("network", "post_id", "campaign_id"),
-                    on=["network", "post_id"]).select(
-            "campaign_id", "network", pl.col("sharer_key").alias("key"),
-            pl.col("created_at").alias("t"), pl.lit(False).alias("is_post")),
+        shares.join(camp.select("network", "post_id", "cell"), on=["network", "post_id"])
+        .select("cell", pl.col("sharer_key").alias("key"), pl.col("created_at").alias("t"),
+                pl.lit(False).alias("is_post")),
     ])
 
 
-def exposures(posts: pl.LazyFrame, shares: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per (campaign, network, exposer) with role and first exposure time."""
-    return (campaign_made(posts, shares)
-            .group_by("campaign_id", "network", "key")
-            .agg(pl.col("t").min(), pl.col("is_post").any().alias("author"),
-                 pl.col("is_post").not_().any().alias("sharer")))
+def _spans(cell: np.ndarray, n: int) -> list[slice]:
+    """The rows of each of cells 0..n-1, in rows sorted by cell."""
+    at = np.searchsorted(cell, np.arange(n + 1)).tolist()
+    return [slice(a, b) for a, b in zip(at[:-1], at[1:], strict=True)]
 
 
 def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
-    counts = dict(
-        ((c, n), k) for c, n, k in posts.filter(pl.col("campaign_id").is_not_null())
-        .group_by("campaign_id", "network").len().collect().iter_rows())
-    exp = (exposures(posts, shares)
-           .sort("campaign_id", "network", pl.col("author"), "key",
-                 descending=[False, False, True, False])
+    index = cell_index(posts)
+    # One row per (cell, exposer) with role and first exposure time; integer keys only,
+    # so grouping and sorting never hash or compare the campaign strings.
+    exp = (campaign_made(posts, shares, index)
+           .group_by("cell", "key")
+           .agg(pl.col("t").min(), pl.col("is_post").any().alias("author"),
+                pl.col("is_post").not_().any().alias("sharer"))
+           .sort("cell", "author", "key", descending=[False, True, False])
            .collect())
-    cells = []
-    for (campaign_id, network), part in exp.partition_by(
-            "campaign_id", "network", as_dict=True, maintain_order=True).items():
-        cells.append(Cell(
-            campaign_id=campaign_id, network=network, posts=counts[(campaign_id, network)],
-            exposers=part["key"].to_numpy().astype(np.int64),
-            is_author=part["author"].to_numpy(),
-            is_sharer=part["sharer"].to_numpy(),
-            exposed_at=part["t"].dt.epoch("us").to_numpy(),
-            n_sharers=int(part["sharer"].sum())))
-    return cells
+    keys = exp["key"].to_numpy().astype(np.int64)
+    author, sharer = exp["author"].to_numpy(), exp["sharer"].to_numpy()
+    when = exp["t"].dt.epoch("us").to_numpy()
+    return [Cell(campaign_id=campaign_id, network=network, posts=n_posts,
+                 exposers=keys[at], is_author=author[at], is_sharer=sharer[at],
+                 exposed_at=when[at], n_sharers=int(sharer[at].sum()))
+            for (campaign_id, network, n_posts), at in zip(
+                index.select("campaign_id", "network", "posts").iter_rows(),
+                _spans(exp["cell"].to_numpy(), index.height), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -101,9 +109,11 @@ class CellItems:
 def campaign_items(posts: pl.LazyFrame, shares: pl.LazyFrame
                    ) -> dict[tuple[str, str], CellItems]:
     """:func:`campaign_made` as arrays, per (campaign_id, network)."""
-    made = campaign_made(posts, shares).collect()
-    return {(cid, net): CellItems(part["key"].to_numpy().astype(np.int64),
-                                  part["t"].dt.epoch("us").to_numpy(),
-                                  part["is_post"].to_numpy())
-            for (cid, net), part in made.partition_by("campaign_id", "network",
-                                                      as_dict=True).items()}
+    index = cell_index(posts)
+    made = campaign_made(posts, shares, index).collect().sort("cell", maintain_order=True)
+    keys = made["key"].to_numpy().astype(np.int64)
+    when, is_post = made["t"].dt.epoch("us").to_numpy(), made["is_post"].to_numpy()
+    return {(cid, net): CellItems(keys[at], when[at], is_post[at])
+            for (cid, net), at in zip(index.select("campaign_id", "network").iter_rows(),
+                                      _spans(made["cell"].to_numpy(), index.height),
+                                      strict=True)}

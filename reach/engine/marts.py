@@ -119,7 +119,7 @@ class Context:
 
     @cached_property
     def links(self) -> PersonLinks:
-        return PersonLinks.from_tables(self.tables["_account_keys"], self.tables["accounts"])
+        return PersonLinks.from_tables(self.tables["accounts"], self.sizes)
 
     @cached_property
     def forest(self) -> Forest:

@@ -1,10 +1,11 @@
-"""The two inner loops that reach spends its time in, compiled with numba.
+"""The inner loops that reach spends its time in, compiled with numba.
 
-Both are exact and touch each follower entry once: ``mark_new`` walks the follower
+All are exact and touch each follower entry once: ``mark_new`` walks the follower
 slices of a set of accounts and sets one byte per follower in a bitmap, writing each
-account it sets for the first time to ``out``; ``csr_order`` is a counting sort of
-edges by followee. NumPy needs an index array per gathered entry for the first (four
-passes over memory instead of one) and a comparison sort for the second.
+account it sets for the first time to ``out``; ``cell_reach`` does the same walk for the
+reach mart, counting instead of writing; ``csr_order`` is a counting sort of edges by
+followee. NumPy needs an index array per gathered entry for the walks (four passes over
+memory instead of one) and a comparison sort for the last.
 """
 
 from __future__ import annotations
@@ -51,17 +52,78 @@ def csr_order(followee: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return offsets, order
 
 
+#: the high bit of a ``seen`` byte: the account belongs to a person with other accounts
+LINKED = 128
+#: the low bits of a ``seen`` byte hold the stamp of the cell that last met the account
+STAMPS = LINKED - 1
+
+
 @njit(cache=True, nogil=True)
-def mark_persons(person_of: np.ndarray, keys: np.ndarray, bits: np.ndarray) -> int:
-    """Mark the person of each account in ``keys``; return how many have none (-1)."""
-    unlinked = 0
+def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
+               n_authors: int, seen: np.ndarray, gen: int, person_of: np.ndarray,
+               persons: np.ndarray, campaign: int, tally: np.ndarray) -> tuple[int, int]:
+    """First-degree and total reach of one cell, and its people, in one pass over the
+    followers of ``exposers`` (authors first: the first ``n_authors``).
+
+    ``seen[k] & STAMPS == gen`` marks an account already met in this cell; authors are
+    stamped before any list is walked, so they are never counted as reached. Only an
+    account whose byte has the ``LINKED`` bit is looked up in ``person_of``: its person
+    is marked in ``persons`` as ``2 * campaign + 1`` (reached through an author) or
+    ``2 * campaign`` (only through a sharer). ``tally`` adds [persons new to first,
+    persons new to total, linked accounts reached first, linked accounts reached later].
+    Stamps instead of bits: nothing is cleared between cells or campaigns.
+    """
+    for i in range(n_authors):
+        k = exposers[i]
+        seen[k] = (seen[k] & LINKED) | gen
+    in_total = 2 * campaign
+    in_first = in_total + 1
+    first_reach, added = 0, 0
+    for i in range(exposers.size):
+        author = i < n_authors
+        k = exposers[i]
+        for j in range(offsets[k], offsets[k + 1]):
+            f = followers[j]
+            s = seen[f]
+            if (s & STAMPS) == gen:
+                continue
+            seen[f] = (s & LINKED) | gen
+            if author:
+                first_reach += 1
+            else:
+                added += 1
+            if s & LINKED:
+                p = person_of[f]
+                mark = persons[p]
+                if author:
+                    tally[2] += 1
+                    if mark != in_first:
+                        if mark != in_total:
+                            tally[1] += 1
+                        persons[p] = in_first
+                        tally[0] += 1
+                else:
+                    tally[3] += 1
+                    if mark < in_total:
+                        persons[p] = in_total
+                        tally[1] += 1
+    return first_reach, first_reach + added
+
+
+@njit(cache=True, nogil=True)
+def stamp_persons(person_of: np.ndarray, keys: np.ndarray, stamp: np.ndarray, campaign: int
+                  ) -> tuple[int, int]:
+    """Stamp the person of each account in ``keys``; return (persons newly stamped,
+    accounts without a person (-1))."""
+    new, unlinked = 0, 0
     for k in keys:
         p = person_of[k]
         if p < 0:
             unlinked += 1
-        else:
-            bits[p] = True
-    return unlinked
+        elif stamp[p] != campaign:
+            stamp[p] = campaign
+            new += 1
+    return new, unlinked
 
 
 @njit(cache=True, nogil=True)
