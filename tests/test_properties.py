@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from etl.load import _assign_keys
 from etl.parse import coerce
+from reach.audience import distinct
 from reach.audience.distinct import PersonLinks, reach_rows
 from reach.cascades.credit import coverage_credit
 from reach.engine.cells import Cell
@@ -85,10 +86,18 @@ def test_compiled_kernels_match_numpy(g, data):
     assert set(np.flatnonzero(m.bits).tolist()) == set(want)
 
 
-def test_reach_rows_match_sets_over_many_campaigns():
+@pytest.mark.parametrize("dense_from,heavy_degree", [
+    (math.inf, 64),  # follower by follower (cell_reach)
+    (0.0, 10**9),  # on bitsets, every account scattered (cell_reach_dense)
+    (0.0, 1),  # on bitsets, reused accounts ORed from precomputed rows
+])
+def test_reach_rows_match_sets_over_many_campaigns(dense_from, heavy_degree, monkeypatch):
     """Hundreds of campaigns on two networks, persons linked within and across networks:
     more cells than a `seen` byte has stamps (STAMPS), so the wipe between them is
-    exercised; every row equals the brute-force union of followers' sets."""
+    exercised; every row equals the brute-force union of followers' sets, whichever
+    way the cells are counted."""
+    monkeypatch.setattr(distinct, "DENSE_FROM", dense_from)
+    monkeypatch.setattr(distinct, "HEAVY_DEGREE", heavy_degree)
     rnd = np.random.default_rng(7)
     n = {"x": 400, "y": 300}
     graphs, edges, person_of = {}, {}, {}

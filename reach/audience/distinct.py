@@ -26,7 +26,14 @@ from reach.audience.modelled import modelled_reach
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
 from reach.followers.graph import FollowerGraph
-from reach.followers.kernels import LINKED, STAMPS, cell_reach, stamp_persons
+from reach.followers.kernels import (
+    LINKED,
+    STAMPS,
+    cell_reach,
+    cell_reach_dense,
+    follower_bits,
+    stamp_persons,
+)
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -128,7 +135,8 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
                modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
-    seen = {net: _Seen(links.person_of[net]) for net in graphs}
+    seen = {net: _Seen(g, links.person_of[net], [c.exposers for c in cells if c.network == net])
+            for net, g in graphs.items()}
     people = _People(links)
     rows: list[dict] = []
     by_campaign = groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)
@@ -178,7 +186,7 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, seen: dict[str, _Seen],
                 "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
                 "total_reach_high": int(np.ceil(total.high))}
     else:
-        f, t = people.count_cell(cell, g, seen[cell.network])
+        f, t = people.count_cell(cell, g, seen[cell.network], gathered)
         row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t}
@@ -268,14 +276,49 @@ def with_estimates(reach: pl.DataFrame, linked: bool, *,
     return done.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-class _Seen:
-    """Which accounts of one network the current cell has met (``cell_reach``'s bytes):
-    the stamp of the last cell that met each, and whether its person has other accounts.
-    A new cell takes the next stamp; the stamps are wiped only when they run out."""
+#: a cell is counted on bitsets (``cell_reach_dense``) when it gathers at least this many
+#: followers per 64 accounts of its network, else follower by follower (``cell_reach``)
+DENSE_FROM = 1.0
+#: the fewest followers for which an account gets a bitset row (and at least a quarter
+#: of the row's words: an OR of a word costs a fraction of a scattered follower)
+HEAVY_DEGREE = 64
 
-    def __init__(self, person_of: np.ndarray):
-        self.bytes = np.where(person_of >= 0, LINKED, 0).astype(np.uint8)
+
+class _Seen:
+    """One network's scratch for counting cells: which accounts the current cell has
+    met (``cell_reach``'s bytes: the stamp of the last cell that met each, and whether
+    its person has other accounts), and for cells counted on bitsets, the bitsets and
+    the precomputed follower rows of the heavy accounts.
+
+    A new cell takes the next stamp; the stamps are wiped only when they run out.
+    """
+
+    def __init__(self, g: FollowerGraph, person_of: np.ndarray, exposers: list[np.ndarray]):
+        linked = person_of >= 0
+        self.bytes = np.where(linked, LINKED, 0).astype(np.uint8)
         self.gen = 0
+        self.words = (g.n + 63) // 64
+        packed = np.zeros(self.words * 8, dtype=np.uint8)
+        bits = np.packbits(linked, bitorder="little")
+        packed[:bits.size] = bits
+        self.linked = packed.view(np.uint64)
+        self.scratch = np.zeros((3, self.words), dtype=np.uint64)
+        self.heavy_row, self.heavy_bits = self._heavy(g, exposers)
+
+    def _heavy(self, g: FollowerGraph, exposers: list[np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Accounts worth a bitset row: exposers of two cells or more with many
+        followers, most gathered first, in at most half the memory of the follower
+        lists."""
+        row = np.full(g.n, -1, dtype=np.int32)
+        uses = (np.bincount(np.concatenate(exposers), minlength=g.n) if exposers
+                else np.zeros(g.n, dtype=np.int64))
+        degree = g.in_degree()
+        worth = np.flatnonzero((uses >= 2) & (degree >= max(HEAVY_DEGREE, self.words // 4)))
+        worth = worth[np.argsort(-(uses[worth] * degree[worth]), kind="stable")]
+        worth = np.sort(worth[:g.followers.nbytes // 2 // (self.words * 8)])
+        row[worth] = np.arange(worth.size, dtype=np.int32)
+        return row, follower_bits(g.offsets, g.followers, worth, self.words)
 
     def next(self) -> int:
         if self.gen == STAMPS:
@@ -303,12 +346,20 @@ class _People:
         self.authors, self.sharers = _Tally(links.n), _Tally(links.n)
         self._author_persons: list[np.ndarray] = []
 
-    def count_cell(self, cell: Cell, g: FollowerGraph, seen: _Seen) -> tuple[int, int]:
-        """(first-degree, total) reach of an exact cell; its people join the campaign's."""
+    def count_cell(self, cell: Cell, g: FollowerGraph, seen: _Seen, gathered: int
+                   ) -> tuple[int, int]:
+        """(first-degree, total) reach of an exact cell, which gathers ``gathered``
+        follower entries; its people join the campaign's."""
         person_of = self.links.person_of[cell.network]
         n_authors = int(cell.is_author.sum())
-        f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
-                          seen.next(), person_of, self.persons, self.campaign, self.tally)
+        if gathered >= DENSE_FROM * seen.words:
+            f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
+                                    seen.heavy_row, seen.heavy_bits, seen.linked, person_of,
+                                    self.persons, self.campaign, self.tally, *seen.scratch)
+        else:
+            f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
+                              seen.next(), person_of, self.persons, self.campaign,
+                              self.tally)
         self.first += int(f)
         self.total += int(t)
         authors = cell.exposers[:n_authors]
