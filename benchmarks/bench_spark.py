@@ -24,7 +24,8 @@ def side_polars(lake: Path, out: Path) -> dict:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.audience.distinct import PersonLinks, potential_counts, reach_rows, reported_counts
+    from reach.audience.distinct import potential_counts, reach_rows, reported_counts
+    from reach.audience.people import PersonLinks
     from reach.audience.timeline import timeline_rows
     from reach.cascades.amplifiers import amplifier_rows
     from reach.cascades.trees import build_forest, cascade_metrics, shares_triggered

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from etl.load import _assign_keys
 from etl.parse import coerce
-from reach.audience import distinct
-from reach.audience.distinct import PersonLinks, reach_rows
+from reach.audience import people
+from reach.audience.distinct import reach_rows
+from reach.audience.people import PersonLinks
 from reach.cascades.credit import coverage_credit
 from reach.engine.cells import Cell
 from reach.followers.graph import FollowerGraph, Marker
@@ -96,8 +97,8 @@ def test_reach_rows_match_sets_over_many_campaigns(dense_from, heavy_degree, mon
     more cells than a `seen` byte has stamps (STAMPS), so the wipe between them is
     exercised; every row equals the brute-force union of followers' sets, whichever
     way the cells are counted."""
-    monkeypatch.setattr(distinct, "DENSE_FROM", dense_from)
-    monkeypatch.setattr(distinct, "HEAVY_DEGREE", heavy_degree)
+    monkeypatch.setattr(people, "DENSE_FROM", dense_from)
+    monkeypatch.setattr(people, "HEAVY_DEGREE", heavy_degree)
     rnd = np.random.default_rng(7)
     n = {"x": 400, "y": 300}
     graphs, edges, person_of = {}, {}, {}

@@ -16,24 +16,19 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
 import numpy as np
 import polars as pl
 
 from reach.audience.modelled import modelled_reach
+from reach.audience.people import CampaignPeople, NetworkScratch, PersonLinks, heavy_rows
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
 from reach.followers.graph import FollowerGraph
-from reach.followers.kernels import (
-    LINKED,
-    STAMPS,
-    cell_reach,
-    cell_reach_dense,
-    follower_bits,
-    stamp_persons,
-)
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -96,36 +91,8 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
     return out
 
 
-@dataclass(frozen=True)
-class PersonLinks:
-    """Which accounts share a ``person_id`` with another account, per network, as dense
-    person indexes.
-
-    ``person_of[network][key]`` is the person's index, or -1 for an account that is a
-    person of its own: one without a ``person_id``, or the only account of its person.
-    Either can be counted only once anyway, so only persons with several accounts need
-    mapping when people are counted across networks.
-    """
-
-    person_of: dict[str, np.ndarray]
-    n: int  # distinct persons with several accounts
-
-    @classmethod
-    def from_tables(cls, accounts: pl.LazyFrame, sizes: dict[str, int]) -> PersonLinks:
-        """``sizes``: per network, how many account keys there are (max key + 1)."""
-        linked = (accounts.filter(pl.col("person_id").is_not_null())
-                  .select("network", "account_key", "person_id")
-                  .filter(pl.len().over("person_id") > 1)
-                  .select("network", "account_key",
-                          (pl.col("person_id").rank("dense") - 1).alias("person"))
-                  .collect())
-        person_of = {}
-        for network, n in sizes.items():
-            ident = np.full(n, -1, dtype=np.int32)
-            part = linked.filter(pl.col("network") == network)
-            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
-            person_of[network] = ident
-        return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
+#: threads counting campaigns at once: the kernels release the GIL
+THREADS = min(4, os.cpu_count() or 1)
 
 
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
@@ -135,33 +102,40 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
                modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
-    seen = {net: _Seen(g, links.person_of[net], [c.exposers for c in cells if c.network == net])
-            for net, g in graphs.items()}
-    people = _People(links)
-    rows: list[dict] = []
-    by_campaign = groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)
-    done = 0
-    for campaign_id, group in by_campaign:
+    heavy = {net: heavy_rows(g, [c.exposers for c in cells if c.network == net])
+             for net, g in graphs.items()}
+    local = threading.local()  # each thread counts on scratch of its own
+
+    def campaign_rows(group: list[Cell]) -> list[dict]:
+        if not hasattr(local, "people"):
+            local.people = CampaignPeople(links)
+            local.scratch = {net: NetworkScratch(g, links.person_of[net], heavy[net])
+                             for net, g in graphs.items()}
         net_rows = []
         for cell in group:
-            if progress and done % 50 == 0:
-                progress(done, len(cells))
-            done += 1
-            row = _cell_row(cell, graphs.get(cell.network), seen,
-                            potential.get(cell.network), people, sketches, approx,
+            row = _cell_row(cell, graphs.get(cell.network), local.scratch,
+                            potential.get(cell.network), local.people, sketches, approx,
                             exact_limit, (sampled or {}).get((cell.campaign_id, cell.network)))
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
             if row["method"] == "no_graph" and inputs is not None:
                 row = _modelled_row(row, inputs)
             net_rows.append(row)
-        rows.extend(net_rows)
-        rows.append(people.all_row(campaign_id, net_rows))
+        return net_rows + [_all_row(local.people, group[0].campaign_id, net_rows)]
+
+    campaigns = [list(group) for _, group in
+                 groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)]
+    rows: list[dict] = []
+    with ThreadPoolExecutor(THREADS) as pool:
+        for i, campaign in enumerate(pool.map(campaign_rows, campaigns)):
+            rows.extend(campaign)
+            if progress and i % 50 == 0:
+                progress(i, len(campaigns))
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-def _cell_row(cell: Cell, g: FollowerGraph | None, seen: dict[str, _Seen],
-              pot_arr: np.ndarray | None, people: _People,
+def _cell_row(cell: Cell, g: FollowerGraph | None, scratch: dict[str, NetworkScratch],
+              pot_arr: np.ndarray | None, people: CampaignPeople,
               sketches: dict[str, SketchStore] | None, approx: bool, exact_limit: int,
               estimates: tuple[Estimate, Estimate] | None) -> dict:
     authors = cell.authors
@@ -186,7 +160,7 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, seen: dict[str, _Seen],
                 "rel_error": total.rel_error, "total_reach_low": int(np.floor(total.low)),
                 "total_reach_high": int(np.ceil(total.high))}
     else:
-        f, t = people.count_cell(cell, g, seen[cell.network], gathered)
+        f, t = people.count_cell(cell, g, scratch[cell.network], gathered)
         row |= {"first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t}
@@ -276,153 +250,27 @@ def with_estimates(reach: pl.DataFrame, linked: bool, *,
     return done.sort("campaign_id", pl.col("network") == "all", "network")
 
 
-#: a cell is counted on bitsets (``cell_reach_dense``) when it gathers at least this many
-#: followers per 64 accounts of its network, else follower by follower (``cell_reach``)
-DENSE_FROM = 1.0
-#: the fewest followers for which an account gets a bitset row (and at least a quarter
-#: of the row's words: an OR of a word costs a fraction of a scattered follower)
-HEAVY_DEGREE = 64
-
-
-class _Seen:
-    """One network's scratch for counting cells: which accounts the current cell has
-    met (``cell_reach``'s bytes: the stamp of the last cell that met each, and whether
-    its person has other accounts), and for cells counted on bitsets, the bitsets and
-    the precomputed follower rows of the heavy accounts.
-
-    A new cell takes the next stamp; the stamps are wiped only when they run out.
-    """
-
-    def __init__(self, g: FollowerGraph, person_of: np.ndarray, exposers: list[np.ndarray]):
-        linked = person_of >= 0
-        self.bytes = np.where(linked, LINKED, 0).astype(np.uint8)
-        self.gen = 0
-        self.words = (g.n + 63) // 64
-        packed = np.zeros(self.words * 8, dtype=np.uint8)
-        bits = np.packbits(linked, bitorder="little")
-        packed[:bits.size] = bits
-        self.linked = packed.view(np.uint64)
-        self.scratch = np.zeros((3, self.words), dtype=np.uint64)
-        self.heavy_row, self.heavy_bits = self._heavy(g, exposers)
-
-    def _heavy(self, g: FollowerGraph, exposers: list[np.ndarray]
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Accounts worth a bitset row: exposers of two cells or more with many
-        followers, most gathered first, in at most half the memory of the follower
-        lists."""
-        row = np.full(g.n, -1, dtype=np.int32)
-        uses = (np.bincount(np.concatenate(exposers), minlength=g.n) if exposers
-                else np.zeros(g.n, dtype=np.int64))
-        degree = g.in_degree()
-        worth = np.flatnonzero((uses >= 2) & (degree >= max(HEAVY_DEGREE, self.words // 4)))
-        worth = worth[np.argsort(-(uses[worth] * degree[worth]), kind="stable")]
-        worth = np.sort(worth[:g.followers.nbytes // 2 // (self.words * 8)])
-        row[worth] = np.arange(worth.size, dtype=np.int32)
-        return row, follower_bits(g.offsets, g.followers, worth, self.words)
-
-    def next(self) -> int:
-        if self.gen == STAMPS:
-            self.bytes &= LINKED
-            self.gen = 0
-        self.gen += 1
-        return self.gen
-
-
-class _People:
-    """One campaign's people across networks: accounts of persons with several accounts
-    as persons (``persons[p]`` marked with the campaign's number), the others as plain
-    counts (each is its own person and appears on one network).
-
-    Filled cell by cell; ``all_row`` reads the cross-network row and moves to the next
-    campaign. Authors' persons are excluded across networks, so a person who posted on
-    one network is not counted as reached on another.
-    """
-
-    def __init__(self, links: PersonLinks):
-        self.links, self.campaign = links, 1
-        self.persons = np.zeros(max(links.n, 1), dtype=np.int32)
-        self.tally = np.zeros(4, dtype=np.int64)  # see cell_reach
-        self.first = self.total = 0  # reached accounts, linked or not
-        self.authors, self.sharers = _Tally(links.n), _Tally(links.n)
-        self._author_persons: list[np.ndarray] = []
-
-    def count_cell(self, cell: Cell, g: FollowerGraph, seen: _Seen, gathered: int
-                   ) -> tuple[int, int]:
-        """(first-degree, total) reach of an exact cell, which gathers ``gathered``
-        follower entries; its people join the campaign's."""
-        person_of = self.links.person_of[cell.network]
-        n_authors = int(cell.is_author.sum())
-        if gathered >= DENSE_FROM * seen.words:
-            f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
-                                    seen.heavy_row, seen.heavy_bits, seen.linked, person_of,
-                                    self.persons, self.campaign, self.tally, *seen.scratch)
-        else:
-            f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
-                              seen.next(), person_of, self.persons, self.campaign,
-                              self.tally)
-        self.first += int(f)
-        self.total += int(t)
-        authors = cell.exposers[:n_authors]
-        self.authors.add(*stamp_persons(person_of, authors, self.authors.stamp,
-                                        self.campaign))
-        self.sharers.add(*stamp_persons(person_of, cell.exposers[cell.is_sharer],
-                                        self.sharers.stamp, self.campaign))
-        persons = person_of[authors]
-        self._author_persons.append(persons[persons >= 0])
-        return int(f), int(t)
-
-    def _distinct(self) -> tuple[int, int]:
-        """The campaign's (first, total) people: unlinked accounts plus persons, less
-        the persons of its authors."""
-        first_persons, total_persons, first_linked, later_linked = (int(x) for x in self.tally)
-        if self._author_persons:
-            mark = self.persons[np.unique(np.concatenate(self._author_persons))]
-            first_persons -= int(np.count_nonzero(mark == 2 * self.campaign + 1))
-            total_persons -= int(np.count_nonzero(mark >= 2 * self.campaign))
-        return (self.first - first_linked + first_persons,
-                self.total - first_linked - later_linked + total_persons)
-
-    def all_row(self, campaign_id: str, rs: list[dict]) -> dict:
-        exact = [r for r in rs if r.get("method") == "exact"]
-        known = [r["potential_reach"] for r in rs if r.get("potential_reach") is not None]
-        pot = sum(known) if known else None  # unknown on every network: unknown, not 0
-        row = {"campaign_id": campaign_id, "network": "all",
-               "posts": sum(r["posts"] for r in rs), "potential_reach": pot}
-        if not exact or len(exact) != len(rs):
-            # A network without a graph, or an estimated one: people cannot be
-            # deduplicated across networks. Where every network has bounds, the row keeps
-            # bounds: people on different networks are different people unless accounts
-            # carry a person_id, so the union lies between the largest network's low
-            # bound (their sum when no account is linked) and the sum of the high bounds.
-            row |= {"authors": sum(r["authors"] for r in rs),
-                    "sharers": sum(r["sharers"] for r in rs)} | undeduplicated(
-                rs, linked=self.links.n > 0)
-        else:
-            f, t = self._distinct()
-            row |= {"authors": self.authors.size(), "sharers": self.sharers.size(),
-                    "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
-                    "method": "exact", "rel_error": 0.0, "total_reach_low": t,
-                    "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
-        for tally in (self.authors, self.sharers):
-            tally.persons = tally.other = 0
-        self.tally[:] = 0
-        self.first = self.total = 0
-        self._author_persons.clear()
-        self.campaign += 1
-        return row
-
-
-class _Tally:
-    """Distinct people: persons stamped with the campaign's number (counted as they are
-    stamped) plus a count of accounts that are persons of their own."""
-
-    def __init__(self, n: int):
-        self.stamp = np.zeros(max(n, 1), dtype=np.int32)
-        self.persons = self.other = 0
-
-    def add(self, persons: int, other: int) -> None:
-        self.persons += int(persons)
-        self.other += int(other)
-
-    def size(self) -> int:
-        return self.persons + self.other
+def _all_row(people: CampaignPeople, campaign_id: str, rs: list[dict]) -> dict:
+    """The campaign's row across networks, its people counted once."""
+    exact = [r for r in rs if r.get("method") == "exact"]
+    known = [r["potential_reach"] for r in rs if r.get("potential_reach") is not None]
+    pot = sum(known) if known else None  # unknown on every network: unknown, not 0
+    row = {"campaign_id": campaign_id, "network": "all",
+           "posts": sum(r["posts"] for r in rs), "potential_reach": pot}
+    if not exact or len(exact) != len(rs):
+        # A network without a graph, or an estimated one: people cannot be
+        # deduplicated across networks. Where every network has bounds, the row keeps
+        # bounds: people on different networks are different people unless accounts
+        # carry a person_id, so the union lies between the largest network's low
+        # bound (their sum when no account is linked) and the sum of the high bounds.
+        row |= {"authors": sum(r["authors"] for r in rs),
+                "sharers": sum(r["sharers"] for r in rs)} | undeduplicated(
+            rs, linked=people.links.n > 0)
+    else:
+        f, t = people.distinct()
+        row |= {"authors": people.authors.size(), "sharers": people.sharers.size(),
+                "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
+                "method": "exact", "rel_error": 0.0, "total_reach_low": t,
+                "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
+    people.next_campaign()
+    return row

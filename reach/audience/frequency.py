@@ -20,7 +20,7 @@ from itertools import groupby
 import numpy as np
 import polars as pl
 
-from reach.audience.distinct import PersonLinks
+from reach.audience.people import PersonLinks
 from reach.audience.sampled import has_partial
 from reach.engine.cells import CellItems
 from reach.followers.graph import FollowerGraph

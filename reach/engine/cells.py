@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 
 @dataclass(frozen=True)
@@ -61,23 +62,78 @@ def _spans(cell: np.ndarray, n: int) -> list[slice]:
 
 def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
     index = cell_index(posts)
-    # One row per (cell, exposer) with role and first exposure time; integer keys only,
-    # so grouping and sorting never hash or compare the campaign strings.
-    exp = (campaign_made(posts, shares, index)
-           .group_by("cell", "key")
-           .agg(pl.col("t").min(), pl.col("is_post").any().alias("author"),
-                pl.col("is_post").not_().any().alias("sharer"))
-           .sort("cell", "author", "key", descending=[False, True, False])
-           .collect())
-    keys = exp["key"].to_numpy().astype(np.int64)
-    author, sharer = exp["author"].to_numpy(), exp["sharer"].to_numpy()
-    when = exp["t"].dt.epoch("us").to_numpy()
+    made = campaign_made(posts, shares, index).collect()
+    if made.height == 0:
+        return []
+    cell = made["cell"].to_numpy().astype(np.int64)
+    key = made["key"].to_numpy().astype(np.int64)
+    keys, when, author, sharer, at = group_exposers(
+        cell, key, made["t"].dt.epoch("us").to_numpy(), made["is_post"].to_numpy(),
+        index.height, int(key.max()) + 1)
+    spans = [slice(a, b) for a, b in zip(at[:-1].tolist(), at[1:].tolist(), strict=True)]
     return [Cell(campaign_id=campaign_id, network=network, posts=n_posts,
-                 exposers=keys[at], is_author=author[at], is_sharer=sharer[at],
-                 exposed_at=when[at], n_sharers=int(sharer[at].sum()))
-            for (campaign_id, network, n_posts), at in zip(
-                index.select("campaign_id", "network", "posts").iter_rows(),
-                _spans(exp["cell"].to_numpy(), index.height), strict=True)]
+                 exposers=keys[span], is_author=author[span], is_sharer=sharer[span],
+                 exposed_at=when[span], n_sharers=int(sharer[span].sum()))
+            for (campaign_id, network, n_posts), span in zip(
+                index.select("campaign_id", "network", "posts").iter_rows(), spans,
+                strict=True)]
+
+
+@njit(cache=True, nogil=True)
+def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np.ndarray,
+                   n_cells: int, n_keys: int):
+    """One entry per (cell, exposer) of the rows of :func:`campaign_made`: its first
+    time, whether it posted (an author), whether it shared. Cell by cell, authors first,
+    then by key; ``at[c]:at[c + 1]`` are cell c's entries.
+
+    Two counting sorts (by key, then stably by cell) and one pass: O(rows + keys), where
+    grouping on the two columns in a dataframe hashes every row and sorts the groups.
+    """
+    n = cell.size
+    ahead = np.zeros(n_keys + 1, dtype=np.int64)
+    for i in range(n):
+        ahead[key[i] + 1] += 1
+    for k in range(n_keys):
+        ahead[k + 1] += ahead[k]
+    by_key = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        by_key[ahead[key[i]]] = i
+        ahead[key[i]] += 1
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n):
+        start[cell[i] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in by_key:
+        order[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    keys, when = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    author, sharer = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    at = np.zeros(n_cells + 1, dtype=np.int64)
+    m = 0
+    for c in range(n_cells):
+        at[c] = m
+        first = m
+        j = start[c]
+        while j < start[c + 1]:  # one entry per run of equal keys
+            i = order[j]
+            keys[m], when[m] = key[i], t[i]
+            while j < start[c + 1] and key[order[j]] == key[i]:
+                r = order[j]
+                when[m] = min(when[m], t[r])
+                author[m] |= is_post[r]
+                sharer[m] |= not is_post[r]
+                j += 1
+            m += 1
+        # authors first, each part still by key: a stable partition of first..m
+        part = np.concatenate((np.flatnonzero(author[first:m]),
+                               np.flatnonzero(~author[first:m]))) + first
+        keys[first:m], when[first:m] = keys[part], when[part]
+        author[first:m], sharer[first:m] = author[part], sharer[part]
+    at[n_cells] = m
+    return keys[:m], when[:m], author[:m], sharer[:m], at
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ The caller (the CLI) reads the lake and writes the results; nothing here touches
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -14,14 +16,21 @@ import polars as pl
 
 from reach.attribution.models import AttributionSpec
 from reach.attribution.touchpoints import conversion_paths, nonconverting_paths
-from reach.audience.distinct import PersonLinks, potential_counts, reported_counts
+from reach.audience.distinct import potential_counts, reported_counts
 from reach.audience.modelled import modelled_inputs
+from reach.audience.people import PersonLinks
 from reach.audience.sampled import cell_estimates
 from reach.cascades.trees import Forest, build_forest, shares_triggered
-from reach.engine.cells import CellItems, campaign_cells, campaign_items
+from reach.engine.cells import CellItems, campaign_cells, campaign_items, group_exposers
 from reach.engine.registry import MARTS
 from reach.errors import UsageError
 from reach.followers.graph import FollowerGraph, build_graphs
+from reach.followers.kernels import (
+    cell_reach,
+    cell_reach_dense,
+    follower_bits,
+    stamp_persons,
+)
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from reach.uplift.engagement import post_engagement
 from reach.uplift.mart import UpliftSpec
@@ -163,6 +172,7 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     missing = [t for t in NEEDED if t not in tables]
     if missing:
         raise UsageError(f"compute_marts needs the tables {', '.join(missing)}")
+    threading.Thread(target=_load_kernels, daemon=True).start()
     ctx = Context(tables, spec, progress or (lambda _m: None))
     out: dict[str, pl.DataFrame] = {}
     if only is None and ctx.sketches is not None:
@@ -174,6 +184,26 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
             ctx.say(m.step)
         ctx.marts[m.name] = out[m.name] = m.build(ctx)
     return out
+
+
+def _load_kernels() -> None:
+    """Load the compiled kernels of the reach mart on a thread while Polars reads the
+    lake: numba's first call of each costs 0.1-0.5 s even from its cache. The arguments
+    have the real calls' types, on a one-account graph with no edges. A failure here is
+    the real call's to report, not this thread's."""
+    one, none = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    offsets, followers = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    person_of, persons = np.full(1, -1, dtype=np.int32), np.zeros(1, dtype=np.int32)
+    tally = np.zeros(4, dtype=np.int64)
+    with contextlib.suppress(Exception):
+        group_exposers(one, one, one, np.ones(1, dtype=bool), 1, 1)
+        heavy_bits = follower_bits(offsets, followers, none, 1)
+        cell_reach_dense(offsets, followers, one, 1, np.full(1, -1, dtype=np.int32),
+                         heavy_bits, np.zeros(1, dtype=np.uint64), person_of, persons, 1,
+                         tally, *np.zeros((3, 1), dtype=np.uint64))
+        cell_reach(offsets, followers, one, 1, np.zeros(1, dtype=np.uint8), 1, person_of,
+                   persons, 1, tally)
+        stamp_persons(person_of, one, persons, 1)
 
 
 def attribution_paths(tables: dict[str, pl.LazyFrame], spec: ComputeSpec,

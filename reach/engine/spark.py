@@ -128,7 +128,9 @@ def compute_spark(spark, tables: dict, *, approx: bool = False, rsd: float = 0.0
         say("spark: estimates from partial follower lists")
     found, lists = (spark_sampled.estimates(spark, spark_sampled.CELLS) if partial
                     else ({}, None))
-    linked = spark.sql("SELECT count(*) FROM accounts WHERE person_id IS NOT NULL"
+    # people can overlap across networks only where a person has several accounts
+    linked = spark.sql("SELECT count(*) FROM (SELECT person_id FROM accounts WHERE "
+                       "person_id IS NOT NULL GROUP BY person_id HAVING count(*) > 1)"
                        ).collect()[0][0] > 0
     out = {"reach": with_estimates(
         _polars(cells.unionByName(all_rows), MARTS["reach"].schema).sort(

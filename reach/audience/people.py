@@ -1,0 +1,193 @@
+"""Counting a campaign's reach per cell and its people across networks, exactly.
+
+A *person* is the set of accounts that share a ``person_id``; an account without one,
+or the only account of its person, is a person of its own (README.md, "Metrics").
+Cells are counted by compiled kernels (``reach.followers.kernels``) on per-network
+scratch that is never cleared between cells: stamps for small cells, bitsets (with
+precomputed follower rows of the accounts many cells reuse) for large ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from reach.engine.cells import Cell
+from reach.followers.graph import FollowerGraph
+from reach.followers.kernels import (
+    LINKED,
+    STAMPS,
+    cell_reach,
+    cell_reach_dense,
+    follower_bits,
+    stamp_persons,
+)
+
+
+@dataclass(frozen=True)
+class PersonLinks:
+    """Which accounts share a ``person_id`` with another account, per network, as dense
+    person indexes.
+
+    ``person_of[network][key]`` is the person's index, or -1 for an account that is a
+    person of its own: one without a ``person_id``, or the only account of its person.
+    Either can be counted only once anyway, so only persons with several accounts need
+    mapping when people are counted across networks.
+    """
+
+    person_of: dict[str, np.ndarray]
+    n: int  # distinct persons with several accounts
+
+    @classmethod
+    def from_tables(cls, accounts: pl.LazyFrame, sizes: dict[str, int]) -> PersonLinks:
+        """``sizes``: per network, how many account keys there are (max key + 1)."""
+        linked = (accounts.filter(pl.col("person_id").is_not_null())
+                  .select("network", "account_key", "person_id")
+                  .filter(pl.len().over("person_id") > 1)
+                  .select("network", "account_key",
+                          (pl.col("person_id").rank("dense") - 1).alias("person"))
+                  .collect())
+        person_of = {}
+        for network, n in sizes.items():
+            ident = np.full(n, -1, dtype=np.int32)
+            part = linked.filter(pl.col("network") == network)
+            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
+            person_of[network] = ident
+        return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
+
+
+#: a cell is counted on bitsets (``cell_reach_dense``) when it gathers at least this many
+#: followers per 64 accounts of its network, else follower by follower (``cell_reach``)
+DENSE_FROM = 1.0
+#: the fewest followers for which an account gets a bitset row (and at least a quarter
+#: of the row's words: an OR of a word costs a fraction of a scattered follower)
+HEAVY_DEGREE = 64
+
+
+def heavy_rows(g: FollowerGraph, exposers: list[np.ndarray]
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Accounts worth a bitset row: exposers of two cells or more with many
+    followers, most gathered first, in at most half the memory of the follower
+    lists."""
+    words = (g.n + 63) // 64
+    row = np.full(g.n, -1, dtype=np.int32)
+    uses = (np.bincount(np.concatenate(exposers), minlength=g.n) if exposers
+            else np.zeros(g.n, dtype=np.int64))
+    degree = g.in_degree()
+    worth = np.flatnonzero((uses >= 2) & (degree >= max(HEAVY_DEGREE, words // 4)))
+    worth = worth[np.argsort(-(uses[worth] * degree[worth]), kind="stable")]
+    worth = np.sort(worth[:g.followers.nbytes // 2 // (words * 8)])
+    row[worth] = np.arange(worth.size, dtype=np.int32)
+    return row, follower_bits(g.offsets, g.followers, worth, words)
+
+
+
+class NetworkScratch:
+    """One network's scratch for counting cells: which accounts the current cell has
+    met (``cell_reach``'s bytes: the stamp of the last cell that met each, and whether
+    its person has other accounts), and for cells counted on bitsets, the bitsets and
+    the precomputed follower rows of the heavy accounts.
+
+    A new cell takes the next stamp; the stamps are wiped only when they run out.
+    """
+
+    def __init__(self, g: FollowerGraph, person_of: np.ndarray,
+                 heavy: tuple[np.ndarray, np.ndarray]):
+        linked = person_of >= 0
+        self.bytes = np.where(linked, LINKED, 0).astype(np.uint8)
+        self.gen = 0
+        self.words = (g.n + 63) // 64
+        packed = np.zeros(self.words * 8, dtype=np.uint8)
+        bits = np.packbits(linked, bitorder="little")
+        packed[:bits.size] = bits
+        self.linked = packed.view(np.uint64)
+        self.scratch = np.zeros((3, self.words), dtype=np.uint64)
+        self.heavy_row, self.heavy_bits = heavy
+
+    def next(self) -> int:
+        if self.gen == STAMPS:
+            self.bytes &= LINKED
+            self.gen = 0
+        self.gen += 1
+        return self.gen
+
+
+class CampaignPeople:
+    """One campaign's people across networks: accounts of persons with several accounts
+    as persons (``persons[p]`` marked with the campaign's number), the others as plain
+    counts (each is its own person and appears on one network).
+
+    Filled cell by cell; ``distinct`` reads the campaign's people and ``next_campaign``
+    moves on. Authors' persons are excluded across networks, so a person who posted on
+    one network is not counted as reached on another.
+    """
+
+    def __init__(self, links: PersonLinks):
+        self.links, self.campaign = links, 1
+        self.persons = np.zeros(max(links.n, 1), dtype=np.int32)
+        self.tally = np.zeros(4, dtype=np.int64)  # see cell_reach
+        self.first = self.total = 0  # reached accounts, linked or not
+        self.authors, self.sharers = Tally(links.n), Tally(links.n)
+        self._author_persons: list[np.ndarray] = []
+
+    def count_cell(self, cell: Cell, g: FollowerGraph, seen: NetworkScratch, gathered: int
+                   ) -> tuple[int, int]:
+        """(first-degree, total) reach of an exact cell, which gathers ``gathered``
+        follower entries; its people join the campaign's."""
+        person_of = self.links.person_of[cell.network]
+        n_authors = int(cell.is_author.sum())
+        if gathered >= DENSE_FROM * seen.words:
+            f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
+                                    seen.heavy_row, seen.heavy_bits, seen.linked, person_of,
+                                    self.persons, self.campaign, self.tally, *seen.scratch)
+        else:
+            f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
+                              seen.next(), person_of, self.persons, self.campaign,
+                              self.tally)
+        self.first += int(f)
+        self.total += int(t)
+        authors = cell.exposers[:n_authors]
+        self.authors.add(*stamp_persons(person_of, authors, self.authors.stamp,
+                                        self.campaign))
+        self.sharers.add(*stamp_persons(person_of, cell.exposers[cell.is_sharer],
+                                        self.sharers.stamp, self.campaign))
+        persons = person_of[authors]
+        self._author_persons.append(persons[persons >= 0])
+        return int(f), int(t)
+
+    def distinct(self) -> tuple[int, int]:
+        """The campaign's (first, total) people: unlinked accounts plus persons, less
+        the persons of its authors."""
+        first_persons, total_persons, first_linked, later_linked = (int(x) for x in self.tally)
+        if self._author_persons:
+            mark = self.persons[np.unique(np.concatenate(self._author_persons))]
+            first_persons -= int(np.count_nonzero(mark == 2 * self.campaign + 1))
+            total_persons -= int(np.count_nonzero(mark >= 2 * self.campaign))
+        return (self.first - first_linked + first_persons,
+                self.total - first_linked - later_linked + total_persons)
+
+    def next_campaign(self) -> None:
+        for tally in (self.authors, self.sharers):
+            tally.persons = tally.other = 0
+        self.tally[:] = 0
+        self.first = self.total = 0
+        self._author_persons.clear()
+        self.campaign += 1
+
+
+class Tally:
+    """Distinct people: persons stamped with the campaign's number (counted as they are
+    stamped) plus a count of accounts that are persons of their own."""
+
+    def __init__(self, n: int):
+        self.stamp = np.zeros(max(n, 1), dtype=np.int32)
+        self.persons = self.other = 0
+
+    def add(self, persons: int, other: int) -> None:
+        self.persons += int(persons)
+        self.other += int(other)
+
+    def size(self) -> int:
+        return self.persons + self.other
