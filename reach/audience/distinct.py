@@ -82,11 +82,13 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
     Beside the follower lists it tells whether a list is complete (method ``sampled``)."""
     acc = (accounts.filter(pl.col("followers_count").is_not_null())
            .select("network", "account_key", "followers_count").collect())
+    parts = {net: part for (net,), part in acc.partition_by("network", as_dict=True).items()}
     out = {}
     for network, n in sizes.items():
         arr = np.full(n, np.nan)
-        part = acc.filter(pl.col("network") == network)
-        arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
+        if network in parts:
+            part = parts[network]
+            arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
         out[network] = arr
     return out
 

@@ -49,11 +49,14 @@ class PersonLinks:
                   .select("network", "account_key",
                           (pl.col("person_id").rank("dense") - 1).alias("person"))
                   .collect())
+        parts = {net: part for (net,), part in
+                 linked.partition_by("network", as_dict=True).items()}
         person_of = {}
         for network, n in sizes.items():
             ident = np.full(n, -1, dtype=np.int32)
-            part = linked.filter(pl.col("network") == network)
-            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
+            if network in parts:
+                part = parts[network]
+                ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
             person_of[network] = ident
         return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
 

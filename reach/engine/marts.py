@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -71,11 +72,27 @@ class Context:
                  say: Callable[[str], None]):
         self.tables, self.spec, self.say = tables, spec, say
         self.marts: dict[str, pl.DataFrame] = {}
+        self._graphs_job: Future | None = None
+
+    def start_graphs(self, pool: ThreadPoolExecutor) -> None:
+        """Build the follower graphs on ``pool`` while the caller reads the other tables
+        (the two reads and the kernels overlap)."""
+        self.say("building follower graphs")
+        self._graphs_job = pool.submit(build_graphs, self.tables["follows"],
+                                       self.tables["_account_keys"])
 
     @cached_property
     def graphs(self) -> dict[str, FollowerGraph]:
+        if self._graphs_job is not None:
+            return self._graphs_job.result()
         self.say("building follower graphs")
         return build_graphs(self.tables["follows"], self.tables["_account_keys"])
+
+    @cached_property
+    def accounts(self) -> pl.LazyFrame:
+        """The accounts' columns the reach marts read, read once."""
+        return self.tables["accounts"].select(
+            "network", "account_key", "followers_count", "person_id").collect().lazy()
 
     @cached_property
     def sizes(self) -> dict[str, int]:
@@ -113,7 +130,7 @@ class Context:
 
     @cached_property
     def reported(self) -> dict[str, np.ndarray]:
-        return reported_counts(self.tables["accounts"], self.sizes)
+        return reported_counts(self.accounts, self.sizes)
 
     @cached_property
     def sampled(self) -> dict:
@@ -128,7 +145,7 @@ class Context:
 
     @cached_property
     def links(self) -> PersonLinks:
-        return PersonLinks.from_tables(self.tables["accounts"], self.sizes)
+        return PersonLinks.from_tables(self.accounts, self.sizes)
 
     @cached_property
     def forest(self) -> Forest:
@@ -175,14 +192,18 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     threading.Thread(target=_load_kernels, daemon=True).start()
     ctx = Context(tables, spec, progress or (lambda _m: None))
     out: dict[str, pl.DataFrame] = {}
-    if only is None and ctx.sketches is not None:
-        out["sketches"] = ctx.sketches
-    for m in MARTS.values():
-        if (only is not None and m.name not in only) or any(t not in tables for t in m.needs):
-            continue
-        if m.step:
-            ctx.say(m.step)
-        ctx.marts[m.name] = out[m.name] = m.build(ctx)
+    with ThreadPoolExecutor(1) as pool:
+        if only is None or "reach" in only:  # the first mart, and it needs the graphs
+            ctx.start_graphs(pool)
+        if only is None and ctx.sketches is not None:
+            out["sketches"] = ctx.sketches
+        for m in MARTS.values():
+            if ((only is not None and m.name not in only)
+                    or any(t not in tables for t in m.needs)):
+                continue
+            if m.step:
+                ctx.say(m.step)
+            ctx.marts[m.name] = out[m.name] = m.build(ctx)
     return out
 
 
