@@ -135,19 +135,19 @@ class CampaignPeople:
         self.authors, self.sharers = Tally(links.n), Tally(links.n)
         self._author_persons: list[np.ndarray] = []
 
-    def count_cell(self, cell: Cell, g: FollowerGraph, seen: NetworkScratch, gathered: int
+    def count_cell(self, cell: Cell, g: FollowerGraph, scratch: NetworkScratch, gathered: int
                    ) -> tuple[int, int]:
         """(first-degree, total) reach of an exact cell, which gathers ``gathered``
         follower entries; its people join the campaign's."""
         person_of = self.links.person_of[cell.network]
         n_authors = int(cell.is_author.sum())
-        if gathered >= DENSE_FROM * seen.words:
+        if gathered >= DENSE_FROM * scratch.words:
             f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
-                                    seen.heavy_row, seen.heavy_bits, seen.linked, person_of,
-                                    self.persons, self.campaign, self.tally, *seen.scratch)
+                                    scratch.heavy_row, scratch.heavy_bits, scratch.linked, person_of,
+                                    self.persons, self.campaign, self.tally, *scratch.scratch)
         else:
-            f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, seen.bytes,
-                              seen.next(), person_of, self.persons, self.campaign,
+            f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, scratch.bytes,
+                              scratch.next(), person_of, self.persons, self.campaign,
                               self.tally)
         self.first += int(f)
         self.total += int(t)
