@@ -16,9 +16,6 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
 import numpy as np
@@ -28,6 +25,7 @@ from reach.audience.modelled import modelled_reach
 from reach.audience.people import CampaignPeople, NetworkScratch, PersonLinks, heavy_rows
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
@@ -93,10 +91,6 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
     return out
 
 
-#: threads counting campaigns at once: the kernels release the GIL
-THREADS = min(4, os.cpu_count() or 1)
-
-
 def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                potential: dict[str, np.ndarray], links: PersonLinks,
                *, sketches: dict[str, SketchStore] | None = None, approx: bool = False,
@@ -106,32 +100,28 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                progress=None) -> pl.DataFrame:
     heavy = {net: heavy_rows(g, [c.exposers for c in cells if c.network == net])
              for net, g in graphs.items()}
-    local = threading.local()  # each thread counts on scratch of its own
 
-    def campaign_rows(group: list[Cell]) -> list[dict]:
-        if not hasattr(local, "people"):
-            local.people = CampaignPeople(links)
-            local.scratch = {net: NetworkScratch(g, links.person_of[net], heavy[net])
-                             for net, g in graphs.items()}
+    def scratch() -> tuple[CampaignPeople, dict[str, NetworkScratch]]:
+        return CampaignPeople(links), {net: NetworkScratch(g, links.person_of[net], heavy[net])
+                                       for net, g in graphs.items()}
+
+    def campaign_rows(mine: tuple[CampaignPeople, dict[str, NetworkScratch]],
+                      group: list[Cell]) -> list[dict]:
+        people, nets = mine
         net_rows = []
         for cell in group:
-            row = _cell_row(cell, graphs.get(cell.network), local.scratch,
-                            potential.get(cell.network), local.people, sketches, approx,
-                            exact_limit, (sampled or {}).get((cell.campaign_id, cell.network)))
+            row = _cell_row(cell, graphs.get(cell.network), nets, potential.get(cell.network),
+                            people, sketches, approx, exact_limit,
+                            (sampled or {}).get((cell.campaign_id, cell.network)))
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
             if row["method"] == "no_graph" and inputs is not None:
                 row = _modelled_row(row, inputs)
             net_rows.append(row)
-        return net_rows + [_all_row(local.people, group[0].campaign_id, net_rows)]
+        return net_rows + [_all_row(people, group[0].campaign_id, net_rows)]
 
     campaigns = [list(group) for _, group in
                  groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)]
-    rows: list[dict] = []
-    with ThreadPoolExecutor(THREADS) as pool:
-        for i, campaign in enumerate(pool.map(campaign_rows, campaigns)):
-            rows.extend(campaign)
-            if progress and i % 50 == 0:
-                progress(i, len(campaigns))
+    rows = rows_per_group(campaigns, campaign_rows, scratch, progress)
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 

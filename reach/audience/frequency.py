@@ -9,8 +9,8 @@ the scopes add up: opportunities(total) = opportunities(first_degree) +
 opportunities(reshares). Network ``all``: a person's OTS summed over their accounts
 (``person_id``), authors' persons excluded, as in the reach mart's ``all`` row.
 
-Counting is exact: one weighted scatter per gathered follower into a reusable counter
-array, so it costs about what the reach mart's bitmap scatter costs.
+Counting is exact: one compiled pass adds a weight per gathered follower into reusable
+counter arrays, so it costs about what the reach mart's scatter costs.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ import polars as pl
 from reach.audience.people import PersonLinks
 from reach.audience.sampled import has_partial
 from reach.engine.cells import CellItems
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph
+from reach.followers.kernels import cell_opportunities, scatter_add
 
 TOP = 11  #: OTS of 11 and more share the last bucket
 SCOPES = ("total", "first_degree", "reshares")
@@ -38,46 +40,26 @@ FREQUENCY_SCHEMA = {
 
 
 class Counter:
-    """A reusable int32 count per account of one network (cleared after each use)."""
+    """Reusable OTS counts per account of one network (cleared after each use), and
+    room to list the accounts a cell touches."""
 
     def __init__(self, n: int):
-        self.counts = np.zeros(max(n, 1), dtype=np.int32)
-
-    def add(self, graph: FollowerGraph, keys: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Add ``weights[i]`` to every follower of ``keys[i]``; returns the followers touched
-        (with repeats)."""
-        if keys.size and weights.min() == weights.max():  # one weight (often 1): no owners
-            fol = graph.followers_of(keys)
-            np.add.at(self.counts, fol, int(weights[0]))
-            return fol
-        fol, owner = graph.gather(keys)
-        np.add.at(self.counts, fol, weights[owner].astype(np.int32))
-        return fol
-
-    def take(self, keys: np.ndarray) -> np.ndarray:
-        """The counts at ``keys`` (distinct), then zero them."""
-        vals = self.counts[keys].astype(np.int64)
-        self.counts[keys] = 0
-        return vals
+        self.counts = np.zeros(max(n, 1), dtype=np.int64)
+        self.touched = np.empty(max(n, 1), dtype=np.int64)
 
 
 def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
-                  posts: Counter, shares: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(reached keys, OTS from posts, OTS from shares) for one cell's items.
+                  counter: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(reached keys, OTS from posts, OTS from shares) for one cell's items, the keys in
+    no particular order.
 
-    ``excluded`` (the authors) are never counted as reached. Counters come back clear.
+    ``excluded`` (the authors) are never counted as reached. The counter comes back clear.
     """
-    touched = [posts.add(graph, *items.made(posts=True)),
-               shares.add(graph, *items.made(posts=False))]
-    posts.counts[excluded] = 0
-    shares.counts[excluded] = 0
-    if (touched[0].size + touched[1].size) * 256 < graph.n:  # few: sort them
-        reached = np.unique(np.concatenate(touched))
-    else:  # many: one pass over the counters beats sorting (or hashing) the gathered keys
-        reached = np.flatnonzero((posts.counts != 0) | (shares.counts != 0))
-    from_posts, from_shares = posts.take(reached), shares.take(reached)
-    keep = (from_posts != 0) | (from_shares != 0)  # authors touched but zeroed above
-    return reached[keep], from_posts[keep], from_shares[keep]
+    post_keys, post_counts = items.made(posts=True)
+    share_keys, share_counts = items.made(posts=False)
+    return cell_opportunities(graph.offsets, graph.followers, post_keys, post_counts,
+                              share_keys, share_counts, np.asarray(excluded, np.int64),
+                              counter.counts, counter.touched)
 
 
 def histograms(from_posts: np.ndarray, from_shares: np.ndarray) -> dict[str, np.ndarray]:
@@ -109,12 +91,15 @@ def scope_rows(campaign_id: str, network: str, method: str,
 def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
                    links: PersonLinks, reported: dict[str, np.ndarray] | None = None
                    ) -> pl.DataFrame:
-    counters = {net: (Counter(g.n), Counter(g.n)) for net, g in graphs.items()}
-    rows: list[dict] = []
-    for campaign_id, group in groupby(sorted(items), key=lambda k: k[0]):
+    def counters() -> dict[str, Counter]:
+        return {net: Counter(g.n) for net, g in graphs.items()}
+
+    def campaign_rows(mine: dict[str, Counter], cells: list[tuple[str, str]]
+                      ) -> list[dict]:
+        campaign_id, rows = cells[0][0], []
         people = _PersonOTS(links)
         exact, listed = True, False
-        for _, network in group:
+        for _, network in cells:
             g = graphs.get(network)
             if g is None:
                 exact = False
@@ -122,7 +107,7 @@ def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, Fo
                 continue
             made = items[(campaign_id, network)]
             authors = made.authors
-            reached, fp, fs = opportunities(g, made, authors, *counters[network])
+            reached, fp, fs = opportunities(g, made, authors, mine[network])
             hists = histograms(fp, fs)
             if has_partial(g, made.keys, (reported or {}).get(network)):
                 # partial lists: the people the lists show, a lower bound, never "exact"
@@ -132,10 +117,12 @@ def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, Fo
             rows += scope_rows(campaign_id, network, "exact", hists)
             people.add(network, reached, fp, fs, hists, authors)
         if exact:
-            rows += scope_rows(campaign_id, "all", "exact", people.totals())
-        else:
-            rows += scope_rows(campaign_id, "all",
-                               "partial" if people.cells or listed else "no_graph", None)
+            return rows + scope_rows(campaign_id, "all", "exact", people.totals())
+        return rows + scope_rows(campaign_id, "all",
+                                 "partial" if people.cells or listed else "no_graph", None)
+
+    rows = rows_per_group([list(group) for _, group in groupby(sorted(items), key=lambda k: k[0])],
+                          campaign_rows, counters)
     if not rows:
         return pl.DataFrame(schema=FREQUENCY_SCHEMA)
     return (pl.DataFrame(rows, schema=FREQUENCY_SCHEMA)
@@ -160,8 +147,8 @@ class _PersonOTS:
         person = self.links.person_of[network]
         p = person[reached]  # keys of a network < its size, which person_of covers
         idx = np.flatnonzero(p >= 0)  # the few reached accounts that carry a person_id
-        np.add.at(self.posts, p[idx], fp[idx])
-        np.add.at(self.shares, p[idx], fs[idx])
+        scatter_add(self.posts, p[idx], fp[idx])
+        scatter_add(self.shares, p[idx], fs[idx])
         linked = histograms(fp[idx], fs[idx]) if idx.size else None
         for scope in SCOPES:
             self.other[scope] = _plus(self.other[scope], hists[scope],

@@ -112,7 +112,7 @@ def partial_lists(g: FollowerGraph, keys: np.ndarray, reported: np.ndarray) -> n
 def has_partial(g: FollowerGraph, keys: np.ndarray, reported: np.ndarray | None) -> bool:
     """Whether any of ``keys`` (repeats allowed) lists fewer followers than it reports."""
     return reported is not None and bool(
-        partial_lists(g, np.unique(np.asarray(keys, dtype=np.int64)), reported).any())
+        partial_lists(g, np.asarray(keys, dtype=np.int64), reported).any())
 
 
 def sampled_reach(marker: Marker, g: FollowerGraph, keys: np.ndarray, excluded: np.ndarray,

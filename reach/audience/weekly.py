@@ -47,7 +47,7 @@ def week_of(at_us: np.ndarray) -> np.ndarray:
 
 def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
                 reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
-    tools = {net: (Counter(g.n), Counter(g.n), Marker(g.n)) for net, g in graphs.items()}
+    tools = {net: (Counter(g.n), Marker(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
     by_network: dict[str, list[CellItems]] = defaultdict(list)
     for (campaign_id, network), made in sorted(items.items()):
@@ -78,13 +78,13 @@ def _weeks(level: str, campaign_id: str, network: str, g: FollowerGraph | None,
         return [base | {"week_start": int(w), "method": "no_graph",
                         "posts_and_shares": int(np.count_nonzero(weeks == w))}
                 for w in np.unique(weeks)]
-    posts, shares, seen = tools
+    counter, seen = tools
     # partial lists: the people the lists show, a lower bound, never "exact"
     method = "listed_only" if has_partial(g, items.keys, reported) else "exact"
     rows, cumulative, marked = [], 0, []
     for w in np.unique(weeks):
         mask = weeks == w
-        reached, fp, fs = opportunities(g, items.subset(mask), authors, posts, shares)
+        reached, fp, fs = opportunities(g, items.subset(mask), authors, counter)
         new = reached[~seen.bits[reached]]
         seen.mark(new)
         marked.append(new)

@@ -27,6 +27,7 @@ from reach.engine.registry import MARTS
 from reach.errors import UsageError
 from reach.followers.graph import FollowerGraph, build_graphs
 from reach.followers.kernels import (
+    cell_opportunities,
     cell_reach,
     cell_reach_dense,
     follower_bits,
@@ -193,7 +194,7 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
     ctx = Context(tables, spec, progress or (lambda _m: None))
     out: dict[str, pl.DataFrame] = {}
     with ThreadPoolExecutor(1) as pool:
-        if only is None or "reach" in only:  # the first mart, and it needs the graphs
+        if only is None or {"reach", "frequency"} & set(only):  # the first to need graphs
             ctx.start_graphs(pool)
         if only is None and ctx.sketches is not None:
             out["sketches"] = ctx.sketches
@@ -208,7 +209,7 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
 
 
 def _load_kernels() -> None:
-    """Load the compiled kernels of the reach mart on a thread while Polars reads the
+    """Load the compiled kernels of the reach marts on a thread while Polars reads the
     lake: numba's first call of each costs 0.1-0.5 s even from its cache. The arguments
     have the real calls' types, on a one-account graph with no edges. A failure here is
     the real call's to report, not this thread's."""
@@ -225,6 +226,8 @@ def _load_kernels() -> None:
         cell_reach(offsets, followers, one, 1, np.zeros(1, dtype=np.uint8), 1, person_of,
                    persons, 1, tally)
         stamp_persons(person_of, one, persons, 1)
+        cell_opportunities(offsets, followers, one, one, one, one, one,
+                           np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
 
 
 def attribution_paths(tables: dict[str, pl.LazyFrame], spec: ComputeSpec,

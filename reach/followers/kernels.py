@@ -229,6 +229,60 @@ def stamp_persons(person_of: np.ndarray, keys: np.ndarray, stamp: np.ndarray, ca
     return new, unlinked
 
 
+#: ``cell_opportunities`` keeps an account's OTS from shares above this bit, from posts below
+SHARES_SHIFT = 32
+
+
+@njit(cache=True, nogil=True)
+def cell_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np.ndarray,
+                       post_counts: np.ndarray, share_keys: np.ndarray,
+                       share_counts: np.ndarray, excluded: np.ndarray, counts: np.ndarray,
+                       touched: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Opportunities to see of one cell: every follower of ``post_keys[i]`` gains
+    ``post_counts[i]`` (and likewise for shares). Returns the followers reached, not in
+    ``excluded``, with their OTS from posts and from shares.
+
+    Both counts of an account live in one int64 of ``counts`` (shares above
+    ``SHARES_SHIFT``): one memory access per gathered follower. ``counts`` must be zero
+    on entry and is left zero; ``touched`` holds one entry per account.
+    """
+    n = 0
+    for kind in range(2):
+        keys = post_keys if kind == 0 else share_keys
+        weights = post_counts if kind == 0 else share_counts
+        shift = 0 if kind == 0 else SHARES_SHIFT
+        for i in range(keys.size):
+            k, w = keys[i], weights[i] << shift
+            for j in range(offsets[k], offsets[k + 1]):
+                f = followers[j]
+                if counts[f] == 0:
+                    touched[n] = f
+                    n += 1
+                counts[f] += w
+    for e in excluded:
+        counts[e] = 0
+    reached = np.empty(n, dtype=np.int64)
+    from_posts, from_shares = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    low = (1 << SHARES_SHIFT) - 1
+    m = 0
+    for i in range(n):
+        f = touched[i]
+        c = counts[f]
+        if c != 0:
+            reached[m], from_posts[m], from_shares[m] = f, c & low, c >> SHARES_SHIFT
+            m += 1
+            counts[f] = 0
+    return reached[:m], from_posts[:m], from_shares[:m]
+
+
+@njit(cache=True, nogil=True)
+def scatter_add(into: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``into[index[i]] += values[i]`` for every i, repeats adding up (``np.add.at``,
+    which is an order of magnitude slower)."""
+    for i in range(index.size):
+        into[index[i]] += values[i]
+
+
 @njit(cache=True, nogil=True)
 def count_memberships(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray,
                       bits: np.ndarray, counts: np.ndarray, touched: np.ndarray
