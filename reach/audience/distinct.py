@@ -27,6 +27,7 @@ from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
 from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph
+from reach.followers.kernels import exposer_totals
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, reach_estimate
 
 REACH_SCHEMA = {
@@ -131,15 +132,18 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, scratch: dict[str, NetworkScr
               sketches: dict[str, SketchStore] | None, approx: bool, exact_limit: int,
               estimates: tuple[Estimate, Estimate] | None) -> dict:
     authors = cell.authors
-    known = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
+    if g is not None:
+        gathered, pot, known = exposer_totals(g.offsets, pot_arr, cell.exposers)
+    else:
+        counts = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
+        gathered, pot, known = 0, float(np.nansum(counts)), int(np.count_nonzero(~np.isnan(counts)))
     # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
-    pot = float(np.nansum(known)) if not np.isnan(known).all() else np.nan
+    pot = pot if known else np.nan
     row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,
            "authors": int(authors.size), "sharers": cell.n_sharers,
            "potential_reach": None if np.isnan(pot) else int(pot)}
     if g is None:
         return row | {"method": "no_graph"}
-    gathered = int(g.in_degree(cell.exposers).sum())
     if estimates is not None:
         return _sampled_row(row, estimates)
     if sketches is not None and (approx or gathered > exact_limit):

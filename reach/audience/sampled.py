@@ -152,10 +152,14 @@ def cell_estimates(cells: list, graphs: dict[str, FollowerGraph],
     """(first degree, total) estimates of every campaign × network cell some of whose
     lists are partial; computed once, read by the reach, amplifiers and timeline marts."""
     out, markers = {}, {}
+    # which accounts list fewer followers than they report, per network, found once:
+    # most networks have none, and then none of their cells is looked at
+    partial = {net: flags for net, g in graphs.items() if net in reported
+               and (flags := partial_lists(g, np.arange(g.n), reported[net])).any()}
     for cell in cells:
-        g, rep = graphs.get(cell.network), reported.get(cell.network)
-        if g is None or rep is None or not partial_lists(g, cell.exposers, rep).any():
+        if cell.network not in partial or not partial[cell.network][cell.exposers].any():
             continue
+        g, rep = graphs[cell.network], reported[cell.network]
         marker = markers.setdefault(cell.network, Marker(g.n))
         out[(cell.campaign_id, cell.network)] = (
             sampled_reach(marker, g, cell.authors, cell.authors, rep),

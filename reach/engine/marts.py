@@ -31,6 +31,7 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
+    sorted_offsets,
     stamp_persons,
 )
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
@@ -74,13 +75,20 @@ class Context:
         self.tables, self.spec, self.say = tables, spec, say
         self.marts: dict[str, pl.DataFrame] = {}
         self._graphs_job: Future | None = None
+        self._accounts_job: Future | None = None
 
     def start_graphs(self, pool: ThreadPoolExecutor) -> None:
-        """Build the follower graphs on ``pool`` while the caller reads the other tables
-        (the two reads and the kernels overlap)."""
+        """Build the follower graphs, then the accounts' reported counts and person
+        links, on ``pool`` while the caller reads the campaign cells: on two cores the
+        reads and the kernels overlap."""
         self.say("building follower graphs")
         self._graphs_job = pool.submit(build_graphs, self.tables["follows"],
                                        self.tables["_account_keys"])
+        self._accounts_job = pool.submit(self._read_accounts)
+
+    def _read_accounts(self) -> tuple[dict[str, np.ndarray], PersonLinks]:
+        return (reported_counts(self.accounts, self.sizes),
+                PersonLinks.from_tables(self.accounts, self.sizes))
 
     @cached_property
     def graphs(self) -> dict[str, FollowerGraph]:
@@ -131,6 +139,8 @@ class Context:
 
     @cached_property
     def reported(self) -> dict[str, np.ndarray]:
+        if self._accounts_job is not None:
+            return self._accounts_job.result()[0]
         return reported_counts(self.accounts, self.sizes)
 
     @cached_property
@@ -146,6 +156,8 @@ class Context:
 
     @cached_property
     def links(self) -> PersonLinks:
+        if self._accounts_job is not None:
+            return self._accounts_job.result()[1]
         return PersonLinks.from_tables(self.accounts, self.sizes)
 
     @cached_property
@@ -218,6 +230,7 @@ def _load_kernels() -> None:
     person_of, persons = np.full(1, -1, dtype=np.int32), np.zeros(1, dtype=np.int32)
     tally = np.zeros(4, dtype=np.int64)
     with contextlib.suppress(Exception):
+        sorted_offsets(np.zeros(1, dtype=np.int32), 1)
         group_exposers(one, one, one, np.ones(1, dtype=bool), 1, 1)
         heavy_bits = follower_bits(offsets, followers, none, 1)
         cell_reach_dense(offsets, followers, one, 1, np.full(1, -1, dtype=np.int32),

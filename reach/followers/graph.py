@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from reach.followers.kernels import count_memberships, csr_order, mark_new
+from reach.followers.kernels import count_memberships, csr_order, mark_new, sorted_offsets
 
 
 @dataclass(frozen=True)
@@ -69,14 +69,12 @@ class FollowerGraph:
                    ) -> FollowerGraph:
         follower = np.asarray(follower, dtype=np.int32)
         followee = np.asarray(followee, dtype=np.int32)
-        if followee.size > 1 and not bool(np.all(followee[1:] >= followee[:-1])):
+        offsets, ascending = sorted_offsets(followee, n)
+        if not ascending:
             # A table of several files (each load adds some) is not in followee order:
             # a counting sort, O(edges).
             offsets, order = csr_order(followee, n)
             return cls(network, offsets, follower[order])
-        counts = np.bincount(followee, minlength=n)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
         return cls(network, offsets, follower)
 
 

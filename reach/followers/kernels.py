@@ -13,7 +13,51 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
+
+#: how many exposers ahead a cell kernel asks for an account's offsets, and for the
+#: start of its follower slice (``_prefetch``): exposers are scattered over the graph,
+#: so each costs two cache misses that a plain loop waits out one after the other
+OFFSETS_AHEAD = 16
+FOLLOWERS_AHEAD = 8
+
+
+@intrinsic
+def _prefetch(typingctx, arr, index):
+    """Ask the CPU to bring ``arr[index]`` into cache (LLVM ``prefetch``; no effect on
+    results). Cell kernels walk thousands of small follower slices at random places:
+    fetched ahead, their misses overlap instead of queueing (measured on the 21.9M-edge
+    sample: the walk of the light exposers 0.40 s -> 0.15 s)."""
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False, boundscheck=False)
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # read, keep in all cache levels, data cache
+        builder.call(fn, [builder.bitcast(ptr, byte_ptr), ir.Constant(i32, 0),
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.void(arr, index), codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fetch_ahead(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, i: int,
+                 end: int) -> None:
+    """Prefetch for the walk of ``keys[i:end]``: the offsets of the key
+    ``OFFSETS_AHEAD`` on, and the follower slice of the key ``FOLLOWERS_AHEAD`` on (its
+    offsets fetched earlier)."""
+    if i + OFFSETS_AHEAD < end:
+        _prefetch(offsets, keys[i + OFFSETS_AHEAD])
+    if i + FOLLOWERS_AHEAD < end:
+        start = offsets[keys[i + FOLLOWERS_AHEAD]]
+        if start < followers.size:
+            _prefetch(followers, start)
 
 
 @njit(cache=True, nogil=True)
@@ -35,6 +79,25 @@ def mark_new(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray,
                 owner[count] = i
                 count += 1
     return count
+
+
+@njit(cache=True, nogil=True)
+def sorted_offsets(followee: np.ndarray, n: int) -> tuple[np.ndarray, bool]:
+    """CSR offsets of edges already grouped by followee, and whether they are (in
+    ascending followee order): one pass, where a check and a count are two."""
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    ascending = True
+    last = -1
+    for v in followee:
+        if v < 0 or v >= n:
+            raise ValueError("a followee key lies outside the network's account keys")
+        offsets[v + 1] += 1
+        if v < last:
+            ascending = False
+        last = v
+    for i in range(n):
+        offsets[i + 1] += offsets[i]
+    return offsets, ascending
 
 
 @njit(cache=True, nogil=True)
@@ -81,7 +144,11 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
     in_total = 2 * campaign
     in_first = in_total + 1
     first_reach, added = 0, 0
+    # the tally in locals: increments of an array element that may alias ``persons``
+    # would be stored and reloaded one after another
+    new_first, new_total, linked_first, linked_later = 0, 0, 0, 0
     for i in range(exposers.size):
+        _fetch_ahead(offsets, followers, exposers, i, exposers.size)
         author = i < n_authors
         k = exposers[i]
         for j in range(offsets[k], offsets[k + 1]):
@@ -98,17 +165,21 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                 p = person_of[f]
                 mark = persons[p]
                 if author:
-                    tally[2] += 1
+                    linked_first += 1
                     if mark != in_first:
                         if mark != in_total:
-                            tally[1] += 1
+                            new_total += 1
                         persons[p] = in_first
-                        tally[0] += 1
+                        new_first += 1
                 else:
-                    tally[3] += 1
+                    linked_later += 1
                     if mark < in_total:
                         persons[p] = in_total
-                        tally[1] += 1
+                        new_total += 1
+    tally[0] += new_first
+    tally[1] += new_total
+    tally[2] += linked_first
+    tally[3] += linked_later
     return first_reach, first_reach + added
 
 
@@ -142,17 +213,25 @@ def follower_bits(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray,
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _or_followers(offsets: np.ndarray, followers: np.ndarray, k: int, heavy_row: np.ndarray,
-                  heavy_bits: np.ndarray, into: np.ndarray) -> None:
-    h = heavy_row[k]
-    if h >= 0:
-        row = heavy_bits[h]
-        for w in range(into.size):
-            into[w] |= row[w]
-    else:
-        for j in range(offsets[k], offsets[k + 1]):
-            f = followers[j]
-            into[f >> 6] |= np.uint64(1) << np.uint64(f & 63)
+def _or_followers(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, begin: int,
+                  end: int, heavy_row: np.ndarray, heavy_bits: np.ndarray, into: np.ndarray
+                  ) -> None:
+    """OR the followers of ``keys[begin:end]`` into the bitset ``into``: a heavy
+    account's precomputed row a word at a time, any other follower by follower."""
+    for i in range(begin, end):
+        _fetch_ahead(offsets, followers, keys, i, end)
+        if i + OFFSETS_AHEAD < end:
+            _prefetch(heavy_row, keys[i + OFFSETS_AHEAD])
+        k = keys[i]
+        h = heavy_row[k]
+        if h >= 0:
+            row = heavy_bits[h]
+            for w in range(into.size):
+                into[w] |= row[w]
+        else:
+            for j in range(offsets[k], offsets[k + 1]):
+                f = followers[j]
+                into[f >> 6] |= np.uint64(1) << np.uint64(f & 63)
 
 
 @njit(cache=True, nogil=True)
@@ -173,15 +252,15 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
     for i in range(n_authors):
         k = exposers[i]
         authors[k >> 6] |= one << np.uint64(k & 63)
-    for i in range(n_authors):
-        _or_followers(offsets, followers, exposers[i], heavy_row, heavy_bits, first)
+    _or_followers(offsets, followers, exposers, 0, n_authors, heavy_row, heavy_bits, first)
     for w in range(total.size):
         total[w] = first[w]
-    for i in range(n_authors, exposers.size):
-        _or_followers(offsets, followers, exposers[i], heavy_row, heavy_bits, total)
+    _or_followers(offsets, followers, exposers, n_authors, exposers.size, heavy_row,
+                  heavy_bits, total)
     in_total = 2 * campaign
     in_first = in_total + 1
     first_reach, total_reach = 0, 0
+    new_first, new_total, linked_first, linked_later = 0, 0, 0, 0  # see cell_reach
     for w in range(total.size):
         keep = ~authors[w]
         f = first[w] & keep
@@ -193,24 +272,48 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
         while lf:
             p = person_of[(w << 6) + np.int64(_lowest_bit(lf))]
             lf &= lf - one
-            tally[2] += 1
+            linked_first += 1
             mark = persons[p]
             if mark != in_first:
                 if mark != in_total:
-                    tally[1] += 1
+                    new_total += 1
                 persons[p] = in_first
-                tally[0] += 1
+                new_first += 1
         while lt:
             p = person_of[(w << 6) + np.int64(_lowest_bit(lt))]
             lt &= lt - one
-            tally[3] += 1
+            linked_later += 1
             if persons[p] < in_total:
                 persons[p] = in_total
-                tally[1] += 1
+                new_total += 1
         first[w] = 0
         total[w] = 0
         authors[w] = 0
+    tally[0] += new_first
+    tally[1] += new_total
+    tally[2] += linked_first
+    tally[3] += linked_later
     return first_reach, total_reach
+
+
+@njit(cache=True, nogil=True)
+def exposer_totals(offsets: np.ndarray, potential: np.ndarray, keys: np.ndarray
+                   ) -> tuple[int, float, int]:
+    """Over ``keys``: follower entries listed (in-degree), the sum of the known
+    ``potential`` counts (NaN = unknown) and how many are known. One pass, where NumPy
+    gathers three arrays per cell."""
+    gathered, total, known = 0, 0.0, 0
+    for i in range(keys.size):
+        if i + OFFSETS_AHEAD < keys.size:
+            _prefetch(offsets, keys[i + OFFSETS_AHEAD])
+            _prefetch(potential, keys[i + OFFSETS_AHEAD])
+        k = keys[i]
+        gathered += offsets[k + 1] - offsets[k]
+        p = potential[k]
+        if not np.isnan(p):
+            total += p
+            known += 1
+    return gathered, total, known
 
 
 @njit(cache=True, nogil=True)
