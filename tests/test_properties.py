@@ -16,7 +16,7 @@ from reach.audience import people
 from reach.audience.distinct import reach_rows
 from reach.audience.people import PersonLinks
 from reach.cascades.credit import coverage_credit
-from reach.engine.cells import Cell
+from reach.engine.cells import Cell, group_exposers
 from reach.followers.graph import FollowerGraph, Marker
 from reach.followers.kernels import STAMPS
 from reach.followers.sketches import SketchStore, follower_sketches, reach_estimate, what_if
@@ -149,6 +149,28 @@ def test_reach_rows_match_sets_over_many_campaigns(dense_from, heavy_degree, mon
         if r["network"] == "all":
             w = (len(w[0] - w[2]), len(w[1] - w[2]))
         assert got == w, (r["campaign_id"], r["network"])
+
+
+@given(st.integers(1, 6), st.integers(1, 3000), st.data())
+@SETTINGS
+def test_cell_exposers_match_a_dict_of_rows(n_cells, n_keys, data):
+    """group_exposers (a radix sort in compiled code) against grouping the rows in a dict:
+    one entry per (cell, account), first time, posted / shared, authors first then by key."""
+    rows = data.draw(st.lists(st.tuples(st.integers(0, n_cells - 1), st.integers(0, n_keys - 1),
+                                        st.integers(0, 10**12), st.booleans()), max_size=80))
+    cell, key, t, post = (np.array([r[i] for r in rows], dtype=dt) for i, dt in
+                          enumerate((np.int64, np.int64, np.int64, np.bool_)))
+    keys, when, author, sharer, at = group_exposers(cell, key, t, post, n_cells, n_keys)
+    want: dict[tuple[int, int], list] = {}
+    for c, k, ti, p in rows:
+        e = want.setdefault((c, k), [ti, False, False])
+        e[0], e[1], e[2] = min(e[0], ti), e[1] or p, e[2] or not p
+    for c in range(n_cells):
+        mine = sorted((not e[1], k, e[0], e[1], e[2]) for (cc, k), e in want.items() if cc == c)
+        got = [(not a, int(k), int(w), bool(a), bool(s)) for k, w, a, s in zip(
+            keys[at[c]:at[c + 1]], when[at[c]:at[c + 1]], author[at[c]:at[c + 1]],
+            sharer[at[c]:at[c + 1]], strict=True)]
+        assert got == mine
 
 
 @given(graphs(max_n=300), st.data())

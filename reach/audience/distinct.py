@@ -79,15 +79,13 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
     """Per network, each account key's reported ``followers_count`` (NaN: not reported).
 
     Beside the follower lists it tells whether a list is complete (method ``sampled``)."""
-    acc = (accounts.filter(pl.col("followers_count").is_not_null())
-           .select("network", "account_key", "followers_count").collect())
-    parts = {net: part for (net,), part in acc.partition_by("network", as_dict=True).items()}
+    acc = accounts.select("network", "account_key", "followers_count").collect()
     out = {}
     for network, n in sizes.items():
+        part = acc.filter(pl.col("network") == network)
         arr = np.full(n, np.nan)
-        if network in parts:
-            part = parts[network]
-            arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy()
+        # an unknown count (null) becomes NaN
+        arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy().astype(np.float64)
         out[network] = arr
     return out
 

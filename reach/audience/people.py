@@ -43,20 +43,22 @@ class PersonLinks:
     @classmethod
     def from_tables(cls, accounts: pl.LazyFrame, sizes: dict[str, int]) -> PersonLinks:
         """``sizes``: per network, how many account keys there are (max key + 1)."""
-        linked = (accounts.filter(pl.col("person_id").is_not_null())
-                  .select("network", "account_key", "person_id")
-                  .filter(pl.len().over("person_id") > 1)
-                  .select("network", "account_key",
-                          (pl.col("person_id").rank("dense") - 1).alias("person"))
-                  .collect())
-        parts = {net: part for (net,), part in
-                 linked.partition_by("network", as_dict=True).items()}
+        # Sorted by person_id, a person is a run of equal ids: runs found by comparing
+        # neighbours, where counting by id and ranking ids hash and sort the text twice.
+        ids = (accounts.filter(pl.col("person_id").is_not_null())
+               .select("network", "account_key", "person_id").sort("person_id").collect())
+        pid = ids["person_id"]
+        run = np.cumsum((pid != pid.shift(1)).fill_null(True).to_numpy()) - 1
+        several = np.bincount(run)[run] > 1 if run.size else np.zeros(0, dtype=bool)
+        kept = run[several]
+        person = np.cumsum(np.diff(kept, prepend=-1) != 0) - 1  # runs kept, renumbered
+        linked = ids.filter(several).select(
+            "network", "account_key", pl.Series("person", person, dtype=pl.Int32))
         person_of = {}
         for network, n in sizes.items():
+            part = linked.filter(pl.col("network") == network)
             ident = np.full(n, -1, dtype=np.int32)
-            if network in parts:
-                part = parts[network]
-                ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
+            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
             person_of[network] = ident
         return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
 

@@ -79,94 +79,77 @@ def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
                 strict=True)]
 
 
+@njit(cache=True, nogil=True)
 def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np.ndarray,
                    n_cells: int, n_keys: int):
     """One entry per (cell, exposer) of the rows of :func:`campaign_made`: its first
     time, whether it posted (an author), whether it shared. Cell by cell, authors first,
     then by key; ``at[c]:at[c + 1]`` are cell c's entries.
 
-    Two compiled passes around one sort of a 64-bit word per entry (cell, not-author,
-    key): the first puts rows in cell order and keeps one entry per key, the second
-    reads each cell's entries in the sorted order. Both touch only arrays of one cell
-    or of one network's keys at random; sorting the rows themselves by key (two
-    counting sorts) scattered every row over the whole table (0.27 s -> 0.1 s for the
-    21.9M-edge sample's 2.5M rows).
+    The rows are sorted by the word ``cell << key_bits | key`` with an LSD radix sort of
+    digits of at most 11 bits (2,048 buckets: every pass writes to few places at once,
+    so it stays in cache), then one pass over runs of equal words. Grouping on the two
+    columns in a dataframe hashes every row and sorts the groups; a counting sort by key
+    scatters every row over the whole table (0.21 s -> 0.15 s on 2.5M rows).
     """
-    keys, when, author, sharer, at, word = _distinct_per_cell(cell, key, t, is_post,
-                                                              n_cells, n_keys)
-    order = pl.Series(word, dtype=pl.UInt64).sort().to_numpy()
-    return _in_word_order(order, keys, when, author, sharer, at, n_keys)
-
-
-#: the bits of an entry's sort word below the author flag: the account key
-_KEY_BITS = 32
-
-
-@njit(cache=True, nogil=True)
-def _distinct_per_cell(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np.ndarray,
-                       n_cells: int, n_keys: int):
-    """Rows in cell order (a counting sort by cell), then one entry per key of a cell,
-    in order of first appearance, with its sort word ``cell | not author | key``."""
     n = cell.size
-    at = np.zeros(n_cells + 1, dtype=np.int64)
+    key_bits = 1
+    while (1 << key_bits) < n_keys:
+        key_bits += 1
+    cell_bits = 1
+    while (1 << cell_bits) < n_cells:
+        cell_bits += 1
+    bits = key_bits + cell_bits
+    passes = (bits + 10) // 11  # digits of at most 11 bits
+    digit = (bits + passes - 1) // passes
+    word = np.empty(n, dtype=np.int64)
     for i in range(n):
-        at[cell[i] + 1] += 1
-    for c in range(n_cells):
-        at[c + 1] += at[c]
-    fill = at[:-1].copy()
-    # the rows' values moved into cell order: each cell's rows are then read in sequence
-    key_in, t_in = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    post_in = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        j = fill[cell[i]]
-        key_in[j], t_in[j], post_in[j] = key[i], t[i], is_post[i]
-        fill[cell[i]] = j + 1
-    met = np.full(n_keys, -1, dtype=np.int32)  # the last cell that met each key
-    slot = np.empty(n_keys, dtype=np.int32)  # that key's entry there
-    keys, when = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        word[i] = (cell[i] << key_bits) | key[i]
+    when, post = t.copy(), is_post.copy()
+    w2, t2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    p2 = np.empty(n, dtype=np.bool_)
+    mask = (1 << digit) - 1
+    count = np.empty((1 << digit) + 1, dtype=np.int64)
+    for p in range(passes):
+        shift = p * digit
+        count[:] = 0
+        for i in range(n):
+            count[((word[i] >> shift) & mask) + 1] += 1
+        for d in range(1 << digit):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (word[i] >> shift) & mask
+            j = count[d]
+            w2[j], t2[j], p2[j] = word[i], when[i], post[i]
+            count[d] = j + 1
+        word, w2 = w2, word
+        when, t2 = t2, when
+        post, p2 = p2, post
+    keys, first = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     author, sharer = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
+    at = np.zeros(n_cells + 1, dtype=np.int64)
+    low = (1 << key_bits) - 1
     m = 0
-    starts = at.copy()
+    i = 0
     for c in range(n_cells):
-        starts[c] = m
-        for j in range(at[c], at[c + 1]):
-            k = key_in[j]
-            if met[k] != c:
-                met[k], slot[k] = c, m
-                keys[m], when[m] = k, t_in[j]
-                m += 1
-            e = slot[k]
-            when[e] = min(when[e], t_in[j])
-            author[e] |= post_in[j]
-            sharer[e] |= not post_in[j]
-    starts[n_cells] = m
-    word = np.empty(m, dtype=np.uint64)
-    for c in range(n_cells):
-        for e in range(starts[c], starts[c + 1]):
-            word[e] = ((np.uint64(c) << np.uint64(_KEY_BITS + 1))
-                       | (np.uint64(0 if author[e] else 1) << np.uint64(_KEY_BITS))
-                       | np.uint64(keys[e]))
-    return keys[:m], when[:m], author[:m], sharer[:m], starts, word
-
-
-@njit(cache=True, nogil=True)
-def _in_word_order(order: np.ndarray, keys: np.ndarray, when: np.ndarray,
-                   author: np.ndarray, sharer: np.ndarray, at: np.ndarray, n_keys: int):
-    """The entries rearranged as the sorted words ``order`` list them; each cell's
-    entries are found again by key."""
-    slot = np.empty(n_keys, dtype=np.int32)
-    low = (np.uint64(1) << np.uint64(_KEY_BITS)) - np.uint64(1)
-    m = keys.size
-    out_keys, out_when = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    out_author, out_sharer = np.empty(m, dtype=np.bool_), np.empty(m, dtype=np.bool_)
-    for c in range(at.size - 1):
-        for e in range(at[c], at[c + 1]):
-            slot[keys[e]] = e
-        for j in range(at[c], at[c + 1]):
-            e = slot[np.int64(order[j] & low)]
-            out_keys[j], out_when[j] = keys[e], when[e]
-            out_author[j], out_sharer[j] = author[e], sharer[e]
-    return out_keys, out_when, out_author, out_sharer, at
+        at[c] = m
+        start = m
+        while i < n and (word[i] >> key_bits) == c:
+            w = word[i]
+            keys[m], first[m] = w & low, when[i]
+            while i < n and word[i] == w:
+                first[m] = min(first[m], when[i])
+                author[m] |= post[i]
+                sharer[m] |= not post[i]
+                i += 1
+            m += 1
+        # authors first, each part still by key: a stable partition of start..m
+        part = np.concatenate((np.flatnonzero(author[start:m]),
+                               np.flatnonzero(~author[start:m]))) + start
+        keys[start:m], first[start:m] = keys[part], first[part]
+        author[start:m], sharer[start:m] = author[part], sharer[part]
+    at[n_cells] = m
+    return keys[:m], first[:m], author[:m], sharer[:m], at
 
 
 @dataclass(frozen=True)
