@@ -5,7 +5,10 @@ in separate processes computes the exact reach mart with reach (CSR gather + bit
 with sql/reach_mart.sql in DuckDB (join exposers to follows, count distinct per
 campaign × network), checks that the numbers agree, and prints both times and the ratio.
 Targets: reach ≥ 5x faster (≥ 30x from 20M edges, at ≥ 50M gathered follower entries per
-second); peak memory < 2x the follows table's Arrow size.
+second); peak memory < 2x the follows table's Arrow size. Each side runs its query twice
+in its process: the first time includes start-up work (numba's first compiled call loads
+its registries, ~0.4 s; DuckDB's first scan), the second is what a long-lived process
+(the dashboard, a service) sees.
 
     python benchmarks/bench_reach.py [--lake .bench/lake] [--data .bench/data]
 """
@@ -30,15 +33,18 @@ def side_reach(lake: Path) -> dict:
                                        "_account_keys")}
     df = reach_mart(tables)
     seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    reach_mart(tables)  # again, in a process that has run it once (a dashboard, a service)
+    again = time.perf_counter() - t0
     rows = df.filter(pl.col("network") != "all").select(
         "campaign_id", "network", "first_degree_reach", "total_reach")
-    return {"seconds": seconds, "cells": rows.height,
+    return {"seconds": seconds, "again_seconds": again, "cells": rows.height,
             "result": rows.filter(pl.col("total_reach") > 0).sort("campaign_id", "network")
             .rows()}
 
 
 def side_duckdb(lake: Path) -> dict:
-    return duckdb_side(lake, "reach_mart.sql")
+    return duckdb_side(lake, "reach_mart.sql", again=True)
 
 
 def main() -> None:
@@ -66,13 +72,15 @@ def main() -> None:
           f"network cells")
     print(f"{'':24}{'reach':>12}{'duckdb':>12}")
     print(f"{'query seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
+    print(f"{'  again, same process':24}{r['again_seconds']:12.2f}{d['again_seconds']:12.2f}")
     print(f"{'process seconds':24}{r['process_s']:12.2f}{d['process_s']:12.2f}")
     print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
     print(f"results agree: {agree}")
     print(f"follower entries gathered: {gathered:,} = {gathered / r['seconds'] / 1e6:.0f}M "
           f"per second of the whole query (target >= 50M/s)")
-    print(f"speed-up reach vs duckdb: {d['seconds'] / r['seconds']:.1f}x (targets: >= 5x; "
-          f">= 30x from 20M edges); "
+    print(f"speed-up reach vs duckdb: {d['seconds'] / r['seconds']:.1f}x in a fresh process "
+          f"(the compiled kernels' start-up included), {d['again_seconds'] / r['again_seconds']:.1f}x "
+          f"run again (targets: >= 5x; >= 30x from 20M edges); "
           f"reach peak {r['peak_rss_mb']:.0f} MB = {r['peak_rss_mb'] / arrow_mb:.2f}x the "
           f"follows table's Arrow size ({arrow_mb:.0f} MB; target < 2x)")
     if not agree:

@@ -61,14 +61,20 @@ class Mart:
 
 _FREQ_BUCKETS = tuple(BUCKETS)
 
+
+def _reach(c) -> pl.DataFrame:
+    # person links and cells first: read on this thread while the compute pool reads
+    # the reported counts and builds the graphs (marts.Context.start_graphs)
+    links, cells = c.links, c.cells
+    return reach_rows(cells, c.graphs, c.potential, links, sketches=c.stores or None,
+                      approx=c.spec.approx, exact_limit=c.spec.exact_limit,
+                      sampled=c.sampled, modelled=c.modelled)
+
 _DECLARED = (
     Mart("reach", ("campaign_id", "network"), REACH_SCHEMA,
          "distinct reach per campaign × network, first and second degree, beside the "
          "potential-reach sum",
-         lambda c: reach_rows(c.cells, c.graphs, c.potential, c.links,
-                              sketches=c.stores or None, approx=c.spec.approx,
-                              exact_limit=c.spec.exact_limit, sampled=c.sampled,
-                              modelled=c.modelled),
+         lambda c: _reach(c),
          step="reach", spark=True,
          people=("first_degree_reach", "second_degree_reach", "total_reach",
                  "total_reach_low", "total_reach_high"),
