@@ -84,8 +84,8 @@ def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, 
     for network, n in sizes.items():
         part = acc.filter(pl.col("network") == network)
         arr = np.full(n, np.nan)
-        # an unknown count (null) becomes NaN
-        arr[part["account_key"].to_numpy()] = part["followers_count"].to_numpy().astype(np.float64)
+        counts = part["followers_count"].to_numpy().astype(np.float64)  # null -> NaN
+        arr[part["account_key"].to_numpy()] = counts
         out[network] = arr
     return out
 
@@ -134,7 +134,8 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, scratch: dict[str, NetworkScr
         gathered, pot, known = exposer_totals(g.offsets, pot_arr, cell.exposers)
     else:
         counts = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
-        gathered, pot, known = 0, float(np.nansum(counts)), int(np.count_nonzero(~np.isnan(counts)))
+        gathered, pot = 0, float(np.nansum(counts))
+        known = int(np.count_nonzero(~np.isnan(counts)))
     # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
     pot = pot if known else np.nan
     row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,

@@ -70,11 +70,12 @@ def _reach(c) -> pl.DataFrame:
                       approx=c.spec.approx, exact_limit=c.spec.exact_limit,
                       sampled=c.sampled, modelled=c.modelled)
 
+
 _DECLARED = (
     Mart("reach", ("campaign_id", "network"), REACH_SCHEMA,
          "distinct reach per campaign × network, first and second degree, beside the "
          "potential-reach sum",
-         lambda c: _reach(c),
+         _reach,
          step="reach", spark=True,
          people=("first_degree_reach", "second_degree_reach", "total_reach",
                  "total_reach_low", "total_reach_high"),
