@@ -144,9 +144,6 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
     in_total = 2 * campaign
     in_first = in_total + 1
     first_reach, added = 0, 0
-    # the tally in locals: increments of an array element that may alias ``persons``
-    # would be stored and reloaded one after another
-    new_first, new_total, linked_first, linked_later = 0, 0, 0, 0
     for i in range(exposers.size):
         _fetch_ahead(offsets, followers, exposers, i, exposers.size)
         author = i < n_authors
@@ -165,21 +162,17 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                 p = person_of[f]
                 mark = persons[p]
                 if author:
-                    linked_first += 1
+                    tally[2] += 1
                     if mark != in_first:
                         if mark != in_total:
-                            new_total += 1
+                            tally[1] += 1
                         persons[p] = in_first
-                        new_first += 1
+                        tally[0] += 1
                 else:
-                    linked_later += 1
+                    tally[3] += 1
                     if mark < in_total:
                         persons[p] = in_total
-                        new_total += 1
-    tally[0] += new_first
-    tally[1] += new_total
-    tally[2] += linked_first
-    tally[3] += linked_later
+                        tally[1] += 1
     return first_reach, first_reach + added
 
 
@@ -260,7 +253,6 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
     in_total = 2 * campaign
     in_first = in_total + 1
     first_reach, total_reach = 0, 0
-    new_first, new_total, linked_first, linked_later = 0, 0, 0, 0  # see cell_reach
     for w in range(total.size):
         keep = ~authors[w]
         f = first[w] & keep
@@ -272,27 +264,23 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
         while lf:
             p = person_of[(w << 6) + np.int64(_lowest_bit(lf))]
             lf &= lf - one
-            linked_first += 1
+            tally[2] += 1
             mark = persons[p]
             if mark != in_first:
                 if mark != in_total:
-                    new_total += 1
+                    tally[1] += 1
                 persons[p] = in_first
-                new_first += 1
+                tally[0] += 1
         while lt:
             p = person_of[(w << 6) + np.int64(_lowest_bit(lt))]
             lt &= lt - one
-            linked_later += 1
+            tally[3] += 1
             if persons[p] < in_total:
                 persons[p] = in_total
-                new_total += 1
+                tally[1] += 1
         first[w] = 0
         total[w] = 0
         authors[w] = 0
-    tally[0] += new_first
-    tally[1] += new_total
-    tally[2] += linked_first
-    tally[3] += linked_later
     return first_reach, total_reach
 
 
