@@ -71,6 +71,9 @@ def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any],
         mask = pl.col(col).is_null()
         if TYPE_FAILED + col in schema:  # unreadable, not empty: already reported as such
             mask = mask & ~pl.col(TYPE_FAILED + col)
+        if "show" in meta:  # a derived column: name the input column it came from
+            return mask, pl.format("`{}` is '{}'; {}", pl.lit(meta["show"]),
+                                   _show(meta["show"]), pl.lit(tail))
         return mask, pl.lit(f"`{col}` is empty; {tail}")
     if kind == "expect_column_values_to_be_between":
         lo, hi = _param(kw.get("min_value"), params), _param(kw.get("max_value"), params)
