@@ -134,13 +134,11 @@ def _cell_row(cell: Cell, g: FollowerGraph | None, scratch: dict[str, NetworkScr
         gathered, pot, known = exposer_totals(g.offsets, pot_arr, cell.exposers)
     else:
         counts = pot_arr[cell.exposers] if pot_arr is not None else np.array([np.nan])
-        gathered, pot = 0, float(np.nansum(counts))
-        known = int(np.count_nonzero(~np.isnan(counts)))
+        pot, known = float(np.nansum(counts)), int(np.count_nonzero(~np.isnan(counts)))
     # Unknown counts (no graph, no followers_count) are skipped; all unknown -> null.
-    pot = pot if known else np.nan
     row = {"campaign_id": cell.campaign_id, "network": cell.network, "posts": cell.posts,
            "authors": int(authors.size), "sharers": cell.n_sharers,
-           "potential_reach": None if np.isnan(pot) else int(pot)}
+           "potential_reach": int(pot) if known else None}
     if g is None:
         return row | {"method": "no_graph"}
     if estimates is not None:

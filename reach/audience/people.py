@@ -49,7 +49,7 @@ class PersonLinks:
                .select("network", "account_key", "person_id").sort("person_id").collect())
         pid = ids["person_id"]
         run = np.cumsum((pid != pid.shift(1)).fill_null(True).to_numpy()) - 1
-        several = np.bincount(run)[run] > 1 if run.size else np.zeros(0, dtype=bool)
+        several = np.bincount(run)[run] > 1  # runs of two accounts or more
         kept = run[several]
         person = np.cumsum(np.diff(kept, prepend=-1) != 0) - 1  # runs kept, renumbered
         linked = ids.filter(several).select(
