@@ -81,7 +81,7 @@ class Context:
         """Read the accounts' reported counts, then build the follower graphs, on
         ``pool`` while the caller reads the person links and the campaign cells: each
         thread has about half the work, and each starts with reads that need no
-        compiled kernel while numba loads them (its first call costs ~0.4 s)."""
+        compiled kernel while ``_load_kernels`` runs."""
         self.say("building follower graphs")
         self._reported_job = pool.submit(lambda: reported_counts(self.accounts, self.sizes))
         self._graphs_job = pool.submit(build_graphs, self.tables["follows"],
@@ -217,9 +217,10 @@ def compute_marts(tables: dict[str, pl.LazyFrame], *, spec: ComputeSpec = Comput
 
 def _load_kernels() -> None:
     """Load the compiled kernels of the reach marts on a thread while Polars reads the
-    lake: numba's first call of each costs 0.1-0.5 s even from its cache. The arguments
-    have the real calls' types, on a one-account graph with no edges. A failure here is
-    the real call's to report, not this thread's."""
+    lake: a process's first compiled call costs ~0.4 s (numba loads its registries), each
+    later kernel 2-20 ms from its cache. The arguments have the real calls' types, on a
+    one-account graph with no edges. A failure here is the real call's to report, not
+    this thread's."""
     one, none = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     offsets, followers = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32)
     person_of, persons = np.full(1, -1, dtype=np.int32), np.zeros(1, dtype=np.int32)
