@@ -65,15 +65,17 @@ def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any],
     meta = exp.get("meta", {})
     tail = f"{meta.get('message', kind)} (rule: {meta.get('rule', kind)})"
     col = kw.get("column")
+    # the column a message names and shows: the checked one, or for a rule on a derived
+    # context column the input column it came from (``meta.show``)
+    shown = meta.get("show", col)
     if kind in KEY_RULES:
         return None
     if kind == "expect_column_values_to_not_be_null":
         mask = pl.col(col).is_null()
         if TYPE_FAILED + col in schema:  # unreadable, not empty: already reported as such
             mask = mask & ~pl.col(TYPE_FAILED + col)
-        if "show" in meta:  # a derived column: name the input column it came from
-            return mask, pl.format("`{}` is '{}'; {}", pl.lit(meta["show"]),
-                                   _show(meta["show"]), pl.lit(tail))
+        if shown != col:
+            return mask, pl.format("`{}` is '{}'; {}", pl.lit(shown), _show(shown), pl.lit(tail))
         return mask, pl.lit(f"`{col}` is empty; {tail}")
     if kind == "expect_column_values_to_be_between":
         lo, hi = _param(kw.get("min_value"), params), _param(kw.get("max_value"), params)
@@ -83,18 +85,18 @@ def compile_expectation(exp: Mapping[str, Any], params: Mapping[str, Any],
             bad = bad | ((c <= lo) if kw.get("strict_min") else (c < lo))
         if hi is not None:
             bad = bad | ((c >= hi) if kw.get("strict_max") else (c > hi))
-        return c.is_not_null() & bad, pl.format("`{}` is {}; {}", pl.lit(col), _show(col),
+        return c.is_not_null() & bad, pl.format("`{}` is {}; {}", pl.lit(shown), _show(shown),
                                                 pl.lit(tail))
     if kind == "expect_column_values_to_be_in_set":
         allowed = list(_param(kw["value_set"], params))
         c = pl.col(col)
         bad = c.is_not_null() & ~c.is_in(pl.Series(allowed, dtype=pl.String)
                                           if all(isinstance(v, str) for v in allowed) else allowed)
-        return bad, pl.format("`{}` is '{}'; {}", pl.lit(col), _show(col), pl.lit(tail))
+        return bad, pl.format("`{}` is '{}'; {}", pl.lit(shown), _show(shown), pl.lit(tail))
     if kind == "expect_column_values_to_match_regex":
         c = pl.col(col)
         return (c.is_not_null() & ~c.str.contains(kw["regex"]),
-                pl.format("`{}` is '{}'; {}", pl.lit(col), _show(col), pl.lit(tail)))
+                pl.format("`{}` is '{}'; {}", pl.lit(shown), _show(shown), pl.lit(tail)))
     if kind == "expect_column_pair_values_a_to_be_greater_than_b":
         a, b = pl.col(kw["column_A"]), pl.col(kw["column_B"])
         worse = (a < b) if kw.get("or_equal") else (a <= b)
