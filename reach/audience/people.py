@@ -22,6 +22,7 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
+    persons_reached,
     stamp_persons,
 )
 
@@ -121,8 +122,8 @@ class NetworkScratch:
 
 class CampaignPeople:
     """One campaign's people across networks: accounts of persons with several accounts
-    as persons (``persons[p]`` marked with the campaign's number), the others as plain
-    counts (each is its own person and appears on one network).
+    as persons (bits of ``reached``: row 0 reached through an author, row 1 reached),
+    the others as plain counts (each is its own person and appears on one network).
 
     Filled cell by cell; ``distinct`` reads the campaign's people and ``next_campaign``
     moves on. Authors' persons are excluded across networks, so a person who posted on
@@ -130,9 +131,10 @@ class CampaignPeople:
     """
 
     def __init__(self, links: PersonLinks):
-        self.links, self.campaign = links, 1
-        self.persons = np.zeros(max(links.n, 1), dtype=np.int32)
-        self.tally = np.zeros(4, dtype=np.int64)  # see cell_reach
+        self.links = links
+        self.campaign = 1
+        self.reached = np.zeros((2, (max(links.n, 1) + 63) // 64), dtype=np.uint64)
+        self.tally = np.zeros(2, dtype=np.int64)  # linked accounts reached first, later
         self.first = self.total = 0  # reached accounts, linked or not
         self.authors, self.sharers = Tally(links.n), Tally(links.n)
         self._author_persons: list[np.ndarray] = []
@@ -145,12 +147,11 @@ class CampaignPeople:
         n_authors = int(cell.is_author.sum())
         if gathered >= DENSE_FROM * scratch.words:
             f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
-                                    scratch.heavy_row, scratch.heavy_bits, scratch.linked, person_of,
-                                    self.persons, self.campaign, self.tally, *scratch.scratch)
+                                    scratch.heavy_row, scratch.heavy_bits, scratch.linked,
+                                    person_of, self.reached, self.tally, *scratch.scratch)
         else:
             f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, scratch.bytes,
-                              scratch.next(), person_of, self.persons, self.campaign,
-                              self.tally)
+                              scratch.next(), person_of, self.reached, self.tally)
         self.first += int(f)
         self.total += int(t)
         authors = cell.exposers[:n_authors]
@@ -164,18 +165,18 @@ class CampaignPeople:
 
     def distinct(self) -> tuple[int, int]:
         """The campaign's (first, total) people: unlinked accounts plus persons, less
-        the persons of its authors."""
-        first_persons, total_persons, first_linked, later_linked = (int(x) for x in self.tally)
-        if self._author_persons:
-            mark = self.persons[np.unique(np.concatenate(self._author_persons))]
-            first_persons -= int(np.count_nonzero(mark == 2 * self.campaign + 1))
-            total_persons -= int(np.count_nonzero(mark >= 2 * self.campaign))
-        return (self.first - first_linked + first_persons,
-                self.total - first_linked - later_linked + total_persons)
+        the persons of its authors. Clears the campaign's persons."""
+        first_linked, later_linked = (int(x) for x in self.tally)
+        excluded = (np.concatenate(self._author_persons) if self._author_persons
+                    else np.zeros(0, dtype=np.int32))
+        first_persons, total_persons = persons_reached(self.reached, excluded)
+        return (self.first - first_linked + int(first_persons),
+                self.total - first_linked - later_linked + int(total_persons))
 
     def next_campaign(self) -> None:
         for tally in (self.authors, self.sharers):
             tally.persons = tally.other = 0
+        self.reached[:] = 0  # already zero after distinct
         self.tally[:] = 0
         self.first = self.total = 0
         self._author_persons.clear()

@@ -126,23 +126,21 @@ STAMPS = LINKED - 1
 @njit(cache=True, nogil=True)
 def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                n_authors: int, seen: np.ndarray, gen: int, person_of: np.ndarray,
-               persons: np.ndarray, campaign: int, tally: np.ndarray) -> tuple[int, int]:
+               reached: np.ndarray, tally: np.ndarray) -> tuple[int, int]:
     """First-degree and total reach of one cell, and its people, in one pass over the
     followers of ``exposers`` (authors first: the first ``n_authors``).
 
     ``seen[k] & STAMPS == gen`` marks an account already met in this cell; authors are
     stamped before any list is walked, so they are never counted as reached. Only an
     account whose byte has the ``LINKED`` bit is looked up in ``person_of``: its person
-    is marked in ``persons`` as ``2 * campaign + 1`` (reached through an author) or
-    ``2 * campaign`` (only through a sharer). ``tally`` adds [persons new to first,
-    persons new to total, linked accounts reached first, linked accounts reached later].
-    Stamps instead of bits: nothing is cleared between cells or campaigns.
+    is set in the bitsets ``reached[0]`` (reached through an author) and ``reached[1]``
+    (reached), which gather the campaign's people across its cells. ``tally`` adds
+    [linked accounts reached first, linked accounts reached later]. Stamps instead of
+    bits: nothing is cleared between cells or campaigns.
     """
     for i in range(n_authors):
         k = exposers[i]
         seen[k] = (seen[k] & LINKED) | gen
-    in_total = 2 * campaign
-    in_first = in_total + 1
     first_reach, added = 0, 0
     for i in range(exposers.size):
         _fetch_ahead(offsets, followers, exposers, i, exposers.size)
@@ -160,19 +158,13 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                 added += 1
             if s & LINKED:
                 p = person_of[f]
-                mark = persons[p]
+                bit = np.uint64(1) << np.uint64(p & 63)
+                reached[1, p >> 6] |= bit
                 if author:
-                    tally[2] += 1
-                    if mark != in_first:
-                        if mark != in_total:
-                            tally[1] += 1
-                        persons[p] = in_first
-                        tally[0] += 1
+                    reached[0, p >> 6] |= bit
+                    tally[0] += 1
                 else:
-                    tally[3] += 1
-                    if mark < in_total:
-                        persons[p] = in_total
-                        tally[1] += 1
+                    tally[1] += 1
     return first_reach, first_reach + added
 
 
@@ -230,8 +222,8 @@ def _or_followers(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, 
 @njit(cache=True, nogil=True)
 def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                      n_authors: int, heavy_row: np.ndarray, heavy_bits: np.ndarray,
-                     linked: np.ndarray, person_of: np.ndarray, persons: np.ndarray,
-                     campaign: int, tally: np.ndarray, first: np.ndarray, total: np.ndarray,
+                     linked: np.ndarray, person_of: np.ndarray, reached: np.ndarray,
+                     tally: np.ndarray, first: np.ndarray, total: np.ndarray,
                      authors: np.ndarray) -> tuple[int, int]:
     """``cell_reach`` for a cell that gathers at least one follower per bitset word: the
     followers' union as bitsets, so an account with ``heavy_row[k] >= 0`` adds its
@@ -239,7 +231,7 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
 
     ``linked`` is the bitset of accounts with the ``LINKED`` bit; ``first``, ``total``
     and ``authors`` are scratch bitsets, zero on entry and left zero. Same results,
-    same ``tally``.
+    same ``reached`` and ``tally``; linked accounts are counted a word at a time.
     """
     one = np.uint64(1)
     for i in range(n_authors):
@@ -250,38 +242,48 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
         total[w] = first[w]
     _or_followers(offsets, followers, exposers, n_authors, exposers.size, heavy_row,
                   heavy_bits, total)
-    in_total = 2 * campaign
-    in_first = in_total + 1
-    first_reach, total_reach = 0, 0
+    first_reach, total_reach, first_linked, total_linked = 0, 0, 0, 0
     for w in range(total.size):
         keep = ~authors[w]
         f = first[w] & keep
         t = total[w] & keep
         first_reach += np.int64(_popcount(f))
         total_reach += np.int64(_popcount(t))
-        lf = f & linked[w]
-        lt = t & ~f & linked[w]
-        while lf:
-            p = person_of[(w << 6) + np.int64(_lowest_bit(lf))]
-            lf &= lf - one
-            tally[2] += 1
-            mark = persons[p]
-            if mark != in_first:
-                if mark != in_total:
-                    tally[1] += 1
-                persons[p] = in_first
-                tally[0] += 1
-        while lt:
-            p = person_of[(w << 6) + np.int64(_lowest_bit(lt))]
-            lt &= lt - one
-            tally[3] += 1
-            if persons[p] < in_total:
-                persons[p] = in_total
-                tally[1] += 1
+        lt = t & linked[w]
+        if lt:
+            first_linked += np.int64(_popcount(f & lt))
+            total_linked += np.int64(_popcount(lt))
+            while lt:
+                b = _lowest_bit(lt)
+                lt &= lt - one
+                p = person_of[(w << 6) + np.int64(b)]
+                bit = one << np.uint64(p & 63)
+                reached[1, p >> 6] |= bit
+                reached[0, p >> 6] |= bit & (np.uint64(0) - ((f >> b) & one))
         first[w] = 0
         total[w] = 0
         authors[w] = 0
+    tally[0] += first_linked
+    tally[1] += total_linked - first_linked
     return first_reach, total_reach
+
+
+@njit(cache=True, nogil=True)
+def persons_reached(reached: np.ndarray, excluded: np.ndarray) -> tuple[int, int]:
+    """Persons set in ``reached[0]`` (first degree) and ``reached[1]`` (total), those in
+    ``excluded`` (the campaign's authors' persons) not counted; leaves ``reached`` zero
+    for the next campaign."""
+    one = np.uint64(1)
+    for p in excluded:
+        reached[0, p >> 6] &= ~(one << np.uint64(p & 63))
+        reached[1, p >> 6] &= ~(one << np.uint64(p & 63))
+    first, total = 0, 0
+    for w in range(reached.shape[1]):
+        first += np.int64(_popcount(reached[0, w]))
+        total += np.int64(_popcount(reached[1, w]))
+        reached[0, w] = 0
+        reached[1, w] = 0
+    return first, total
 
 
 @njit(cache=True, nogil=True)
