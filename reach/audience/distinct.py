@@ -22,7 +22,13 @@ import numpy as np
 import polars as pl
 
 from reach.audience.modelled import modelled_reach
-from reach.audience.people import CampaignPeople, NetworkScratch, PersonLinks, heavy_rows
+from reach.audience.people import (
+    CampaignPeople,
+    NetworkScratch,
+    PersonLinks,
+    campaign_batch,
+    heavy_rows,
+)
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
 from reach.engine.parallel import rows_per_group
@@ -99,28 +105,39 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                progress=None) -> pl.DataFrame:
     heavy = {net: heavy_rows(g, [c.exposers for c in cells if c.network == net])
              for net, g in graphs.items()}
+    campaigns = [list(group) for _, group in
+                 groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)]
+    size = campaign_batch(links.n)
+    batches = [campaigns[i:i + size] for i in range(0, len(campaigns), size)]
 
-    def scratch() -> tuple[CampaignPeople, dict[str, NetworkScratch]]:
-        return CampaignPeople(links), {net: NetworkScratch(g, links.person_of[net], heavy[net])
-                                       for net, g in graphs.items()}
+    def scratch() -> tuple[list[CampaignPeople], dict[str, NetworkScratch]]:
+        return ([CampaignPeople(links) for _ in range(min(size, len(campaigns)))],
+                {net: NetworkScratch(g, links.person_of[net], heavy[net])
+                 for net, g in graphs.items()})
 
-    def campaign_rows(mine: tuple[CampaignPeople, dict[str, NetworkScratch]],
-                      group: list[Cell]) -> list[dict]:
+    def batch_rows(mine: tuple[list[CampaignPeople], dict[str, NetworkScratch]],
+                   batch: list[list[Cell]]) -> list[dict]:
         people, nets = mine
-        net_rows = []
-        for cell in group:
+        done: dict[tuple[int, int], dict] = {}
+        # network by network: a network's graph and scratch stay in cache for the batch
+        order = sorted(((cell.network, i, j) for i, group in enumerate(batch)
+                        for j, cell in enumerate(group)))
+        for _, i, j in order:
+            cell = batch[i][j]
             row = _cell_row(cell, graphs.get(cell.network), nets, potential.get(cell.network),
-                            people, sketches, approx, exact_limit,
+                            people[i], sketches, approx, exact_limit,
                             (sampled or {}).get((cell.campaign_id, cell.network)))
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
             if row["method"] == "no_graph" and inputs is not None:
                 row = _modelled_row(row, inputs)
-            net_rows.append(row)
-        return net_rows + [_all_row(people, group[0].campaign_id, net_rows)]
+            done[i, j] = row
+        out = []
+        for i, group in enumerate(batch):
+            net_rows = [done[i, j] for j in range(len(group))]
+            out += net_rows + [_all_row(people[i], group[0].campaign_id, net_rows)]
+        return out
 
-    campaigns = [list(group) for _, group in
-                 groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)]
-    rows = rows_per_group(campaigns, campaign_rows, scratch, progress)
+    rows = rows_per_group(batches, batch_rows, scratch, progress)
     df = pl.DataFrame(rows, schema=REACH_SCHEMA)
     return df.sort("campaign_id", pl.col("network") == "all", "network")
 
@@ -260,10 +277,10 @@ def _all_row(people: CampaignPeople, campaign_id: str, rs: list[dict]) -> dict:
                 "sharers": sum(r["sharers"] for r in rs)} | undeduplicated(
             rs, linked=people.links.n > 0)
     else:
-        f, t = people.distinct()
-        row |= {"authors": people.authors.size(), "sharers": people.sharers.size(),
+        f, t, authors, sharers = people.summary()
+        row |= {"authors": authors, "sharers": sharers,
                 "first_degree_reach": f, "total_reach": t, "second_degree_reach": t - f,
                 "method": "exact", "rel_error": 0.0, "total_reach_low": t,
                 "total_reach_high": t, "dedup_ratio": t / pot if pot else None}
-    people.next_campaign()
+    people.reset()
     return row

@@ -31,9 +31,9 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
-    persons_reached,
+    people_counts,
+    set_persons,
     sorted_offsets,
-    stamp_persons,
 )
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
 from reach.uplift.engagement import post_engagement
@@ -224,19 +224,19 @@ def _load_kernels() -> None:
     this thread's."""
     one, none = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
     offsets, followers = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    person_of, persons = np.full(1, -1, dtype=np.int32), np.zeros(1, dtype=np.int32)
-    reached, tally = np.zeros((2, 1), dtype=np.uint64), np.zeros(2, dtype=np.int64)
+    person_of = np.full(1, -1, dtype=np.int32)
+    bits, tally = np.zeros((4, 1), dtype=np.uint64), np.zeros(2, dtype=np.int64)
     with contextlib.suppress(Exception):
         sorted_offsets(np.zeros(1, dtype=np.int32), 1)
         group_exposers(one, one, one, np.ones(1, dtype=bool), 1, 1)
         heavy_bits = follower_bits(offsets, followers, none, 1)
         cell_reach_dense(offsets, followers, one, 1, np.full(1, -1, dtype=np.int32),
-                         heavy_bits, np.zeros(1, dtype=np.uint64), person_of, reached,
-                         tally, *np.zeros((3, 1), dtype=np.uint64))
+                         heavy_bits, np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
+                         person_of, bits, tally, *np.zeros((3, 1), dtype=np.uint64))
         cell_reach(offsets, followers, one, 1, np.zeros(1, dtype=np.uint8), 1, person_of,
-                   reached, tally)
-        persons_reached(reached, np.zeros(0, dtype=np.int32))
-        stamp_persons(person_of, one, persons, 1)
+                   bits, tally)
+        set_persons(person_of, one, bits[0])
+        people_counts(bits)
         cell_opportunities(offsets, followers, one, one, one, one, one,
                            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
 

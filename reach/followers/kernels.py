@@ -121,6 +121,9 @@ def csr_order(followee: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 LINKED = 128
 #: the low bits of a ``seen`` byte hold the stamp of the cell that last met the account
 STAMPS = LINKED - 1
+#: rows of a campaign's person bitsets (``CampaignPeople.bits``): persons reached through
+#: an author, reached, the campaign's authors, its sharers
+REACHED_FIRST, REACHED, AUTHORS, SHARERS = 0, 1, 2, 3
 
 
 @njit(cache=True, nogil=True)
@@ -133,9 +136,9 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
     ``seen[k] & STAMPS == gen`` marks an account already met in this cell; authors are
     stamped before any list is walked, so they are never counted as reached. Only an
     account whose byte has the ``LINKED`` bit is looked up in ``person_of``: its person
-    is set in the bitsets ``reached[0]`` (reached through an author) and ``reached[1]``
-    (reached), which gather the campaign's people across its cells. ``tally`` adds
-    [linked accounts reached first, linked accounts reached later]. Stamps instead of
+    is set in the bitsets ``reached[REACHED_FIRST]`` (through an author) and
+    ``reached[REACHED]``, which gather the campaign's people across its cells. ``tally``
+    adds [linked accounts reached first, linked accounts reached later]. Stamps instead of
     bits: nothing is cleared between cells or campaigns.
     """
     for i in range(n_authors):
@@ -159,9 +162,9 @@ def cell_reach(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
             if s & LINKED:
                 p = person_of[f]
                 bit = np.uint64(1) << np.uint64(p & 63)
-                reached[1, p >> 6] |= bit
+                reached[REACHED, p >> 6] |= bit
                 if author:
-                    reached[0, p >> 6] |= bit
+                    reached[REACHED_FIRST, p >> 6] |= bit
                     tally[0] += 1
                 else:
                     tally[1] += 1
@@ -222,16 +225,18 @@ def _or_followers(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, 
 @njit(cache=True, nogil=True)
 def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.ndarray,
                      n_authors: int, heavy_row: np.ndarray, heavy_bits: np.ndarray,
-                     linked: np.ndarray, person_of: np.ndarray, reached: np.ndarray,
-                     tally: np.ndarray, first: np.ndarray, total: np.ndarray,
-                     authors: np.ndarray) -> tuple[int, int]:
+                     linked: np.ndarray, linked_base: np.ndarray, linked_persons: np.ndarray,
+                     reached: np.ndarray, tally: np.ndarray, first: np.ndarray,
+                     total: np.ndarray, authors: np.ndarray) -> tuple[int, int]:
     """``cell_reach`` for a cell that gathers at least one follower per bitset word: the
     followers' union as bitsets, so an account with ``heavy_row[k] >= 0`` adds its
     precomputed row (``heavy_bits``) a word at a time instead of a follower at a time.
 
-    ``linked`` is the bitset of accounts with the ``LINKED`` bit; ``first``, ``total``
-    and ``authors`` are scratch bitsets, zero on entry and left zero. Same results,
-    same ``reached`` and ``tally``; linked accounts are counted a word at a time.
+    ``linked`` is the bitset of accounts with the ``LINKED`` bit, and the persons of
+    those accounts are ``linked_persons`` in key order, word w's from ``linked_base[w]``
+    on (entries for linked accounts only, read in key order); ``first``, ``total`` and
+    ``authors`` are scratch bitsets, zero on entry and left zero. Same results, same
+    ``reached`` and ``tally``; linked accounts are counted a word at a time.
     """
     one = np.uint64(1)
     for i in range(n_authors):
@@ -249,17 +254,19 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
         t = total[w] & keep
         first_reach += np.int64(_popcount(f))
         total_reach += np.int64(_popcount(t))
-        lt = t & linked[w]
+        lw = linked[w]
+        lt = t & lw
         if lt:
             first_linked += np.int64(_popcount(f & lt))
             total_linked += np.int64(_popcount(lt))
+            base = linked_base[w]
             while lt:
                 b = _lowest_bit(lt)
                 lt &= lt - one
-                p = person_of[(w << 6) + np.int64(b)]
+                p = linked_persons[base + np.int64(_popcount(lw & ((one << b) - one)))]
                 bit = one << np.uint64(p & 63)
-                reached[1, p >> 6] |= bit
-                reached[0, p >> 6] |= bit & (np.uint64(0) - ((f >> b) & one))
+                reached[REACHED, p >> 6] |= bit
+                reached[REACHED_FIRST, p >> 6] |= bit & (np.uint64(0) - ((f >> b) & one))
         first[w] = 0
         total[w] = 0
         authors[w] = 0
@@ -269,21 +276,19 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
 
 
 @njit(cache=True, nogil=True)
-def persons_reached(reached: np.ndarray, excluded: np.ndarray) -> tuple[int, int]:
-    """Persons set in ``reached[0]`` (first degree) and ``reached[1]`` (total), those in
-    ``excluded`` (the campaign's authors' persons) not counted; leaves ``reached`` zero
-    for the next campaign."""
-    one = np.uint64(1)
-    for p in excluded:
-        reached[0, p >> 6] &= ~(one << np.uint64(p & 63))
-        reached[1, p >> 6] &= ~(one << np.uint64(p & 63))
-    first, total = 0, 0
-    for w in range(reached.shape[1]):
-        first += np.int64(_popcount(reached[0, w]))
-        total += np.int64(_popcount(reached[1, w]))
-        reached[0, w] = 0
-        reached[1, w] = 0
-    return first, total
+def people_counts(bits: np.ndarray) -> tuple[int, int, int, int]:
+    """Persons of a campaign's bitsets: reached through an author, reached (neither
+    counting its authors' persons), authors, sharers. Leaves ``bits`` zero."""
+    first, total, authors, sharers = 0, 0, 0, 0
+    for w in range(bits.shape[1]):
+        keep = ~bits[AUTHORS, w]
+        first += np.int64(_popcount(bits[REACHED_FIRST, w] & keep))
+        total += np.int64(_popcount(bits[REACHED, w] & keep))
+        authors += np.int64(_popcount(bits[AUTHORS, w]))
+        sharers += np.int64(_popcount(bits[SHARERS, w]))
+        for r in range(4):
+            bits[r, w] = 0
+    return first, total, authors, sharers
 
 
 @njit(cache=True, nogil=True)
@@ -307,19 +312,17 @@ def exposer_totals(offsets: np.ndarray, potential: np.ndarray, keys: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def stamp_persons(person_of: np.ndarray, keys: np.ndarray, stamp: np.ndarray, campaign: int
-                  ) -> tuple[int, int]:
-    """Stamp the person of each account in ``keys``; return (persons newly stamped,
-    accounts without a person (-1))."""
-    new, unlinked = 0, 0
+def set_persons(person_of: np.ndarray, keys: np.ndarray, row: np.ndarray) -> int:
+    """Set the person of each account in ``keys`` in the bitset ``row``; return how many
+    accounts are persons of their own (-1)."""
+    lone = 0
     for k in keys:
         p = person_of[k]
         if p < 0:
-            unlinked += 1
-        elif stamp[p] != campaign:
-            stamp[p] = campaign
-            new += 1
-    return new, unlinked
+            lone += 1
+        else:
+            row[p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+    return lone
 
 
 #: ``cell_opportunities`` keeps an account's OTS from shares above this bit, from posts below
