@@ -154,13 +154,15 @@ def test_reach_rows_match_sets_over_many_campaigns(dense_from, heavy_degree, mon
 @given(st.integers(1, 6), st.integers(1, 3000), st.data())
 @SETTINGS
 def test_cell_exposers_match_a_dict_of_rows(n_cells, n_keys, data):
-    """group_exposers (a radix sort in compiled code) against grouping the rows in a dict:
-    one entry per (cell, account), first time, posted / shared, authors first then by key."""
+    """group_exposers (a counting sort by cell, then a radix or a comparison sort per
+    cell, in compiled code) against grouping the rows in a dict: one entry per (cell,
+    account), first time, posted / shared, authors first then by key."""
     rows = data.draw(st.lists(st.tuples(st.integers(0, n_cells - 1), st.integers(0, n_keys - 1),
                                         st.integers(0, 10**12), st.booleans()), max_size=80))
     cell, key, t, post = (np.array([r[i] for r in rows], dtype=dt) for i, dt in
                           enumerate((np.int64, np.int64, np.int64, np.bool_)))
-    keys, when, author, sharer, at = group_exposers(cell, key, t, post, n_cells, n_keys)
+    small = data.draw(st.sampled_from([0, 10**9]))  # every cell by radix, or by comparison
+    keys, when, author, sharer, at = group_exposers(cell, key, t, post, n_cells, n_keys, small)
     want: dict[tuple[int, int], list] = {}
     for c, k, ti, p in rows:
         e = want.setdefault((c, k), [ti, False, False])

@@ -79,75 +79,93 @@ def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
                 strict=True)]
 
 
+#: a cell of fewer rows than this is sorted by a comparison sort; a larger one by radix
+SMALL_CELL = 512
+
+
 @njit(cache=True, nogil=True)
 def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np.ndarray,
-                   n_cells: int, n_keys: int):
+                   n_cells: int, n_keys: int, small: int = SMALL_CELL):
     """One entry per (cell, exposer) of the rows of :func:`campaign_made`: its first
     time, whether it posted (an author), whether it shared. Cell by cell, authors first,
     then by key; ``at[c]:at[c + 1]`` are cell c's entries.
 
-    The rows are sorted by the word ``cell << key_bits | key`` with an LSD radix sort of
-    digits of at most 11 bits (2,048 buckets: every pass writes to few places at once,
-    so it stays in cache), then one pass over runs of equal words. Grouping on the two
-    columns in a dataframe hashes every row and sorts the groups; a counting sort by key
-    scatters every row over the whole table (0.21 s -> 0.15 s on 2.5M rows).
+    The rows are put in cell order by a counting sort (one pass over memory), then
+    each cell's rows are sorted by key where they fit in cache: an LSD radix sort of
+    digits of at most 11 bits, or a comparison sort below ``small`` rows, and grouped
+    in one pass over runs of equal keys. Grouping on the two columns in a dataframe
+    hashes every row and sorts the groups; a radix sort of (cell, key) words over all
+    the rows moves them through memory once per digit (2.5M rows: 0.13 s -> 0.05 s).
     """
     n = cell.size
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(n):
+        start[cell[i] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    k1, t1 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    p1 = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        j = fill[cell[i]]
+        k1[j], t1[j], p1[j] = key[i], t[i], is_post[i]
+        fill[cell[i]] = j + 1
     key_bits = 1
     while (1 << key_bits) < n_keys:
         key_bits += 1
-    cell_bits = 1
-    while (1 << cell_bits) < n_cells:
-        cell_bits += 1
-    bits = key_bits + cell_bits
-    passes = (bits + 10) // 11  # digits of at most 11 bits
-    digit = (bits + passes - 1) // passes
-    word = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        word[i] = (cell[i] << key_bits) | key[i]
-    when, post = t.copy(), is_post.copy()
-    w2, t2 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    p2 = np.empty(n, dtype=np.bool_)
+    passes = (key_bits + 10) // 11
+    digit = (key_bits + passes - 1) // passes
     mask = (1 << digit) - 1
     count = np.empty((1 << digit) + 1, dtype=np.int64)
-    for p in range(passes):
-        shift = p * digit
-        count[:] = 0
-        for i in range(n):
-            count[((word[i] >> shift) & mask) + 1] += 1
-        for d in range(1 << digit):
-            count[d + 1] += count[d]
-        for i in range(n):
-            d = (word[i] >> shift) & mask
-            j = count[d]
-            w2[j], t2[j], p2[j] = word[i], when[i], post[i]
-            count[d] = j + 1
-        word, w2 = w2, word
-        when, t2 = t2, when
-        post, p2 = p2, post
+    widest = 0
+    for c in range(n_cells):
+        widest = max(widest, start[c + 1] - start[c])
+    k2, t2 = np.empty(widest, dtype=np.int64), np.empty(widest, dtype=np.int64)
+    p2 = np.empty(widest, dtype=np.bool_)
     keys, first = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     author, sharer = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_)
     at = np.zeros(n_cells + 1, dtype=np.int64)
-    low = (1 << key_bits) - 1
     m = 0
-    i = 0
     for c in range(n_cells):
+        lo, size = start[c], start[c + 1] - start[c]
+        ck, ct, cp = k1[lo:lo + size], t1[lo:lo + size], p1[lo:lo + size]
+        if size < small:
+            order = np.argsort(ck)
+            ck, ct, cp = ck[order], ct[order], cp[order]
+        else:
+            bk, bt, bp = k2[:size], t2[:size], p2[:size]
+            for p in range(passes):
+                shift = p * digit
+                count[:] = 0
+                for i in range(size):
+                    count[((ck[i] >> shift) & mask) + 1] += 1
+                for d in range(1 << digit):
+                    count[d + 1] += count[d]
+                for i in range(size):
+                    d = (ck[i] >> shift) & mask
+                    j = count[d]
+                    bk[j], bt[j], bp[j] = ck[i], ct[i], cp[i]
+                    count[d] = j + 1
+                ck, bk = bk, ck
+                ct, bt = bt, ct
+                cp, bp = bp, cp
         at[c] = m
-        start = m
-        while i < n and (word[i] >> key_bits) == c:
-            w = word[i]
-            keys[m], first[m] = w & low, when[i]
-            while i < n and word[i] == w:
-                first[m] = min(first[m], when[i])
-                author[m] |= post[i]
-                sharer[m] |= not post[i]
+        begin = m
+        i = 0
+        while i < size:
+            k = ck[i]
+            keys[m], first[m] = k, ct[i]
+            while i < size and ck[i] == k:
+                first[m] = min(first[m], ct[i])
+                author[m] |= cp[i]
+                sharer[m] |= not cp[i]
                 i += 1
             m += 1
-        # authors first, each part still by key: a stable partition of start..m
-        part = np.concatenate((np.flatnonzero(author[start:m]),
-                               np.flatnonzero(~author[start:m]))) + start
-        keys[start:m], first[start:m] = keys[part], first[part]
-        author[start:m], sharer[start:m] = author[part], sharer[part]
+        # authors first, each part still by key: a stable partition of begin..m
+        part = np.concatenate((np.flatnonzero(author[begin:m]),
+                               np.flatnonzero(~author[begin:m]))) + begin
+        keys[begin:m], first[begin:m] = keys[part], first[part]
+        author[begin:m], sharer[begin:m] = author[part], sharer[part]
     at[n_cells] = m
     return keys[:m], first[:m], author[:m], sharer[:m], at
 
