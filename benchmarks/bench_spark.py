@@ -24,7 +24,12 @@ def side_polars(lake: Path, out: Path) -> dict:
     import polars as pl
 
     from etl.lake import Lake
-    from reach.audience.distinct import potential_counts, reach_rows, reported_counts
+    from reach.audience.distinct import (
+        accounts_by_network,
+        potential_counts,
+        reach_rows,
+        reported_counts,
+    )
     from reach.audience.people import PersonLinks
     from reach.audience.timeline import timeline_rows
     from reach.cascades.amplifiers import amplifier_rows
@@ -40,9 +45,10 @@ def side_polars(lake: Path, out: Path) -> dict:
     sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
                  .collect().iter_rows())
     cells = campaign_cells(t["posts"], t["shares"])
-    reported = reported_counts(t["accounts"], sizes)
+    accounts = accounts_by_network(t["accounts"], sizes)
+    reported = reported_counts(accounts, sizes)
     marts = {"reach": reach_rows(cells, graphs, potential_counts(reported, graphs, sizes),
-                                 PersonLinks.from_tables(t["accounts"], sizes))}
+                                 PersonLinks.from_accounts(accounts, sizes))}
     forest = build_forest(t["posts"], t["shares"], t["follows"])
     marts["cascades"] = cascade_metrics(forest, t["posts"], graphs)
     marts["amplifiers"] = amplifier_rows(

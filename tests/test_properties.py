@@ -151,6 +151,44 @@ def test_reach_rows_match_sets_over_many_campaigns(dense_from, heavy_degree, mon
         assert got == w, (r["campaign_id"], r["network"])
 
 
+@given(st.dictionaries(st.sampled_from(["x", "y", "z"]),
+                       st.lists(st.one_of(st.none(), st.sampled_from(["p1", "p2", "p3", "p4"])),
+                                max_size=12), min_size=1),
+       st.booleans())
+@SETTINGS
+def test_person_links_match_grouping_the_ids(ids, collide):
+    """Accounts share a person index exactly when they share a person_id that two or
+    more accounts carry; the others are -1. ``collide``: every hash made equal (as a
+    hash collision would), which must not merge two persons."""
+    accounts = {net: pl.DataFrame({"account_key": np.arange(len(p), dtype=np.int32),
+                                   "person_id": pl.Series(p, dtype=pl.String)})
+                for net, p in ids.items()}
+    sizes = {net: len(p) for net, p in ids.items()}
+    real = people.hash_groups
+    if collide:
+        people.hash_groups = lambda h: (np.zeros(h.size, np.int64), np.zeros(min(h.size, 1),
+                                                                             np.int64))
+    try:
+        links = PersonLinks.from_accounts(accounts, sizes)
+    finally:
+        people.hash_groups = real
+    owners: dict[str, list] = {}
+    for net, p in ids.items():
+        for key, pid in enumerate(p):
+            if pid is not None:
+                owners.setdefault(pid, []).append((net, key))
+    several = {pid: acc for pid, acc in owners.items() if len(acc) > 1}
+    assert links.n == len(several)
+    for net, p in ids.items():
+        for key, pid in enumerate(p):
+            got = int(links.person_of[net][key])
+            assert (got >= 0) == (pid in several)
+            for net2, key2 in several.get(pid, []):
+                assert int(links.person_of[net2][key2]) == got
+    seen = {int(links.person_of[net][key]) for pid, acc in several.items() for net, key in acc[:1]}
+    assert len(seen) == len(several)  # distinct persons, distinct indexes
+
+
 @given(st.integers(1, 6), st.integers(1, 3000), st.data())
 @SETTINGS
 def test_cell_exposers_match_a_dict_of_rows(n_cells, n_keys, data):

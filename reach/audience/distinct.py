@@ -81,17 +81,30 @@ def potential_counts(reported: dict[str, np.ndarray], graphs: dict[str, Follower
     return out
 
 
-def reported_counts(accounts: pl.LazyFrame, sizes: dict[str, int]) -> dict[str, np.ndarray]:
-    """Per network, each account key's reported ``followers_count`` (NaN: not reported).
+def accounts_by_network(accounts: pl.LazyFrame, networks,
+                        columns: tuple[str, ...] = ("account_key", "followers_count",
+                                                    "person_id")) -> dict[str, pl.DataFrame]:
+    """``columns`` of the accounts of each network, read at once: a network's filter
+    prunes the table's partitions, and no column of network names is built to split on."""
+    nets = sorted(networks)
+    parts = pl.collect_all([accounts.filter(pl.col("network") == n).select(columns)
+                            for n in nets])
+    return dict(zip(nets, parts, strict=True))
+
+
+def reported_counts(accounts: dict[str, pl.DataFrame], sizes: dict[str, int]
+                    ) -> dict[str, np.ndarray]:
+    """Per network, each account key's reported ``followers_count`` (NaN: not reported),
+    from :func:`accounts_by_network`.
 
     Beside the follower lists it tells whether a list is complete (method ``sampled``)."""
-    acc = accounts.select("network", "account_key", "followers_count").collect()
     out = {}
     for network, n in sizes.items():
-        part = acc.filter(pl.col("network") == network)
         arr = np.full(n, np.nan)
-        counts = part["followers_count"].to_numpy().astype(np.float64)  # null -> NaN
-        arr[part["account_key"].to_numpy()] = counts
+        part = accounts.get(network)
+        if part is not None:
+            counts = part["followers_count"].to_numpy().astype(np.float64)  # null -> NaN
+            arr[part["account_key"].to_numpy()] = counts
         out[network] = arr
     return out
 

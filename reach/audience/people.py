@@ -24,6 +24,7 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
+    hash_groups,
     people_counts,
     set_persons,
 )
@@ -44,26 +45,40 @@ class PersonLinks:
     n: int  # distinct persons with several accounts
 
     @classmethod
-    def from_tables(cls, accounts: pl.LazyFrame, sizes: dict[str, int]) -> PersonLinks:
-        """``sizes``: per network, how many account keys there are (max key + 1)."""
-        # Sorted by person_id, a person is a run of equal ids: runs found by comparing
-        # neighbours, where counting by id and ranking ids hash and sort the text twice.
-        ids = (accounts.filter(pl.col("person_id").is_not_null())
-               .select("network", "account_key", "person_id").sort("person_id").collect())
-        pid = ids["person_id"]
-        run = np.cumsum((pid != pid.shift(1)).fill_null(True).to_numpy()) - 1
-        several = np.bincount(run)[run] > 1  # runs of two accounts or more
-        kept = run[several]
-        person = np.cumsum(np.diff(kept, prepend=-1) != 0) - 1  # runs kept, renumbered
-        linked = ids.filter(several).select(
-            "network", "account_key", pl.Series("person", person, dtype=pl.Int32))
-        person_of = {}
+    def from_accounts(cls, accounts: dict[str, pl.DataFrame], sizes: dict[str, int]
+                      ) -> PersonLinks:
+        """``accounts``: per network, account_key and person_id
+        (``distinct.accounts_by_network``); ``sizes``: how many account keys each network
+        has (max key + 1)."""
+        ids = {net: accounts[net].filter(pl.col("person_id").is_not_null())
+               for net in sizes if net in accounts}
+        code = person_codes(pl.concat([p["person_id"] for p in ids.values()])
+                            if ids else pl.Series(dtype=pl.String))
+        count = np.bincount(code)
+        several = count[code] > 1  # persons of two accounts or more
+        renumber = (np.cumsum(count > 1) - 1).astype(np.int32)
+        person_of, at = {}, 0
         for network, n in sizes.items():
-            part = linked.filter(pl.col("network") == network)
             ident = np.full(n, -1, dtype=np.int32)
-            ident[part["account_key"].to_numpy()] = part["person"].to_numpy()
+            if network in ids:
+                keys = ids[network]["account_key"].to_numpy()
+                rows = slice(at, at + keys.size)
+                at += keys.size
+                keep = several[rows]
+                ident[keys[keep]] = renumber[code[rows][keep]]
             person_of[network] = ident
-        return cls(person_of, int(linked["person"].max() + 1) if linked.height else 0)
+        return cls(person_of, int(np.count_nonzero(count > 1)))
+
+
+def person_codes(person_id: pl.Series) -> np.ndarray:
+    """A dense code for each distinct ``person_id``: the ids hashed and grouped in
+    compiled code, then checked against the text, so a hash collision can never merge
+    two persons (on one, the codes come from sorting the text instead). Sorting the
+    text is the slow part of linking persons (0.07-0.12 s for 0.7M ids -> 0.05 s)."""
+    group, first = hash_groups(person_id.hash().to_numpy())
+    if (person_id == person_id.gather(first[group])).all():
+        return group
+    return (person_id.rank("dense").to_numpy() - 1).astype(np.int64)
 
 
 #: a cell is counted on bitsets (``cell_reach_dense``) when it gathers at least this many

@@ -17,7 +17,7 @@ import polars as pl
 
 from reach.attribution.models import AttributionSpec
 from reach.attribution.touchpoints import conversion_paths, nonconverting_paths
-from reach.audience.distinct import potential_counts, reported_counts
+from reach.audience.distinct import accounts_by_network, potential_counts, reported_counts
 from reach.audience.modelled import modelled_inputs
 from reach.audience.people import PersonLinks
 from reach.audience.sampled import cell_estimates
@@ -31,6 +31,7 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
+    hash_groups,
     people_counts,
     set_persons,
     sorted_offsets,
@@ -96,10 +97,9 @@ class Context:
         return build_graphs(self.tables["follows"], self.tables["_account_keys"])
 
     @cached_property
-    def accounts(self) -> pl.LazyFrame:
-        """The accounts' columns the reach marts read, read once."""
-        return self.tables["accounts"].select(
-            "network", "account_key", "followers_count", "person_id").collect().lazy()
+    def accounts(self) -> dict[str, pl.DataFrame]:
+        """The accounts' columns the reach marts read, per network, read once."""
+        return accounts_by_network(self.tables["accounts"], self.sizes)
 
     @cached_property
     def sizes(self) -> dict[str, int]:
@@ -154,7 +154,7 @@ class Context:
 
     @cached_property
     def links(self) -> PersonLinks:
-        return PersonLinks.from_tables(self.accounts, self.sizes)
+        return PersonLinks.from_accounts(self.accounts, self.sizes)
 
     @cached_property
     def forest(self) -> Forest:
@@ -228,6 +228,7 @@ def _load_kernels() -> None:
     bits, tally = np.zeros((4, 1), dtype=np.uint64), np.zeros(2, dtype=np.int64)
     with contextlib.suppress(Exception):
         sorted_offsets(np.zeros(1, dtype=np.int32), 1)
+        hash_groups(np.zeros(1, dtype=np.uint64))
         group_exposers(one, one, one, np.ones(1, dtype=bool), 1, 1)
         heavy_bits = follower_bits(offsets, followers, none, 1)
         cell_reach_dense(offsets, followers, one, 1, np.full(1, -1, dtype=np.int32),

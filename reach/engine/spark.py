@@ -75,7 +75,7 @@ def _modelled(spark) -> dict:
     """Inputs of the graph-less cells' estimate from counts (`modelled`), as the Polars
     engine gathers them: only those networks' campaign posts, their shares and accounts
     reach the driver."""
-    from reach.audience.distinct import reported_counts
+    from reach.audience.distinct import accounts_by_network, reported_counts
     from reach.audience.modelled import modelled_inputs
     nets = [r[0] for r in spark.sql(
         "SELECT DISTINCT network FROM posts WHERE campaign_id IS NOT NULL AND network NOT IN "
@@ -96,7 +96,8 @@ def _modelled(spark) -> dict:
                      f"WHERE {where}", {"network": s, "account_key": i, "followers_count": i})
     sizes = dict(spark.sql(f"SELECT network, max(account_key) + 1 FROM account_keys WHERE "
                            f"{where} GROUP BY network").collect())
-    return modelled_inputs(posts, shares, nets, reported_counts(accounts, sizes))
+    return modelled_inputs(posts, shares, nets, reported_counts(
+        accounts_by_network(accounts, sizes, ("account_key", "followers_count")), sizes))
 
 
 def _hadoop(uri: str) -> str:
