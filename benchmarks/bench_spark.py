@@ -35,15 +35,14 @@ def side_polars(lake: Path, out: Path) -> dict:
     from reach.cascades.amplifiers import amplifier_rows
     from reach.cascades.trees import build_forest, cascade_metrics, shares_triggered
     from reach.engine.cells import campaign_cells
-    from reach.followers.graph import build_graphs
+    from reach.followers.graph import account_key_sizes, build_graphs
     from reach.followers.two_hop import two_hop_rows
     t0 = time.perf_counter()
     lk = Lake.open(lake)
     t = {n: lk.scan(n) for n in ("accounts", "follows", "posts", "shares", "_account_keys")}
     keys = t["_account_keys"]
     graphs = build_graphs(t["follows"], keys)
-    sizes = dict(keys.group_by("network").agg(pl.col("account_key").max() + 1)
-                 .collect().iter_rows())
+    sizes = account_key_sizes(keys)
     cells = campaign_cells(t["posts"], t["shares"])
     accounts = accounts_by_network(t["accounts"], sizes)
     reported = reported_counts(accounts, sizes)

@@ -25,7 +25,7 @@ from reach.cascades.trees import Forest, build_forest, shares_triggered
 from reach.engine.cells import CellItems, campaign_cells, campaign_items, group_exposers
 from reach.engine.registry import MARTS
 from reach.errors import UsageError
-from reach.followers.graph import FollowerGraph, build_graphs
+from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs
 from reach.followers.kernels import (
     cell_opportunities,
     cell_reach,
@@ -87,14 +87,14 @@ class Context:
         self.say("building follower graphs")
         self._reported_job = pool.submit(lambda: reported_counts(self.accounts, self.sizes))
         self._graphs_job = pool.submit(build_graphs, self.tables["follows"],
-                                       self.tables["_account_keys"])
+                                       self.tables["_account_keys"], self.sizes)
 
     @cached_property
     def graphs(self) -> dict[str, FollowerGraph]:
         if self._graphs_job is not None:
             return self._graphs_job.result()
         self.say("building follower graphs")
-        return build_graphs(self.tables["follows"], self.tables["_account_keys"])
+        return build_graphs(self.tables["follows"], self.tables["_account_keys"], self.sizes)
 
     @cached_property
     def accounts(self) -> dict[str, pl.DataFrame]:
@@ -103,8 +103,7 @@ class Context:
 
     @cached_property
     def sizes(self) -> dict[str, int]:
-        return dict(self.tables["_account_keys"].group_by("network")
-                    .agg(pl.col("account_key").max() + 1).collect().iter_rows())
+        return account_key_sizes(self.tables["_account_keys"])
 
     @cached_property
     def sketches(self) -> pl.DataFrame | None:

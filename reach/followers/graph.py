@@ -78,13 +78,21 @@ class FollowerGraph:
         return cls(network, offsets, follower)
 
 
-def build_graphs(follows: pl.LazyFrame, account_keys: pl.LazyFrame) -> dict[str, FollowerGraph]:
-    """One graph per network that has follows; ``n`` covers every keyed account."""
-    sizes = dict(account_keys.group_by("network").agg(pl.col("account_key").max() + 1)
-                 .collect().iter_rows())
+def account_key_sizes(account_keys: pl.LazyFrame) -> dict[str, int]:
+    """Per network, how many account keys there are (max key + 1)."""
+    return dict(account_keys.group_by("network").agg(pl.col("account_key").max() + 1)
+                .collect().iter_rows())
+
+
+def build_graphs(follows: pl.LazyFrame, account_keys: pl.LazyFrame,
+                 sizes: dict[str, int] | None = None) -> dict[str, FollowerGraph]:
+    """One graph per network that has follows; ``n`` covers every keyed account
+    (``sizes``, from :func:`account_key_sizes` when not given)."""
+    sizes = account_key_sizes(account_keys) if sizes is None else sizes
     graphs = {}
-    # One network at a time: the partition filter prunes files, and no string column
-    # of ten million network names is ever built.
+    # One network at a time: the partition filter prunes files, no string column of
+    # ten million network names is ever built, and one network's edges are read at once
+    # (reading all four in one collect_all measured no faster).
     for network in sorted(sizes):
         part = (follows.filter(pl.col("network") == network)
                 .select("follower_key", "followee_key").collect())
