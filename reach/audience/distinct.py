@@ -16,6 +16,7 @@ a ``person_id`` (an account without one is its own person).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from itertools import groupby
 
 import numpy as np
@@ -81,7 +82,7 @@ def potential_counts(reported: dict[str, np.ndarray], graphs: dict[str, Follower
     return out
 
 
-def accounts_by_network(accounts: pl.LazyFrame, networks,
+def accounts_by_network(accounts: pl.LazyFrame, networks: Iterable[str],
                         columns: tuple[str, ...] = ("account_key", "followers_count",
                                                     "person_id")) -> dict[str, pl.DataFrame]:
     """``columns`` of the accounts of each network, read at once: a network's filter

@@ -195,16 +195,13 @@ class CampaignPeople:
         return int(f), int(t)
 
     def summary(self) -> tuple[int, int, int, int]:
-        """The campaign's distinct people: (first-degree reach, total reach, authors,
-        sharers); the reached exclude the persons of its authors. Unlinked accounts plus
-        persons. Resets."""
+        """The campaign's distinct people, unlinked accounts plus persons: (first-degree
+        reach, total reach, authors, sharers), the reached less its authors' persons."""
         first_linked, later_linked = (int(x) for x in self.tally)
         first_p, total_p, authors_p, sharers_p = (int(x) for x in people_counts(self.bits))
-        out = (self.first - first_linked + first_p,
-               self.total - first_linked - later_linked + total_p,
-               self.lone_authors + authors_p, self.lone_sharers + sharers_p)
-        self.reset()
-        return out
+        return (self.first - first_linked + first_p,
+                self.total - first_linked - later_linked + total_p,
+                self.lone_authors + authors_p, self.lone_sharers + sharers_p)
 
     def reset(self) -> None:
         self.bits[:] = 0

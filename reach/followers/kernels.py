@@ -278,7 +278,7 @@ def cell_reach_dense(offsets: np.ndarray, followers: np.ndarray, exposers: np.nd
 @njit(cache=True, nogil=True)
 def people_counts(bits: np.ndarray) -> tuple[int, int, int, int]:
     """Persons of a campaign's bitsets: reached through an author, reached (neither
-    counting its authors' persons), authors, sharers. Leaves ``bits`` zero."""
+    counting its authors' persons), authors, sharers."""
     first, total, authors, sharers = 0, 0, 0, 0
     for w in range(bits.shape[1]):
         keep = ~bits[AUTHORS, w]
@@ -286,8 +286,6 @@ def people_counts(bits: np.ndarray) -> tuple[int, int, int, int]:
         total += np.int64(_popcount(bits[REACHED, w] & keep))
         authors += np.int64(_popcount(bits[AUTHORS, w]))
         sharers += np.int64(_popcount(bits[SHARERS, w]))
-        for r in range(4):
-            bits[r, w] = 0
     return first, total, authors, sharers
 
 
