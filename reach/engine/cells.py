@@ -65,11 +65,10 @@ def campaign_cells(posts: pl.LazyFrame, shares: pl.LazyFrame) -> list[Cell]:
     made = campaign_made(posts, shares, index).collect()
     if made.height == 0:
         return []
-    cell = made["cell"].to_numpy().astype(np.int64)
-    key = made["key"].to_numpy().astype(np.int64)
+    key = made["key"].to_numpy()  # int32, and cell uint32: read as they are, no copies
     keys, when, author, sharer, at = group_exposers(
-        cell, key, made["t"].dt.epoch("us").to_numpy(), made["is_post"].to_numpy(),
-        index.height, int(key.max()) + 1)
+        made["cell"].to_numpy(), key, made["t"].dt.epoch("us").to_numpy(),
+        made["is_post"].to_numpy(), index.height, int(key.max()) + 1)
     spans = [slice(a, b) for a, b in zip(at[:-1].tolist(), at[1:].tolist(), strict=True)]
     return [Cell(campaign_id=campaign_id, network=network, posts=n_posts,
                  exposers=keys[span], is_author=author[span], is_sharer=sharer[span],
@@ -90,12 +89,14 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
     time, whether it posted (an author), whether it shared. Cell by cell, authors first,
     then by key; ``at[c]:at[c + 1]`` are cell c's entries.
 
-    The rows are put in cell order by a counting sort (one pass over memory), then
-    each cell's rows are sorted by key where they fit in cache: an LSD radix sort of
-    digits of at most 11 bits, or a comparison sort below ``small`` rows, and grouped
-    in one pass over runs of equal keys. Grouping on the two columns in a dataframe
-    hashes every row and sorts the groups; a radix sort of (cell, key) words over all
-    the rows moves them through memory once per digit (2.5M rows: 0.13 s -> 0.05 s).
+    The rows are put in cell order by a counting sort of their row numbers, then each
+    cell's rows are gathered into scratch and sorted by key where they fit in cache: an
+    LSD radix sort of digits of at most 11 bits, or a comparison sort below ``small``
+    rows, and grouped in one pass over runs of equal keys. Grouping on the two columns in
+    a dataframe hashes every row and sorts the groups; a radix sort of (cell, key) words
+    over all the rows moves them through memory once per digit (2.5M rows: 0.115 s ->
+    0.074 s). Only row numbers are moved over all rows, and the key and cell columns are
+    read in their own 32-bit types: 60 MB less memory than copying three columns.
     """
     n = cell.size
     start = np.zeros(n_cells + 1, dtype=np.int64)
@@ -104,11 +105,10 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
     for c in range(n_cells):
         start[c + 1] += start[c]
     fill = start[:-1].copy()
-    k1, t1 = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    p1 = np.empty(n, dtype=np.bool_)
+    rows = np.empty(n, dtype=np.int64)  # row numbers, cell by cell
     for i in range(n):
         j = fill[cell[i]]
-        k1[j], t1[j], p1[j] = key[i], t[i], is_post[i]
+        rows[j] = i
         fill[cell[i]] = j + 1
     key_bits = 1
     while (1 << key_bits) < n_keys:
@@ -120,6 +120,8 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
     widest = 0
     for c in range(n_cells):
         widest = max(widest, start[c + 1] - start[c])
+    k1, t1 = np.empty(widest, dtype=np.int64), np.empty(widest, dtype=np.int64)
+    p1 = np.empty(widest, dtype=np.bool_)
     k2, t2 = np.empty(widest, dtype=np.int64), np.empty(widest, dtype=np.int64)
     p2 = np.empty(widest, dtype=np.bool_)
     keys, first = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
@@ -128,7 +130,10 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
     m = 0
     for c in range(n_cells):
         lo, size = start[c], start[c + 1] - start[c]
-        ck, ct, cp = k1[lo:lo + size], t1[lo:lo + size], p1[lo:lo + size]
+        ck, ct, cp = k1[:size], t1[:size], p1[:size]
+        for i in range(size):  # the cell's rows, gathered into cache-sized scratch
+            r = rows[lo + i]
+            ck[i], ct[i], cp[i] = key[r], t[r], is_post[r]
         if size < small:
             order = np.argsort(ck)
             ck, ct, cp = ck[order], ct[order], cp[order]

@@ -228,7 +228,8 @@ def _load_kernels() -> None:
     with contextlib.suppress(Exception):
         sorted_offsets(np.zeros(1, dtype=np.int32), 1)
         hash_groups(np.zeros(1, dtype=np.uint64))
-        group_exposers(one, one, one, np.ones(1, dtype=bool), 1, 1)
+        group_exposers(np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.int32), one,
+                       np.ones(1, dtype=bool), 1, 1)  # campaign_cells' column types
         heavy_bits = follower_bits(offsets, followers, none, 1)
         cell_reach_dense(offsets, followers, one, 1, np.full(1, -1, dtype=np.int32),
                          heavy_bits, np.zeros(1, dtype=np.uint64), np.zeros(1, dtype=np.int64),
