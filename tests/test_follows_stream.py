@@ -52,8 +52,9 @@ def _oracle(rows, lines):
     for r, line in zip(rows, lines, strict=True):
         net, a, b, at = r
         if a == b:
-            reasons.append(f"follows.csv line {line}: `self_follow` is 'true'; an account "
-                           "cannot follow itself (rule: no-self-follow)")
+            reasons.append(f"follows.csv line {line}: `follower_id` is '{a}'; followee_id is "
+                           "the same account; an account cannot follow itself "
+                           "(rule: no-self-follow)")
             continue
         if (net, a, b) in first:
             reasons.append(f"follows.csv line {line}: duplicate key (network, follower_id, "
