@@ -39,7 +39,7 @@ FREQUENCY_SCHEMA = {
 }
 
 
-class Counter:
+class OtsCounter:
     """Reusable OTS counts per account of one network (cleared after each use), and
     room to list the accounts a cell touches."""
 
@@ -49,7 +49,7 @@ class Counter:
 
 
 def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
-                  counter: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  counter: OtsCounter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(reached keys, OTS from posts, OTS from shares) for one cell's items, the keys in
     no particular order.
 
@@ -91,10 +91,10 @@ def scope_rows(campaign_id: str, network: str, method: str,
 def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
                    links: PersonLinks, reported: dict[str, np.ndarray] | None = None
                    ) -> pl.DataFrame:
-    def counters() -> dict[str, Counter]:
-        return {net: Counter(g.n) for net, g in graphs.items()}
+    def counters() -> dict[str, OtsCounter]:
+        return {net: OtsCounter(g.n) for net, g in graphs.items()}
 
-    def campaign_rows(mine: dict[str, Counter], cells: list[tuple[str, str]]
+    def campaign_rows(mine: dict[str, OtsCounter], cells: list[tuple[str, str]]
                       ) -> list[dict]:
         campaign_id, rows = cells[0][0], []
         people = _PersonOTS(links)

@@ -22,7 +22,7 @@ from collections import defaultdict
 import numpy as np
 import polars as pl
 
-from reach.audience.frequency import Counter, opportunities
+from reach.audience.frequency import OtsCounter, opportunities
 from reach.audience.sampled import has_partial
 from reach.engine.cells import CellItems
 from reach.followers.graph import FollowerGraph, Marker
@@ -47,7 +47,7 @@ def week_of(at_us: np.ndarray) -> np.ndarray:
 
 def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
                 reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
-    tools = {net: (Counter(g.n), Marker(g.n)) for net, g in graphs.items()}
+    tools = {net: (OtsCounter(g.n), Marker(g.n)) for net, g in graphs.items()}
     rows: list[dict] = []
     by_network: dict[str, list[CellItems]] = defaultdict(list)
     for (campaign_id, network), made in sorted(items.items()):
