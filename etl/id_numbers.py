@@ -21,57 +21,12 @@ import contextlib
 
 import numpy as np
 import polars as pl
-from numba import njit
 
-EMPTY = -1
+from reach.hash_numbers import EMPTY, number_hashes, rehash
 
 
 class HashCollision(Exception):
     """Two different ids of one network share a 64-bit hash under this seed."""
-
-
-@njit(cache=True, nogil=True)
-def _number(slots_hash: np.ndarray, slots_number: np.ndarray, hashes: np.ndarray,
-            out: np.ndarray, firsts: np.ndarray, next_number: int) -> int:
-    """``out[i]`` = the number of ``hashes[i]``; a hash not yet in the table gets
-    ``next_number`` (then the next), and the row it first appears in goes to ``firsts``.
-    Open addressing with linear probing; the table is at most half full. Returns the
-    next free number."""
-    mask = np.uint64(slots_hash.size - 1)
-    start = next_number
-    for i in range(hashes.size):
-        h = hashes[i]
-        j = (h ^ (h >> np.uint64(31))) & mask
-        while True:
-            n = slots_number[j]
-            if n == EMPTY:
-                slots_hash[j] = h
-                slots_number[j] = next_number
-                firsts[next_number - start] = i
-                out[i] = next_number
-                next_number += 1
-                break
-            if slots_hash[j] == h:
-                out[i] = n
-                break
-            j = (j + np.uint64(1)) & mask
-    return next_number
-
-
-@njit(cache=True, nogil=True)
-def _rehash(old_hash: np.ndarray, old_number: np.ndarray, new_hash: np.ndarray,
-            new_number: np.ndarray) -> None:
-    mask = np.uint64(new_hash.size - 1)
-    for i in range(old_hash.size):
-        n = old_number[i]
-        if n == EMPTY:
-            continue
-        h = old_hash[i]
-        j = (h ^ (h >> np.uint64(31))) & mask
-        while new_number[j] != EMPTY:
-            j = (j + np.uint64(1)) & mask
-        new_hash[j] = h
-        new_number[j] = n
 
 
 def warm_up() -> None:
@@ -103,7 +58,7 @@ class IdNumbers:
         out = np.empty(hashes.size, dtype=np.int32)
         firsts = np.empty(hashes.size, dtype=np.int64)
         known = self.count
-        self.count = _number(self._hash, self._number, hashes, out, firsts, known)
+        self.count = number_hashes(self._hash, self._number, hashes, out, firsts, known)
         if self.count > known:
             new = firsts[:self.count - known]
             self.texts.append(ids.gather(new))
@@ -126,7 +81,7 @@ class IdNumbers:
             size *= 2
         new_hash = np.zeros(size, dtype=np.uint64)
         new_number = np.full(size, EMPTY, dtype=np.int32)
-        _rehash(self._hash, self._number, new_hash, new_number)
+        rehash(self._hash, self._number, new_hash, new_number)
         self._hash, self._number = new_hash, new_number
         self._check = np.concatenate([self._check,
                                       np.zeros(size // 2 - self._check.size, np.uint64)])

@@ -164,14 +164,14 @@ def test_person_links_match_grouping_the_ids(ids, collide):
                                    "person_id": pl.Series(p, dtype=pl.String)})
                 for net, p in ids.items()}
     sizes = {net: len(p) for net, p in ids.items()}
-    real = people.hash_groups
+    real = people.first_seen
     if collide:
-        people.hash_groups = lambda h: (np.zeros(h.size, np.int64), np.zeros(min(h.size, 1),
-                                                                             np.int64))
+        people.first_seen = lambda h: (np.zeros(h.size, np.int32), np.zeros(min(h.size, 1),
+                                                                            np.int64))
     try:
         links = PersonLinks.from_accounts(accounts, sizes)
     finally:
-        people.hash_groups = real
+        people.first_seen = real
     owners: dict[str, list] = {}
     for net, p in ids.items():
         for key, pid in enumerate(p):

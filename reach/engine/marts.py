@@ -31,12 +31,12 @@ from reach.followers.kernels import (
     cell_reach,
     cell_reach_dense,
     follower_bits,
-    hash_groups,
     people_counts,
     set_persons,
     sorted_offsets,
 )
 from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
+from reach.hash_numbers import first_seen
 from reach.uplift.engagement import post_engagement
 from reach.uplift.mart import UpliftSpec
 
@@ -227,7 +227,7 @@ def _load_kernels() -> None:
     bits, tally = np.zeros((4, 1), dtype=np.uint64), np.zeros(2, dtype=np.int64)
     with contextlib.suppress(Exception):
         sorted_offsets(np.zeros(1, dtype=np.int32), 1)
-        hash_groups(np.zeros(1, dtype=np.uint64))
+        first_seen(np.zeros(1, dtype=np.uint64))
         group_exposers(np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.int32), one,
                        np.ones(1, dtype=bool), 1, 1)  # campaign_cells' column types
         heavy_bits = follower_bits(offsets, followers, none, 1)

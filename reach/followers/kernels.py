@@ -323,33 +323,6 @@ def set_persons(person_of: np.ndarray, keys: np.ndarray, row: np.ndarray) -> int
     return lone
 
 
-@njit(cache=True, nogil=True)
-def hash_groups(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of equal ``hashes`` as groups numbered in order of first appearance: each
-    row's group, and each group's first row. An open-addressing table of twice the rows,
-    probed linearly."""
-    size = 2
-    while size < 2 * hashes.size:
-        size <<= 1
-    mask = np.uint64(size - 1)
-    slot_hash = np.empty(size, dtype=np.uint64)
-    slot_group = np.full(size, -1, dtype=np.int64)
-    group = np.empty(hashes.size, dtype=np.int64)
-    first = np.empty(hashes.size, dtype=np.int64)
-    groups = 0
-    for i in range(hashes.size):
-        h = hashes[i]
-        s = h & mask
-        while slot_group[s] >= 0 and slot_hash[s] != h:
-            s = (s + np.uint64(1)) & mask
-        if slot_group[s] < 0:
-            slot_hash[s], slot_group[s] = h, groups
-            first[groups] = i
-            groups += 1
-        group[i] = slot_group[s]
-    return group, first[:groups]
-
-
 #: ``cell_opportunities`` keeps an account's OTS from shares above this bit, from posts below
 SHARES_SHIFT = 32
 
