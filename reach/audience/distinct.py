@@ -25,10 +25,10 @@ import polars as pl
 from reach.audience.modelled import modelled_reach
 from reach.audience.people import (
     CampaignPeople,
+    NetworkLayout,
     NetworkScratch,
     PersonLinks,
     campaign_batch,
-    heavy_rows,
 )
 from reach.audience.sampled import Estimate
 from reach.engine.cells import Cell
@@ -117,8 +117,9 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                sampled: dict[tuple[str, str], tuple[Estimate, Estimate]] | None = None,
                modelled: dict[tuple[str, str], tuple] | None = None,
                progress=None) -> pl.DataFrame:
-    heavy = {net: heavy_rows(g, [c.exposers for c in cells if c.network == net])
-             for net, g in graphs.items()}
+    layouts = {net: NetworkLayout.build(g, links.person_of[net],
+                                        [c.exposers for c in cells if c.network == net])
+               for net, g in graphs.items()}
     campaigns = [list(group) for _, group in
                  groupby(sorted(cells, key=lambda c: c.campaign_id), key=lambda c: c.campaign_id)]
     size = campaign_batch(links.n)
@@ -126,8 +127,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
 
     def scratch() -> tuple[list[CampaignPeople], dict[str, NetworkScratch]]:
         return ([CampaignPeople(links) for _ in range(min(size, len(campaigns)))],
-                {net: NetworkScratch(g, links.person_of[net], heavy[net])
-                 for net, g in graphs.items()})
+                {net: NetworkScratch(layout) for net, layout in layouts.items()})
 
     def batch_rows(mine: tuple[list[CampaignPeople], dict[str, NetworkScratch]],
                    batch: list[list[Cell]]) -> list[dict]:

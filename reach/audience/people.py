@@ -108,31 +108,50 @@ def heavy_rows(g: FollowerGraph, exposers: list[np.ndarray]
 
 
 
+@dataclass(frozen=True)
+class NetworkLayout:
+    """What every thread reads to count one network's cells, built once: which accounts
+    belong to a person with other accounts (as bitset words and as the bytes that start
+    each thread's ``seen``), those accounts' persons in key order (word w's from
+    ``linked_base[w]``), and the heavy accounts' precomputed follower rows."""
+
+    words: int
+    seen: np.ndarray  # uint8, LINKED where the account's person has other accounts
+    linked: np.ndarray  # uint64 words: the same as a bitset
+    linked_base: np.ndarray
+    linked_persons: np.ndarray
+    heavy_row: np.ndarray
+    heavy_bits: np.ndarray
+
+    @classmethod
+    def build(cls, g: FollowerGraph, person_of: np.ndarray, exposers: list[np.ndarray]
+              ) -> NetworkLayout:
+        """``exposers``: the exposers of the network's cells (for ``heavy_rows``)."""
+        linked = person_of >= 0
+        words = (g.n + 63) // 64
+        packed = np.zeros(words * 8, dtype=np.uint8)
+        bits = np.packbits(linked, bitorder="little")
+        packed[:bits.size] = bits
+        words_of = packed.view(np.uint64)
+        base = np.concatenate(([0], np.cumsum(np.bitwise_count(words_of))[:-1]))
+        return cls(words, np.where(linked, LINKED, 0).astype(np.uint8), words_of,
+                   base.astype(np.int64), person_of[linked], *heavy_rows(g, exposers))
+
+
 class NetworkScratch:
-    """One network's scratch for counting cells: which accounts the current cell has
-    met (``cell_reach``'s bytes: the stamp of the last cell that met each, and whether
-    its person has other accounts), and for cells counted on bitsets, the bitsets, the
-    linked accounts' persons and the precomputed follower rows of the heavy accounts.
+    """One thread's scratch for counting one network's cells: which accounts the current
+    cell has met (``cell_reach``'s bytes: the stamp of the last cell that met each, and
+    whether its person has other accounts) and, for cells counted on bitsets, the
+    bitsets; beside the network's shared ``layout``.
 
     A new cell takes the next stamp; the stamps are wiped only when they run out.
     """
 
-    def __init__(self, g: FollowerGraph, person_of: np.ndarray,
-                 heavy: tuple[np.ndarray, np.ndarray]):
-        linked = person_of >= 0
-        self.bytes = np.where(linked, LINKED, 0).astype(np.uint8)
+    def __init__(self, layout: NetworkLayout):
+        self.layout = layout
+        self.bytes = layout.seen.copy()
         self.gen = 0
-        self.words = (g.n + 63) // 64
-        packed = np.zeros(self.words * 8, dtype=np.uint8)
-        bits = np.packbits(linked, bitorder="little")
-        packed[:bits.size] = bits
-        self.linked = packed.view(np.uint64)
-        # the persons of the linked accounts in key order; word w's start at linked_base[w]
-        self.linked_persons = person_of[linked]
-        self.linked_base = np.concatenate(
-            ([0], np.cumsum(np.bitwise_count(self.linked))[:-1])).astype(np.int64)
-        self.scratch = np.zeros((3, self.words), dtype=np.uint64)
-        self.heavy_row, self.heavy_bits = heavy
+        self.scratch = np.zeros((3, layout.words), dtype=np.uint64)
 
     def next(self) -> int:
         if self.gen == STAMPS:
@@ -179,10 +198,11 @@ class CampaignPeople:
         follower entries; its people join the campaign's."""
         person_of = self.links.person_of[cell.network]
         n_authors = int(cell.is_author.sum())
-        if gathered >= DENSE_FROM * scratch.words:
+        lay = scratch.layout
+        if gathered >= DENSE_FROM * lay.words:
             f, t = cell_reach_dense(g.offsets, g.followers, cell.exposers, n_authors,
-                                    scratch.heavy_row, scratch.heavy_bits, scratch.linked,
-                                    scratch.linked_base, scratch.linked_persons, self.bits,
+                                    lay.heavy_row, lay.heavy_bits, lay.linked,
+                                    lay.linked_base, lay.linked_persons, self.bits,
                                     self.tally, *scratch.scratch)
         else:
             f, t = cell_reach(g.offsets, g.followers, cell.exposers, n_authors, scratch.bytes,
