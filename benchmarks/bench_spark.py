@@ -41,8 +41,8 @@ def side_polars(lake: Path, out: Path) -> dict:
     lk = Lake.open(lake)
     t = {n: lk.scan(n) for n in ("accounts", "follows", "posts", "shares", "_account_keys")}
     keys = t["_account_keys"]
-    graphs = build_graphs(t["follows"], keys)
     sizes = account_key_sizes(keys)
+    graphs = build_graphs(t["follows"], keys, sizes)
     cells = campaign_cells(t["posts"], t["shares"])
     accounts = accounts_by_network(t["accounts"], sizes)
     reported = reported_counts(accounts, sizes)
