@@ -115,7 +115,6 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
         key_bits += 1
     passes = (key_bits + 10) // 11
     digit = (key_bits + passes - 1) // passes
-    mask = (1 << digit) - 1
     count = np.empty((1 << digit) + 1, dtype=np.int64)
     widest = 0
     for c in range(n_cells):
@@ -138,22 +137,8 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
             order = np.argsort(ck)
             ck, ct, cp = ck[order], ct[order], cp[order]
         else:
-            bk, bt, bp = k2[:size], t2[:size], p2[:size]
-            for p in range(passes):
-                shift = p * digit
-                count[:] = 0
-                for i in range(size):
-                    count[((ck[i] >> shift) & mask) + 1] += 1
-                for d in range(1 << digit):
-                    count[d + 1] += count[d]
-                for i in range(size):
-                    d = (ck[i] >> shift) & mask
-                    j = count[d]
-                    bk[j], bt[j], bp[j] = ck[i], ct[i], cp[i]
-                    count[d] = j + 1
-                ck, bk = bk, ck
-                ct, bt = bt, ct
-                cp, bp = bp, cp
+            ck, ct, cp = _radix_by_key(ck, ct, cp, k2[:size], t2[:size], p2[:size],
+                                       passes, digit, count)
         at[c] = m
         begin = m
         i = 0
@@ -173,6 +158,31 @@ def group_exposers(cell: np.ndarray, key: np.ndarray, t: np.ndarray, is_post: np
         author[begin:m], sharer[begin:m] = author[part], sharer[part]
     at[n_cells] = m
     return keys[:m], first[:m], author[:m], sharer[:m], at
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _radix_by_key(ck: np.ndarray, ct: np.ndarray, cp: np.ndarray, bk: np.ndarray,
+                  bt: np.ndarray, bp: np.ndarray, passes: int, digit: int,
+                  count: np.ndarray):
+    """An LSD radix sort of (key, time, is_post) rows by key, ``digit`` bits a pass, the
+    b-arrays as the other buffer; returns whichever buffers hold the sorted rows."""
+    mask = (1 << digit) - 1
+    for p in range(passes):
+        shift = p * digit
+        count[:] = 0
+        for i in range(ck.size):
+            count[((ck[i] >> shift) & mask) + 1] += 1
+        for d in range(1 << digit):
+            count[d + 1] += count[d]
+        for i in range(ck.size):
+            d = (ck[i] >> shift) & mask
+            j = count[d]
+            bk[j], bt[j], bp[j] = ck[i], ct[i], cp[i]
+            count[d] = j + 1
+        ck, bk = bk, ck
+        ct, bt = bt, ct
+        cp, bp = bp, cp
+    return ck, ct, cp
 
 
 @dataclass(frozen=True)
