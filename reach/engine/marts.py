@@ -25,13 +25,15 @@ from reach.cascades.trees import Forest, build_forest, shares_triggered
 from reach.engine.cells import CellItems, campaign_cells, campaign_items, group_exposers
 from reach.engine.registry import MARTS
 from reach.errors import UsageError
-from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs
+from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs, read_only
 from reach.followers.kernels import (
     cell_opportunities,
     cell_reach,
     cell_reach_dense,
+    exposer_totals,
     follower_bits,
     people_counts,
+    scatter_add,
     set_persons,
     sorted_offsets,
 )
@@ -222,12 +224,15 @@ def _load_kernels() -> None:
     one-account graph with no edges. A failure here is the real call's to report, not
     this thread's."""
     one, none = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    offsets, followers = np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    offsets = np.zeros(2, dtype=np.int64)
+    # read-only, as graphs keep their lists (FollowerGraph) and Polars hands hashes over
+    followers, followee, hashes = (read_only(np.zeros(n, dtype=t)) for n, t in (
+        (0, np.int32), (1, np.int32), (1, np.uint64)))
     person_of = np.full(1, -1, dtype=np.int32)
     bits, tally = np.zeros((4, 1), dtype=np.uint64), np.zeros(2, dtype=np.int64)
     with contextlib.suppress(Exception):
-        sorted_offsets(np.zeros(1, dtype=np.int32), 1)
-        first_seen(np.zeros(1, dtype=np.uint64))
+        sorted_offsets(followee, 1)
+        first_seen(hashes)
         group_exposers(np.zeros(1, dtype=np.uint32), np.zeros(1, dtype=np.int32), one,
                        np.ones(1, dtype=bool), 1, 1)  # campaign_cells' column types
         heavy_bits = follower_bits(offsets, followers, none, 1)
@@ -238,8 +243,10 @@ def _load_kernels() -> None:
                    bits, tally)
         set_persons(person_of, one, bits[0])
         people_counts(bits)
+        exposer_totals(offsets, np.zeros(1), one)
         cell_opportunities(offsets, followers, one, one, one, one, one,
                            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        scatter_add(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32), one)
 
 
 def attribution_paths(tables: dict[str, pl.LazyFrame], spec: ComputeSpec,

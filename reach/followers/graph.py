@@ -20,7 +20,13 @@ from reach.followers.kernels import count_memberships, csr_order, mark_new, sort
 class FollowerGraph:
     network: str
     offsets: np.ndarray  # int64, n + 1
-    followers: np.ndarray  # int32, grouped by followee
+    followers: np.ndarray  # int32, grouped by followee, read-only
+
+    def __post_init__(self) -> None:
+        # Read-only whatever made it (a Polars column, a copy, a permutation): a graph is
+        # shared by threads and never written, and numba compiles one kernel per array
+        # type, so a mix of writable and read-only lists would load two of each.
+        object.__setattr__(self, "followers", read_only(self.followers))
 
     @property
     def n(self) -> int:
@@ -68,7 +74,7 @@ class FollowerGraph:
     def from_edges(cls, network: str, follower: np.ndarray, followee: np.ndarray, n: int
                    ) -> FollowerGraph:
         follower = np.asarray(follower, dtype=np.int32)
-        followee = np.asarray(followee, dtype=np.int32)
+        followee = read_only(np.asarray(followee, dtype=np.int32))
         offsets, ascending = sorted_offsets(followee, n)
         if not ascending:
             # A table of several files (each load adds some) is not in followee order:
@@ -76,6 +82,13 @@ class FollowerGraph:
             offsets, order = csr_order(followee, n)
             return cls(network, offsets, follower[order])
         return cls(network, offsets, follower)
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (``a`` itself stays as it was)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def account_key_sizes(account_keys: pl.LazyFrame) -> dict[str, int]:
