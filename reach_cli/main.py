@@ -115,8 +115,8 @@ reach etl bsky/ --campaign-rule campaigns.toml --lake lake/""", c.collect)
     p.add_argument("--appview", default=None, metavar="URL",
                    help="the AppView to ask (default https://public.api.bsky.app)")
 
-    p = _cmd(sub, "compute", "build the marts (reach, two_hop, cascades, amplifiers, timeline, "
-             "waves, uplift, engagement, attribution) from the lake",
+    p = _cmd(sub, "compute", "build every mart from the lake: reach, frequency, cascades, "
+             "amplifiers, waves, uplift, attribution and the rest of docs/marts.md",
              """reach compute --lake lake/
 reach compute --lake lake/ --as-of 20261201T080000-1a2b3c4d   # the lake after that load
 reach compute --lake s3://bucket/lake                          # tables on object storage""",

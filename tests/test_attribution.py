@@ -310,3 +310,29 @@ def test_a_follow_made_after_the_post_is_no_touch():
                                schema_overrides={"account_key": pl.Int32})
     _paths, touches = conversion_paths(posts, shares, follows, conversions)
     assert sorted(touches["campaign_id"].to_list()) == ["early", "undated"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_mart_does_not_depend_on_path_ids_or_touch_order(seed):
+    """PathData numbers paths 0, 1, … without a join and skips sorting touches already in
+    order; any other ids (a join) and any order (a sort) must give the same mart, ties in
+    time included (broken by channel name)."""
+    from polars.testing import assert_frame_equal
+
+    from reach.attribution.models import attribution_mart
+    rnd = np.random.default_rng(seed)
+    spec = [([str(c) for c in rnd.choice(["A", "B", "C", "D"], size=int(rnd.integers(0, 5)))],
+             bool(rnd.random() < 0.6), float(rnd.integers(1, 50))) for _ in range(60)]
+    paths, touches = make_paths(spec)
+    touches = (touches.with_columns(  # two days only: many touches tie in time
+        touched_at=pl.lit(T0) + pl.duration(days=pl.Series(rnd.integers(0, 2, touches.height))))
+        .with_columns(campaign_id=pl.col("channel"))
+        .sort("path", "touched_at", "channel"))
+    want = attribution_mart(paths, touches)
+    renumber = pl.col("path") * 7 + 3
+    got = attribution_mart(paths.with_columns(renumber).sample(fraction=1.0, shuffle=True, seed=seed),
+                           touches.with_columns(renumber).sample(fraction=1.0, shuffle=True,
+                                                                 seed=seed))
+    assert_frame_equal(got, want)
+    shuffled = attribution_mart(paths, touches.sample(fraction=1.0, shuffle=True, seed=seed))
+    assert_frame_equal(shuffled, want)

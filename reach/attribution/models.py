@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from math import factorial
 
 import numpy as np
@@ -67,7 +68,10 @@ class Weights:
 @dataclass(frozen=True)
 class PathData:
     """Paths as flat arrays, built once: touches sorted by path then time (ties by
-    channel), channels as integer codes. Everything below is vectorised over these."""
+    channel), channels as integer codes. Everything below is vectorised over these, and
+    what several models read (the converting touches, where their paths begin and end,
+    the distinct channels per path) is computed once per PathData: at 28M touches each
+    is a few hundred MB."""
 
     names: list[str]  # channel code -> name
     path_ids: np.ndarray  # int64, per path
@@ -80,36 +84,99 @@ class PathData:
     @classmethod
     def build(cls, paths: pl.DataFrame, touches: pl.DataFrame) -> PathData:
         paths = paths.sort("path")
-        rows = paths.select("path", "converted_at").with_row_index("row")
-        t = (touches.select("path", "channel", "touched_at").join(rows, on="path")
-             .sort("row", "touched_at", "channel"))
+        t = _with_rows(touches.select("path", "channel", "touched_at"),
+                       paths.select("path", "converted_at"))
         names = t["channel"].unique().sort().to_list()
-        codes = t.select(pl.col("channel").replace_strict(
-            names, list(range(len(names))), return_dtype=pl.Int64))["channel"]
-        age = ((t["converted_at"] - t["touched_at"]).dt.total_microseconds() / 86.4e9)
+        # codes in name order, so sorting by code breaks ties as sorting by name would
+        t = t.select(pl.col("row").cast(pl.Int64), "touched_at",
+                     pl.col("channel").cast(pl.Enum(names)).to_physical().cast(pl.Int64),
+                     ((pl.col("converted_at") - pl.col("touched_at")).dt.total_microseconds()
+                      / 86.4e9).fill_null(np.nan).alias("age"))
+        if not _in_order(t, ("row", "touched_at", "channel")):
+            t = t.sort("row", "touched_at", "channel")
         return cls(names, paths["path"].to_numpy(), paths["converted"].to_numpy(),
-                   paths["value"].fill_null(0.0).to_numpy().astype(float),
-                   t["row"].to_numpy().astype(np.int64), codes.to_numpy().astype(np.int64),
-                   age.fill_null(np.nan).to_numpy().astype(float))
+                   paths["value"].fill_null(0.0).cast(pl.Float64).to_numpy(),
+                   t["row"].to_numpy(), t["channel"].to_numpy(), t["age"].to_numpy())
 
     @property
     def k(self) -> int:
         return len(self.names)
 
-    def converting_touches(self) -> np.ndarray:
-        return self.converted[self.tpath]
+    @cached_property
+    def converting(self) -> np.ndarray | slice:
+        """Which touches lie on converting paths (every one, without a copy, when every
+        path converted)."""
+        mask = self.converted[self.tpath]
+        return slice(None) if mask.all() else mask
 
-    def positions(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position in its path, path length) of each touch under ``mask``."""
-        tp = self.tpath[mask]
-        n = np.bincount(tp, minlength=self.path_ids.size)
-        start = np.cumsum(n) - n
-        return np.arange(tp.size) - start[tp], n[tp]
+    @cached_property
+    def converting_value(self) -> np.ndarray:
+        """The value of each converting touch's path."""
+        return self.value[self.tpath[self.converting]]
 
-    def distinct_pairs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Unique (path row, channel) among the touches under ``mask``."""
-        key = _sorted_unique(self.tpath[mask] * max(self.k, 1) + self.channel[mask])
-        return key // max(self.k, 1), key % max(self.k, 1)
+    @cached_property
+    def converting_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """(first of its path, last of its path) for each converting touch: touches are
+        in path order, so a path begins where the row changes."""
+        tp = self.tpath[self.converting]
+        if tp.size == 0:
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+        change = tp[1:] != tp[:-1]
+        return np.r_[True, change], np.r_[change, True]
+
+    @cached_property
+    def converting_lengths(self) -> np.ndarray:
+        """The number of touches on each converting touch's path."""
+        return self.touch_counts[self.tpath[self.converting]]
+
+    @cached_property
+    def touch_counts(self) -> np.ndarray:
+        """Touches per path."""
+        return np.bincount(self.tpath, minlength=self.path_ids.size)
+
+    @cached_property
+    def untouched(self) -> np.ndarray:
+        """Per path: converted without a touchpoint."""
+        return self.converted & (self.touch_counts == 0)
+
+    @cached_property
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unique (path row, channel) among all touches."""
+        return self._distinct_pairs(slice(None))
+
+    @cached_property
+    def converting_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Unique (path row, channel) among the converting touches."""
+        if isinstance(self.converting, slice):
+            return self.pairs
+        return self._distinct_pairs(self.converting)
+
+    def _distinct_pairs(self, mask: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
+        k = max(self.k, 1)
+        key = _sorted_unique(self.tpath[mask] * k + self.channel[mask])
+        return key // k, key % k
+
+
+def _with_rows(touches: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
+    """The touches of ``paths`` (sorted by path), in their order, with ``row`` (the
+    path's row) and its ``converted_at``. Path ids numbered 0, 1, … (as
+    ``conversion_paths`` makes them) are their own rows: no join."""
+    ids = paths["path"]
+    if ids.len() and ids[0] == 0 and (ids.diff().slice(1) == 1).all():
+        t = touches.filter(pl.col("path").is_between(0, ids.len() - 1))
+        return t.with_columns(row=t["path"], converted_at=paths["converted_at"].gather(t["path"]))
+    return touches.join(paths.with_row_index("row"), on="path", maintain_order="left")
+
+
+def _in_order(df: pl.DataFrame, by: tuple[str, ...]) -> bool:
+    """Whether ``df`` is sorted by the columns ``by`` (the touches usually come in path
+    and time order: checking is one pass, sorting them again a second copy)."""
+    ok, tied = pl.lit(False), pl.lit(True)
+    for c in by:
+        ok = ok | (tied & (pl.col(c) > pl.col(c).shift(1)))
+        tied = tied & (pl.col(c) == pl.col(c).shift(1))
+    # a null anywhere leaves the answer null: sort then, as the sort puts nulls first
+    return df.height < 2 or bool(df.select((ok | tied).slice(1).all(ignore_nulls=False)).item())
 
 
 def _sorted_unique(a: np.ndarray) -> np.ndarray:
@@ -120,31 +187,29 @@ def _sorted_unique(a: np.ndarray) -> np.ndarray:
 
 # ---- rule-based models: a credit per touchpoint of a converting path ----------------
 
-def first_touch(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
-    pos, _n = d.positions(m)
-    return (pos == 0).astype(float)
+def first_touch(d: PathData, _spec: AttributionSpec) -> np.ndarray:
+    return d.converting_ends[0].astype(float)
 
 
-def last_touch(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
-    pos, n = d.positions(m)
-    return (pos == n - 1).astype(float)
+def last_touch(d: PathData, _spec: AttributionSpec) -> np.ndarray:
+    return d.converting_ends[1].astype(float)
 
 
-def linear(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
-    _pos, n = d.positions(m)
-    return 1.0 / n
+def linear(d: PathData, _spec: AttributionSpec) -> np.ndarray:
+    return 1.0 / d.converting_lengths
 
 
-def position_based(d: PathData, m: np.ndarray, _spec: AttributionSpec) -> np.ndarray:
-    pos, n = d.positions(m)
-    ends = (pos == 0) | (pos == n - 1)
+def position_based(d: PathData, _spec: AttributionSpec) -> np.ndarray:
+    n = d.converting_lengths
+    first, last = d.converting_ends
     middle = 0.2 / np.maximum(n - 2, 1)
-    return np.select([n == 1, n == 2, ends], [1.0, 0.5, 0.4], default=middle)
+    return np.select([n == 1, n == 2, first | last], [1.0, 0.5, 0.4], default=middle)
 
 
-def time_decay(d: PathData, m: np.ndarray, spec: AttributionSpec) -> np.ndarray:
+def time_decay(d: PathData, spec: AttributionSpec) -> np.ndarray:
     if spec.half_life_days <= 0:
         raise UsageError(f"the half-life must be positive, got {spec.half_life_days} days")
+    m = d.converting
     w = 0.5 ** (d.age_days[m] / spec.half_life_days)
     total = np.bincount(d.tpath[m], w, minlength=d.path_ids.size)
     return w / total[d.tpath[m]]
@@ -166,19 +231,25 @@ def markov(d: PathData, spec: AttributionSpec) -> Weights:
         return Weights({})
     state, parts = _states(d, spec.order)
     n = len(parts) + 1  # + start (index 0); conversion and null are n, n + 1
-    first = np.r_[True, d.tpath[1:] != d.tpath[:-1]]
-    last = np.r_[d.tpath[1:] != d.tpath[:-1], True]
-    frm = np.where(first, 0, np.r_[0, state[:-1]])
-    to = state.copy()
-    end_from = state[last]
-    end_to = np.where(d.converted[d.tpath[last]], n, n + 1)
-    pair = np.concatenate([frm * (n + 2) + to, end_from * (n + 2) + end_to])
+    # transitions as from * (n + 2) + to: into each touch (from the start, or from the
+    # path's previous touch), and out of each path's last touch; built in place, since
+    # there is one per touch
+    starts = d.tpath[1:] != d.tpath[:-1]  # a new path begins at the next touch
+    steps = np.empty_like(state)
+    steps[0] = 0
+    steps[1:] = state[:-1]
+    steps[1:][starts] = 0
+    steps *= n + 2
+    steps += state
+    last = np.r_[starts, True]
+    ends = state[last] * (n + 2) + np.where(d.converted[d.tpath[last]], n, n + 1)
     if (n + 2) ** 2 <= 50_000_000:  # dense counting is one linear pass
-        count = np.bincount(pair, minlength=(n + 2) ** 2)
+        count = (np.bincount(steps, minlength=(n + 2) ** 2)
+                 + np.bincount(ends, minlength=(n + 2) ** 2))
         key = np.flatnonzero(count)
         count = count[key]
     else:
-        key, count = np.unique(pair, return_counts=True)
+        key, count = np.unique(np.concatenate([steps, ends]), return_counts=True)
     f, t = key // (n + 2), key % (n + 2)
     p = count / np.bincount(f, count, minlength=n)[f]
     inner = t < n
@@ -239,7 +310,7 @@ def shapley(d: PathData, spec: AttributionSpec) -> Weights:
     """
     if d.tpath.size == 0:
         return Weights({})
-    prow, pch = d.distinct_pairs(np.ones(d.tpath.size, dtype=bool))
+    prow, pch = d.pairs
     # one 64-bit signature per channel set (sum of random words), then group equal sets
     words = np.random.default_rng(12345).integers(0, 2**63, d.k, dtype=np.int64)
     sig = np.bincount(prow, minlength=d.path_ids.size).astype(np.int64)
@@ -324,7 +395,7 @@ class _Game:
 def spread(d: PathData, w: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(path row, channel, credit): each conversion's credit over its distinct channels in
     proportion to the weights (negative ones count as 0); equal shares when all are 0."""
-    prow, pch = d.distinct_pairs(d.converting_touches())
+    prow, pch = d.converting_pairs
     weight = np.array([max(w.weight.get(n, 0.0), 0.0) for n in d.names])[pch] if d.k else \
         np.zeros(0)
     total = np.bincount(prow, weight, minlength=d.path_ids.size)[prow]
@@ -333,7 +404,7 @@ def spread(d: PathData, w: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return prow, pch, credit
 
 
-RuleModel = Callable[[PathData, np.ndarray, AttributionSpec], np.ndarray]
+RuleModel = Callable[[PathData, AttributionSpec], np.ndarray]
 AggregateModel = Callable[[PathData, AttributionSpec], Weights]
 MODELS: dict[str, RuleModel | AggregateModel] = {
     "first_touch": first_touch, "last_touch": last_touch, "linear": linear,
@@ -352,8 +423,8 @@ def _credit_arrays(model: str, d: PathData, spec: AttributionSpec
     if model in AGGREGATE:
         w = MODELS[model](d, spec)
         return (*spread(d, w), w)
-    m = d.converting_touches()
-    return d.tpath[m], d.channel[m], MODELS[model](d, m, spec), None
+    m = d.converting
+    return d.tpath[m], d.channel[m], MODELS[model](d, spec), None
 
 
 def _shares(model: str, weight: np.ndarray) -> np.ndarray:
@@ -372,11 +443,6 @@ def _shares(model: str, weight: np.ndarray) -> np.ndarray:
     return weight / total
 
 
-def _untouched(d: PathData) -> np.ndarray:
-    touched = np.bincount(d.tpath, minlength=d.path_ids.size) > 0
-    return d.converted & ~touched
-
-
 def credits(model: str, paths: pl.DataFrame, touches: pl.DataFrame,
             spec: AttributionSpec = AttributionSpec()) -> tuple[pl.DataFrame, Weights | None]:
     """(path, channel, credit) for every converting path; credits sum to 1 per path."""
@@ -386,7 +452,7 @@ def credits(model: str, paths: pl.DataFrame, touches: pl.DataFrame,
                                                                           dtype=object)[pch]
                          if d.k else [], "credit": credit}, schema=CREDIT_SCHEMA)
            .group_by("path", "channel").agg(pl.col("credit").sum()))
-    none = pl.DataFrame({"path": d.path_ids[_untouched(d)]}, schema={"path": pl.Int64})
+    none = pl.DataFrame({"path": d.path_ids[d.untouched]}, schema={"path": pl.Int64})
     none = none.with_columns(pl.lit(NO_TOUCH).alias("channel"), pl.lit(1.0).alias("credit"))
     return pl.concat([got.select(list(CREDIT_SCHEMA)), none.cast(CREDIT_SCHEMA)]), w
 
@@ -398,10 +464,10 @@ def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
     d = data or PathData.build(paths, with_channels(touches, channel_type)
                                if "channel" not in touches.columns else touches)
     prow, pch, credit, w = _credit_arrays(model, d, spec)
-    none = _untouched(d)
+    none = d.untouched
     if w is None:
         conv = np.bincount(pch, credit, minlength=d.k)
-        value = np.bincount(pch, credit * d.value[prow], minlength=d.k)
+        value = np.bincount(pch, credit * d.converting_value, minlength=d.k)
     else:  # the reference convention: the totals × weight ÷ Σ weights
         touched = d.converted & ~none
         share = _shares(model, np.array([w.weight.get(n, 0.0) for n in d.names]))
