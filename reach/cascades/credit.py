@@ -23,21 +23,18 @@ from __future__ import annotations
 import numpy as np
 
 from reach.followers.graph import FollowerGraph, Marker
+from reach.followers.kernels import coverage_shares
 
 
 def coverage_credit(graph: FollowerGraph, exposers: np.ndarray, excluded: np.ndarray,
                     marker: Marker | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(shapley_reach, incremental_reach) per exposer, in the order given."""
-    fol, owner = graph.gather(exposers)
+    keys = np.asarray(exposers, dtype=np.int64)
     marker = marker or Marker(graph.n)
+    shapley = np.zeros(keys.size)
+    incremental = np.zeros(keys.size, dtype=np.int64)
     marker.bits[excluded] = True
-    keep = ~marker.bits[fol]
+    coverage_shares(graph.offsets, graph.followers, keys, marker.bits, marker.counts,
+                    shapley, incremental)
     marker.bits[excluded] = False
-    fol, owner = fol[keep], owner[keep]
-    if fol.size == 0:
-        return np.zeros(exposers.size), np.zeros(exposers.size, dtype=np.int64)
-    people, inverse, counts = np.unique(fol, return_inverse=True, return_counts=True)
-    c = counts[inverse]
-    shapley = np.bincount(owner, weights=1.0 / c, minlength=exposers.size)
-    incremental = np.bincount(owner, weights=(c == 1), minlength=exposers.size)
-    return shapley, incremental.astype(np.int64)
+    return shapley, incremental

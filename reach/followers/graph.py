@@ -130,7 +130,7 @@ class Marker:
         self.bits = np.zeros(max(n, 1), dtype=bool)
         self._new = np.empty(max(n, 1), dtype=np.int32)
         self._owner = np.empty(max(n, 1), dtype=np.int32)
-        self._counts: np.ndarray | None = None  # allocated on the first membership count
+        self._counts: np.ndarray | None = None  # allocated on first use (counts)
 
     def mark_followers(self, graph: FollowerGraph, keys: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
@@ -149,15 +149,21 @@ class Marker:
         """For followers of ``keys`` not marked: ``hist[j]`` = how many appear in exactly
         j of the keys' lists; and how many list entries belong to marked accounts.
         Leaves the bitmap as it was."""
-        if self._counts is None:
-            self._counts = np.zeros(self.bits.size, dtype=np.int32)
         n, marked_entries = count_memberships(
             graph.offsets, graph.followers, np.asarray(keys, dtype=np.int64), self.bits,
-            self._counts, self._owner)
+            self.counts, self._owner)
         seen = self._owner[:n]
-        hist = np.bincount(self._counts[seen]) if n else np.zeros(1, dtype=np.int64)
-        self._counts[seen] = 0
+        hist = np.bincount(self.counts[seen]) if n else np.zeros(1, dtype=np.int64)
+        self.counts[seen] = 0
         return hist, int(marked_entries)
+
+    @property
+    def counts(self) -> np.ndarray:
+        """A zeroed int32 counter per account (allocated on first use), which every user
+        leaves zero again."""
+        if self._counts is None:
+            self._counts = np.zeros(self.bits.size, dtype=np.int32)
+        return self._counts
 
     def distinct_followers(self, graph: FollowerGraph, keys: np.ndarray,
                            excluded: np.ndarray) -> int:

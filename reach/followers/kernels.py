@@ -403,6 +403,42 @@ def count_memberships(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarr
 
 
 @njit(cache=True, nogil=True)
+def coverage_shares(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray,
+                    blocked: np.ndarray, counts: np.ndarray, shapley: np.ndarray,
+                    incremental: np.ndarray) -> None:
+    """The coverage game's Shapley values (``reach.cascades.credit``) of ``keys``: each
+    follower not ``blocked`` splits one unit among the keys that reach it, and counts
+    toward ``incremental`` of a key that alone reaches it. Two passes over the gathered
+    followers (count, then share) and a third that leaves ``counts`` zero again, where
+    ``np.unique`` sorts them; sums are added in the same order as NumPy's ``bincount``
+    over the gathered list, so the values are the same to the last bit."""
+    for i in range(keys.size):
+        _fetch_ahead(offsets, followers, keys, i, keys.size)
+        k = keys[i]
+        for j in range(offsets[k], offsets[k + 1]):
+            f = followers[j]
+            if not blocked[f]:
+                counts[f] += 1
+    for i in range(keys.size):
+        _fetch_ahead(offsets, followers, keys, i, keys.size)
+        k = keys[i]
+        share, alone = 0.0, 0
+        for j in range(offsets[k], offsets[k + 1]):
+            f = followers[j]
+            if not blocked[f]:
+                c = counts[f]
+                share += 1.0 / c
+                if c == 1:
+                    alone += 1
+        shapley[i] = share
+        incremental[i] = alone
+    for i in range(keys.size):
+        k = keys[i]
+        for j in range(offsets[k], offsets[k + 1]):
+            counts[followers[j]] = 0
+
+
+@njit(cache=True, nogil=True)
 def mlem(design: np.ndarray, observed: np.ndarray, start: np.ndarray, iterations: int,
          tolerance: float) -> np.ndarray:
     """Maximum-likelihood EM for non-negative ``x`` with ``observed ~ Poisson(design @ x)``
