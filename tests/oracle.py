@@ -399,3 +399,22 @@ def weekly(tables, F=None):
             out[(level, cid, net, w)] = (len(ots), sum(p + s for p, s in ots.values()),
                                          len(seen))
     return out
+
+
+def cascade_node_reach(tables) -> dict[tuple[str, str, str], int]:
+    """(network, post_id, node_id) -> people that node reached first, with sets: nodes in
+    time order, the root first at its instant, then by node id; root author excluded."""
+    F = followers(tables)
+    nets = graph_networks(tables)
+    out = {}
+    for (net, pid), (_T, _recon, nodes) in cascade_trees(tables).items():
+        if net not in nets:
+            continue
+        author = nodes[0][1]
+        reached: set[str] = set()
+        root = nodes[0]
+        for n, a, _t in sorted(nodes, key=lambda x: (x[2], x is not root, x[0])):
+            new = F.get((net, a), set()) - {author} - reached
+            out[(net, pid, n)] = len(new)
+            reached |= new
+    return out

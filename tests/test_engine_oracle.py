@@ -171,6 +171,40 @@ def test_cascade_nodes_add_up_to_the_cascade_reach(case):
     assert (with_graph["reach_added"] == with_graph["total_reach"]).all()
 
 
+def test_cascade_nodes_reach_added_matches_sets(case):
+    """Each node's new people, nodes in time order; ties at one instant (a share made the
+    minute its parent was) go the root first, then by node id, whatever order the
+    engine's joins left the rows in."""
+    tables, marts = case
+    _assert_reach_added(tables, marts)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_reach_added_ties_follow_node_ids_not_file_order(seed, tmp_path):
+    """The same, with share ids renumbered at random: their order no longer matches the
+    file's, so ties broken by row order would differ."""
+    import random
+    tables = make_tables(seed)
+    order = list(range(len(tables["shares"])))
+    random.Random(seed).shuffle(order)
+    new = {s["share_id"]: f"{s['post_id']}s{order[i]:03d}"
+           for i, s in enumerate(tables["shares"])}
+    tables["shares"] = [s | {"share_id": new[s["share_id"]],
+                             "parent_id": new.get(s["parent_id"], s["parent_id"])}
+                        for s in tables["shares"]]
+    marts = load_and_compute(write(tables, tmp_path / "src"), tmp_path / "lake")
+    _assert_reach_added(tables, marts)
+
+
+def _assert_reach_added(tables, marts) -> None:
+    want = oracle.cascade_node_reach(tables)
+    got = {(r["network"], r["post_id"], r["node_id"]): r["reach_added"]
+           for r in marts["cascade_nodes"].iter_rows(named=True)
+           if r["reach_added"] is not None}
+    assert got
+    assert got == {k: want[k] for k in got}
+
+
 def test_frequency_matches_brute_force(case):
     tables, marts = case
     want = oracle.frequency(tables)

@@ -3,7 +3,7 @@
 For the ``top`` largest cascades of each campaign × network (by size), every node (the
 root post and each share) with its parent, depth, time and ``reach_added``: the people
 its account reached that no earlier node of the cascade had reached (the root author
-excluded), in time order. The dashboard draws these trees; it never rebuilds them.
+excluded), in time order (nodes at the same instant: the root, then by node id). The dashboard draws these trees; it never rebuilds them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ def cascade_node_rows(forest: Forest, cascades: pl.DataFrame,
               .join(ids, on="parent_idx", how="left")
               .with_columns(pl.when(pl.col("is_root")).then(None).otherwise("parent_id")
                             .alias("parent_id"))
-              .sort("network", "post_id", "t", "idx"))
+              # time order; at one instant the root, then by node id (never by the
+              # row order the joins happened to leave)
+              .sort(["network", "post_id", "t", "is_root", "node_id"],
+                    descending=[False, False, False, True, False]))
     added = []
     for (network, _post), part in picked.partition_by("network", "post_id", as_dict=True,
                                                       maintain_order=True).items():

@@ -72,10 +72,12 @@ def reconstruct_parents(posts: pl.LazyFrame, shares: pl.LazyFrame, follows: pl.L
     best = (followed.join(nodes, left_on=["network", "post_id", "followee_key"],
                           right_on=["network", "post_id", "account_key"])
             .filter(pl.col("node_t") < pl.col("created_at"))
-            .sort(["share_id", "node_t", "account_id", "node_id"],
-                  descending=[False, True, False, False])
-            .group_by("network", "share_id", maintain_order=True)
-            .agg(pl.col("node_id").first().alias("_found")))
+            # the latest exposer, ties to the smallest account_id then node id: sorted
+            # within each share's few candidates, not all of them by share id (text)
+            .group_by("network", "share_id")
+            .agg(pl.col("node_id").sort_by(["node_t", "account_id", "node_id"],
+                                           descending=[True, False, False])
+                 .first().alias("_found")))
     return (shares.join(best, on=["network", "share_id"], how="left")
             .with_columns(pl.col("parent_id").is_null().alias("reconstructed"),
                           pl.coalesce("parent_id", "_found", "post_id").alias("parent_node"))
