@@ -467,7 +467,11 @@ def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
     none = d.untouched
     if w is None:
         conv = np.bincount(pch, credit, minlength=d.k)
-        value = np.bincount(pch, credit * d.converting_value, minlength=d.k)
+        # credit × value in place where the model made the array for this call (no
+        # second array per touch); same products, same sums
+        into = credit if credit.flags.owndata and credit.flags.writeable else None
+        value = np.bincount(pch, np.multiply(credit, d.converting_value, out=into),
+                            minlength=d.k)
     else:  # the reference convention: the totals × weight ÷ Σ weights
         touched = d.converted & ~none
         share = _shares(model, np.array([w.weight.get(n, 0.0) for n in d.names]))
