@@ -114,7 +114,7 @@ COMMENT ON COLUMN mart_cascade_nodes.depth IS 'from the root (0 for the root) [h
 
 COMMENT ON COLUMN mart_cascade_nodes.created_at IS 'when [time]';
 
-COMMENT ON COLUMN mart_cascade_nodes.reach_added IS 'people this node''s account reached that no earlier node of the cascade had (root author excluded); they sum to the cascade''s total_reach; empty without a follower graph [people]';
+COMMENT ON COLUMN mart_cascade_nodes.reach_added IS 'people this node''s account reached that no earlier node of the cascade had (root author excluded; at the same instant the root comes first, then nodes by node_id); they sum to the cascade''s total_reach; empty without a follower graph [people]';
 
 COMMENT ON COLUMN mart_cascade_nodes.reconstructed IS 'the parent edge was reconstructed';
 
