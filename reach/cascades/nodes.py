@@ -3,7 +3,8 @@
 For the ``top`` largest cascades of each campaign × network (by size), every node (the
 root post and each share) with its parent, depth, time and ``reach_added``: the people
 its account reached that no earlier node of the cascade had reached (the root author
-excluded), in time order (nodes at the same instant: the root, then by node id). The dashboard draws these trees; it never rebuilds them.
+excluded), in time order (nodes at the same instant: the root, then by node id). The
+dashboard draws these trees; it never rebuilds them.
 """
 
 from __future__ import annotations
