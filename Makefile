@@ -40,6 +40,7 @@ bench: setup
 	$(PY) benchmarks/bench_daily.py
 	$(PY) benchmarks/bench_readers.py
 	$(PY) benchmarks/bench_reach.py
+	$(PY) benchmarks/bench_attribution.py
 	$(PY) benchmarks/bench_whatif.py
 	$(PY) benchmarks/bench_uplift.py
 	$(PY) benchmarks/bench_dashboard.py
