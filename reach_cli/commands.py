@@ -18,22 +18,29 @@ from .main import err, out
 
 @contextmanager
 def _progress():
-    """A live spinner with the current step and elapsed time; finished steps are logged."""
+    """A live spinner with the current step and elapsed time; each finished step is
+    logged with how long it took, then the total."""
     start = time.perf_counter()
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                    console=err, transient=True)
     task = bar.add_task("starting", total=None)
-    last = {"msg": None}
+    last = {"msg": None, "at": start}
+
+    def finished() -> None:
+        now = time.perf_counter()
+        if last["msg"]:
+            err.print(f"[dim]{now - last['at']:6.1f}s[/] {last['msg']}")
+        last["at"] = now
 
     def say(msg: str) -> None:
-        if last["msg"]:
-            err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {last['msg']}")
+        finished()
         last["msg"] = msg
         bar.update(task, description=msg)
     with bar:
         yield say
     if last["msg"]:
-        err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] {last['msg']} · done")
+        finished()
+        err.print(f"[dim]{time.perf_counter() - start:6.1f}s[/] in all · done")
 
 
 def sample(args: argparse.Namespace) -> int:
