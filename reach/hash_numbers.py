@@ -15,7 +15,7 @@ EMPTY = -1
 
 @njit(cache=True, nogil=True)
 def number_hashes(slots_hash: np.ndarray, slots_number: np.ndarray, hashes: np.ndarray,
-            out: np.ndarray, firsts: np.ndarray, next_number: int) -> int:
+                  out: np.ndarray, firsts: np.ndarray, next_number: int) -> int:
     """``out[i]`` = the number of ``hashes[i]``; a hash not yet in the table gets
     ``next_number`` (then the next), and the row it first appears in goes to ``firsts``.
     Open addressing with linear probing; the table is at most half full. Returns the
@@ -43,7 +43,8 @@ def number_hashes(slots_hash: np.ndarray, slots_number: np.ndarray, hashes: np.n
 
 @njit(cache=True, nogil=True)
 def rehash(old_hash: np.ndarray, old_number: np.ndarray, new_hash: np.ndarray,
-            new_number: np.ndarray) -> None:
+           new_number: np.ndarray) -> None:
+    """Move every numbered hash of a full table into a larger one."""
     mask = np.uint64(new_hash.size - 1)
     for i in range(old_hash.size):
         n = old_number[i]
@@ -65,6 +66,6 @@ def first_seen(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         size <<= 1
     numbers = np.empty(hashes.size, dtype=np.int32)
     firsts = np.empty(hashes.size, dtype=np.int64)
-    count = number_hashes(np.zeros(size, dtype=np.uint64), np.full(size, EMPTY, dtype=np.int32),
-                          hashes, numbers, firsts, 0)
+    count = number_hashes(np.zeros(size, dtype=np.uint64),
+                          np.full(size, EMPTY, dtype=np.int32), hashes, numbers, firsts, 0)
     return numbers, firsts[:count]

@@ -132,7 +132,7 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
     def batch_rows(mine: tuple[list[CampaignPeople], dict[str, NetworkScratch]],
                    batch: list[list[Cell]]) -> list[dict]:
         people, nets = mine
-        done: dict[tuple[int, int], dict] = {}
+        done: list[list] = [[None] * len(group) for group in batch]  # rows, as in batch
         # network by network: a network's graph and scratch stay in cache for the batch
         order = sorted(((cell.network, i, j) for i, group in enumerate(batch)
                         for j, cell in enumerate(group)))
@@ -144,11 +144,10 @@ def reach_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
             inputs = (modelled or {}).get((cell.campaign_id, cell.network))
             if row["method"] == "no_graph" and inputs is not None:
                 row = _modelled_row(row, inputs)
-            done[i, j] = row
+            done[i][j] = row
         out = []
-        for i, group in enumerate(batch):
-            net_rows = [done[i, j] for j in range(len(group))]
-            out += net_rows + [_all_row(people[i], group[0].campaign_id, net_rows)]
+        for i, net_rows in enumerate(done):
+            out += net_rows + [_all_row(people[i], batch[i][0].campaign_id, net_rows)]
         return out
 
     rows = rows_per_group(batches, batch_rows, scratch, progress)
