@@ -336,3 +336,46 @@ def test_the_mart_does_not_depend_on_path_ids_or_touch_order(seed):
     assert_frame_equal(got, want)
     shuffled = attribution_mart(paths, touches.sample(fraction=1.0, shuffle=True, seed=seed))
     assert_frame_equal(shuffled, want)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_mart_equals_each_model_built_alone(seed):
+    """attribution_mart codes the channels of all three types from one coding of
+    campaign_id and network and adds the rule models up in one compiled pass; each
+    model's rows must equal attribution_rows' (every touch's credit as an array, channels
+    coded from their names) to the last bit. Paths on several networks and ties in time
+    throughout; seeds 2 and 3 add campaign ids that sort apart from their "campaign @
+    network" names ("c1" < "c1 !" but "c1 ! @ x" < "c1 @ x": out of order for that type,
+    which is then built the slow way), seed 3 touches on two networks within a path."""
+    from polars.testing import assert_frame_equal
+
+    from reach.attribution.models import CHANNEL_TYPES, attribution_mart
+    rnd = np.random.default_rng(seed)
+    names = ["c1", "c10", "b", "c2"] + (["c1 !", "c1 @"] if seed >= 2 else [])
+    spec = [([str(c) for c in rnd.choice(names, size=int(rnd.integers(0, 6)))],
+             bool(rnd.random() < 0.7), float(rnd.integers(1, 50))) for _ in range(200)]
+    paths, touches = make_paths(spec)
+    nets = pl.Series(rnd.choice(["x", "fb", "li"], paths.height))
+    paths = paths.with_columns(network=nets)
+    touches = touches.with_columns(
+        network=(pl.Series(rnd.choice(["x", "fb"], touches.height)) if seed == 3
+                 else nets.gather(touches["path"])),
+        touched_at=pl.lit(T0) + pl.duration(days=pl.Series(rnd.integers(0, 3, touches.height)))
+    ).drop("channel").sort("path", "touched_at", "campaign_id")
+    spec_ = AttributionSpec(half_life_days=2.5)
+    got = attribution_mart(paths, touches, spec_)
+    want = pl.concat([attribution_rows(m, by, paths, touches, spec_) for by in CHANNEL_TYPES
+                      for m in MODELS])
+    assert_frame_equal(got, want, check_exact=True)
+
+
+def test_distinct_pairs_match_a_brute_force():
+    from reach.attribution.passes import distinct_pairs
+    rnd = np.random.default_rng(7)
+    tpath = np.sort(rnd.integers(0, 300, 5000))
+    channel = rnd.integers(0, 9, tpath.size)
+    keep = rnd.random(300) < 0.7
+    prow, pch = distinct_pairs(tpath, channel, keep, 9)
+    want = sorted({(int(p), int(c)) for p, c in zip(tpath, channel, strict=True) if keep[p]})
+    assert list(zip(prow.tolist(), pch.tolist(), strict=True)) == want
+    assert distinct_pairs(tpath[:0], channel[:0], keep, 9)[0].size == 0

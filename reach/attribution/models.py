@@ -36,6 +36,7 @@ import polars as pl
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
+from reach.attribution.passes import RULES, distinct_pairs, in_order, rule_totals
 from reach.attribution.touchpoints import with_channels
 from reach.errors import UsageError
 
@@ -98,6 +99,40 @@ class PathData:
                    paths["value"].fill_null(0.0).cast(pl.Float64).to_numpy(),
                    t["row"].to_numpy(), t["channel"].to_numpy(), t["age"].to_numpy())
 
+    @classmethod
+    def by_channel_type(cls, paths: pl.DataFrame, touches: pl.DataFrame,
+                        channel_types: tuple[str, ...]) -> dict[str, PathData]:
+        """One PathData per channel type, the paths, rows, ages and order shared: the
+        channel codes come from codes of campaign_id and network (each coded once), not
+        from a string per touch and type. A type whose touches are not in (path, time,
+        channel) order, or touches with nulls, are built by :meth:`build` instead."""
+        for by in channel_types:  # a wrong type: with_channels' message, before any work
+            with_channels(touches.head(0), by)
+        paths = paths.sort("path")
+        t = _with_rows(touches.select("path", "network", "campaign_id", "touched_at"),
+                       paths.select("path", "converted_at"))
+        coded = ("row", "network", "campaign_id", "touched_at")
+        if t.height == 0 or t.select(pl.any_horizontal(pl.col(coded).is_null().any())).item():
+            return {by: cls.build(paths, with_channels(touches, by)) for by in channel_types}
+        campaigns = t["campaign_id"].unique().sort().to_list()
+        networks = t["network"].unique().sort().to_list()
+        t = t.select(pl.col("row").cast(pl.Int64), "touched_at",
+                     *(pl.col(c).cast(pl.Enum(names)).to_physical().cast(pl.Int64)
+                       for c, names in (("campaign_id", campaigns), ("network", networks))),
+                     ((pl.col("converted_at") - pl.col("touched_at")).dt.total_microseconds()
+                      / 86.4e9).fill_null(np.nan).alias("age"))
+        shared = (paths["path"].to_numpy(), paths["converted"].to_numpy(),
+                  paths["value"].fill_null(0.0).cast(pl.Float64).to_numpy(),
+                  t["row"].to_numpy())
+        age, campaign, network = (t[c].to_numpy() for c in ("age", "campaign_id", "network"))
+        when = t["touched_at"].dt.epoch("us").to_numpy()
+        out = {}
+        for by in channel_types:
+            names, channel = _channel_codes(by, campaigns, networks, campaign, network)
+            out[by] = (cls(names, *shared, channel, age) if in_order(shared[3], when, channel)
+                       else cls.build(paths, with_channels(touches, by)))
+        return out
+
     @property
     def k(self) -> int:
         return len(self.names)
@@ -141,20 +176,16 @@ class PathData:
 
     @cached_property
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Unique (path row, channel) among all touches."""
-        return self._distinct_pairs(slice(None))
+        """Unique (path row, channel) among all touches, by path then channel."""
+        return distinct_pairs(self.tpath, self.channel,
+                              np.ones(self.path_ids.size, dtype=bool), self.k)
 
     @cached_property
     def converting_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Unique (path row, channel) among the converting touches."""
         if isinstance(self.converting, slice):
             return self.pairs
-        return self._distinct_pairs(self.converting)
-
-    def _distinct_pairs(self, mask: np.ndarray | slice) -> tuple[np.ndarray, np.ndarray]:
-        k = max(self.k, 1)
-        key = _sorted_unique(self.tpath[mask] * k + self.channel[mask])
-        return key // k, key % k
+        return distinct_pairs(self.tpath, self.channel, self.converted, self.k)
 
 
 def _with_rows(touches: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
@@ -168,6 +199,27 @@ def _with_rows(touches: pl.DataFrame, paths: pl.DataFrame) -> pl.DataFrame:
     return touches.join(paths.with_row_index("row"), on="path", maintain_order="left")
 
 
+def _channel_codes(by: str, campaigns: list[str], networks: list[str], campaign: np.ndarray,
+                   network: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The channel names of a type (sorted) and each touch's code among them, from the
+    touches' campaign and network codes (both in name order)."""
+    if by == "campaign":
+        return campaigns, campaign
+    if by == "network":
+        return networks, network
+    pair = campaign * len(networks)
+    pair += network  # in place: one array per touch, not three
+    present = np.flatnonzero(np.bincount(pair, minlength=len(campaigns) * len(networks)))
+    # named as with_channels names them, and coded in name order (a campaign id may sort
+    # differently from its "campaign @ network" name)
+    named = [f"{campaigns[q // len(networks)]} @ {networks[q % len(networks)]}"
+             for q in present.tolist()]
+    order = sorted(range(len(named)), key=named.__getitem__)
+    code = np.empty(len(campaigns) * len(networks), dtype=np.int64)
+    code[present[order]] = np.arange(len(order))
+    return [named[i] for i in order], np.take(code, pair, out=pair)
+
+
 def _in_order(df: pl.DataFrame, by: tuple[str, ...]) -> bool:
     """Whether ``df`` is sorted by the columns ``by`` (the touches usually come in path
     and time order: checking is one pass, sorting them again a second copy)."""
@@ -177,12 +229,6 @@ def _in_order(df: pl.DataFrame, by: tuple[str, ...]) -> bool:
         tied = tied & (pl.col(c) == pl.col(c).shift(1))
     # a null anywhere leaves the answer null: sort then, as the sort puts nulls first
     return df.height < 2 or bool(df.select((ok | tied).slice(1).all(ignore_nulls=False)).item())
-
-
-def _sorted_unique(a: np.ndarray) -> np.ndarray:
-    """np.unique for keys already sorted in runs (by path): a stable sort is near-linear."""
-    s = np.sort(a, kind="stable")
-    return s[np.r_[True, s[1:] != s[:-1]]] if s.size else s
 
 
 # ---- rule-based models: a credit per touchpoint of a converting path ----------------
@@ -207,12 +253,16 @@ def position_based(d: PathData, _spec: AttributionSpec) -> np.ndarray:
 
 
 def time_decay(d: PathData, spec: AttributionSpec) -> np.ndarray:
-    if spec.half_life_days <= 0:
-        raise UsageError(f"the half-life must be positive, got {spec.half_life_days} days")
     m = d.converting
-    w = 0.5 ** (d.age_days[m] / spec.half_life_days)
+    w = decay_weights(d.age_days[m], spec)
     total = np.bincount(d.tpath[m], w, minlength=d.path_ids.size)
     return w / total[d.tpath[m]]
+
+
+def _half_life(spec: AttributionSpec) -> float:
+    if spec.half_life_days <= 0:
+        raise UsageError(f"the half-life must be positive, got {spec.half_life_days} days")
+    return spec.half_life_days
 
 
 # ---- aggregate models: a weight per channel ----------------------------------------
@@ -464,7 +514,6 @@ def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
     d = data or PathData.build(paths, with_channels(touches, channel_type)
                                if "channel" not in touches.columns else touches)
     prow, pch, credit, w = _credit_arrays(model, d, spec)
-    none = d.untouched
     if w is None:
         conv = np.bincount(pch, credit, minlength=d.k)
         # credit × value in place where the model made the array for this call (no
@@ -473,10 +522,35 @@ def attribution_rows(model: str, channel_type: str, paths: pl.DataFrame,
         value = np.bincount(pch, np.multiply(credit, d.converting_value, out=into),
                             minlength=d.k)
     else:  # the reference convention: the totals × weight ÷ Σ weights
-        touched = d.converted & ~none
+        touched = d.converted & ~d.untouched
         share = _shares(model, np.array([w.weight.get(n, 0.0) for n in d.names]))
         conv = touched.sum() * share
         value = d.value[touched].sum() * share
+    return _mart_rows(model, channel_type, d, conv, value, w)
+
+
+def decay_weights(age_days: np.ndarray, spec: AttributionSpec) -> np.ndarray:
+    """2^(−age / half-life) per touch, as :func:`time_decay` computes it (one array)."""
+    w = np.divide(age_days, _half_life(spec))
+    return np.power(0.5, w, out=w)
+
+
+def _rule_rows(models: list[str], channel_type: str, d: PathData, decay: np.ndarray
+               ) -> dict[str, pl.DataFrame]:
+    """The mart's rows of the rule-based ``models``, all from one compiled pass
+    (``reach.attribution.passes``), equal to :func:`attribution_rows`' to the last bit.
+    ``decay``: :func:`decay_weights` of ``d``'s touches."""
+    if not models:
+        return {}
+    conv, value = rule_totals(d.tpath, d.channel, decay, d.converted, d.value, d.k)
+    return {m: _mart_rows(m, channel_type, d, conv[RULES.index(m)], value[RULES.index(m)],
+                          None) for m in models}
+
+
+def _mart_rows(model: str, channel_type: str, d: PathData, conv: np.ndarray,
+               value: np.ndarray, w: Weights | None) -> pl.DataFrame:
+    """One model's rows from its per-channel totals, plus ``(no touchpoint)``."""
+    none = d.untouched
     n_conv = int(d.converted.sum())
     names = d.names + [NO_TOUCH]
     conv = np.r_[conv, none.sum()]
@@ -501,8 +575,12 @@ def attribution_mart(paths: pl.DataFrame, touches: pl.DataFrame,
                      models: tuple[str, ...] = tuple(MODELS),
                      channel_types: tuple[str, ...] = CHANNEL_TYPES) -> pl.DataFrame:
     """Every model × channel type, side by side (what the dashboard compares)."""
-    parts = []
-    for by in channel_types:
-        d = PathData.build(paths, with_channels(touches, by))
-        parts += [attribution_rows(m, by, paths, touches, spec, data=d) for m in models]
+    parts, decays = [], {}
+    for by, d in PathData.by_channel_type(paths, touches, channel_types).items():
+        rule_models = [m for m in models if m in RULES]
+        if rule_models and id(d.age_days) not in decays:  # types share their touches' ages
+            decays[id(d.age_days)] = decay_weights(d.age_days, spec)
+        rules = _rule_rows(rule_models, by, d, decays.get(id(d.age_days)))
+        parts += [rules[m] if m in rules else attribution_rows(m, by, paths, touches, spec,
+                                                                 data=d) for m in models]
     return pl.concat(parts) if parts else pl.DataFrame(schema=MART_SCHEMA)
