@@ -23,7 +23,12 @@ ORGANIC = "(organic)"  #: campaign_id of the baseline row of each network in the
 
 def post_engagement(posts: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.DataFrame:
     """One row per post: network, campaign_id, account_id, post_type, created_at,
-    engagements, exposure, exposure_basis, usable."""
+    engagements, exposure, exposure_basis, usable; sorted by network and post_id.
+
+    Sorted because a join leaves its rows in any order, and the fits downstream add their
+    sums in row order: in another order their last digits move, and a fit near a test
+    (convergence, a placebo's significance) could come out the other way. Sorted by the
+    key, the same posts give the same mart, however the lake's files hold them."""
     followers = accounts.select("network", "account_id", "followers_count")
     eng = pl.col("likes") + pl.col("comments") + pl.col("shares")
     by_impr = pl.col("impressions").is_not_null() & (pl.col("impressions") > 0)
@@ -41,6 +46,7 @@ def post_engagement(posts: pl.LazyFrame, accounts: pl.LazyFrame) -> pl.DataFrame
             .with_columns((pl.col("engagements").is_not_null()
                            & pl.col("exposure").is_not_null()).alias("usable"))
             .drop("impressions", "likes", "comments", "shares", "followers_count")
+            .sort("network", "post_id")
             .collect())
 
 

@@ -82,9 +82,10 @@ def uplift_mart(frame: pl.DataFrame, *, spec: UpliftSpec = UpliftSpec(),
         "structural_ts": partial(series_cell, spec=series, effects=effects),
     }
     runs = placebo_runs([t[1] for t in ready], spec.placebo_runs)
+    fitted = fit_cells({method: partial(with_placebos, fit, runs=runs)
+                        for method, fit in fits.items()}, ready, spec.workers)
     rows = []
-    for method, fit in fits.items():
-        done = fit_cells(partial(with_placebos, fit, runs=runs), ready, spec.workers)
+    for method, done in fitted.items():
         done += [{"campaign_id": cid, "network": net, "warning": controls[net]}
                  for cid, net, _c, _b in todo if net not in effects]
         rows += [r | {"method": method, "n_control_posts": (

@@ -62,9 +62,13 @@ class TimeEffects:
 def fit_time_effects(organic: pl.DataFrame) -> TimeEffects | str:
     """Fit on one network's usable organic posts (columns account_id, exposure_basis,
     post_type, day, engagements, exposure); a reason instead when there are too few."""
+    # sorted: a group_by returns its groups in any order, and the fit's sums in another
+    # order move its last digits, which the fits of every cell on the network then carry
+    # (a placebo fit near its convergence test could come out one way or the other)
     agg = (organic.group_by(PAIR, "post_type", "day")
            .agg(pl.col("engagements").sum().cast(pl.Float64),
-                pl.col("exposure").sum().cast(pl.Float64)))
+                pl.col("exposure").sum().cast(pl.Float64))
+           .sort("pair", "post_type", "day"))
     days = agg["day"].unique()
     if organic.height < MIN_POSTS or days.len() < MIN_DAYS:
         return (f"too little organic history on the network to control for time "
