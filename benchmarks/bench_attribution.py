@@ -17,7 +17,7 @@ import json
 import time
 from pathlib import Path
 
-from _harness import ensure_lake, lake_args, run_side
+from _harness import ensure_lake, lake_args, print_sides, run_side
 
 RULES = ("first_touch", "last_touch", "linear", "position", "time_decay")
 HALF_LIFE_DAYS = 7.0  # AttributionSpec's default
@@ -108,9 +108,8 @@ def main() -> None:
         for x, y in zip(map(tuple, r["result"]), d["result"], strict=True))
     print(f"\nattribution over {r['touches']:,} touchpoints, five rule-based models by "
           f"three channel types ({len(r['result'])} channel rows)")
-    print(f"{'':24}{'reach':>12}{'duckdb':>12}")
-    print(f"{'query seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
-    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
+    print_sides({"reach": r, "duckdb": d}, [("query seconds", "seconds", ".2f"),
+                                            ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"credits agree (1e-6): {agree}")
     print(f"speed-up reach vs duckdb: {d['seconds'] / r['seconds']:.1f}x; the whole mart "
           f"(Markov and Shapley too): {r['whole_mart_seconds']:.2f} s")

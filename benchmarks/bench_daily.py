@@ -16,7 +16,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _harness import ensure_sample, run_side
+from _harness import ensure_sample, print_sides, run_side
 
 
 def side_load(source: Path, lake: Path) -> dict:
@@ -76,9 +76,8 @@ def main() -> None:
     print(f"\nfull load: {edges:,} follow edges; daily batch: {sizes['follows']:,} new edges, "
           f"{sizes['posts']:,} posts re-sent ({daily['counts']['posts']['replaced']:,} "
           "replaced)")
-    print(f"{'':24}{'full':>12}{'daily':>12}")
-    print(f"{'load seconds':24}{full['seconds']:12.2f}{daily['seconds']:12.2f}")
-    print(f"{'peak memory MB':24}{full['peak_rss_mb']:12.0f}{daily['peak_rss_mb']:12.0f}")
+    print_sides({"full": full, "daily": daily}, [("load seconds", "seconds", ".2f"),
+                                                 ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"daily / full: {daily['seconds'] / full['seconds']:.1%} (target <= 5%)")
 
 

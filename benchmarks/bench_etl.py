@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _harness import ensure_sample, run_side
+from _harness import ensure_sample, print_sides, run_side
 
 TABLES = ("campaigns", "accounts", "follows", "posts", "shares", "conversions")
 
@@ -101,10 +101,9 @@ def main() -> None:
     r, d = results["reach"], results["duckdb"]
     edges = r["rows"].get("follows", 0)
     print(f"\nETL of {edges:,} follow edges ({a.data})")
-    print(f"{'':24}{'reach':>12}{'duckdb':>12}")
-    print(f"{'load seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
-    print(f"{'process seconds':24}{r['process_s']:12.2f}{d['process_s']:12.2f}")
-    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
+    print_sides({"reach": r, "duckdb": d}, [("load seconds", "seconds", ".2f"),
+                                            ("process seconds", "process_s", ".2f"),
+                                            ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"ratio reach/duckdb (load): {r['seconds'] / d['seconds']:.2f}x  (target <= 1.5x); "
           f"reach peak memory {r['peak_rss_mb'] / 1024:.2f} GB (target < 4 GB)")
 

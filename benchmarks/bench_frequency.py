@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from _harness import duckdb_side, ensure_lake, lake_args, run_side
+from _harness import duckdb_side, ensure_lake, lake_args, print_sides, run_side
 
 COLS = ["reach_1_plus", "reach_3_plus", "people_1", "people_2", "people_11_plus",
         "opportunities"]
@@ -64,10 +64,8 @@ def main() -> None:
     r, f, d = res["reach"], res["frequency"], res["duckdb"]
     agree = [list(x) for x in f["result"]] == d["result"]
     print(f"\nfrequency mart, {f['cells']:,} campaign x network cells with people reached")
-    print(f"{'':24}{'reach mart':>12}{'frequency':>12}{'duckdb freq':>12}")
-    print(f"{'query seconds':24}{r['seconds']:12.2f}{f['seconds']:12.2f}{d['seconds']:12.2f}")
-    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{f['peak_rss_mb']:12.0f}"
-          f"{d['peak_rss_mb']:12.0f}")
+    print_sides({"reach mart": r, "frequency": f, "duckdb freq": d},
+                [("query seconds", "seconds", ".2f"), ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"results agree with DuckDB: {agree}")
     print(f"frequency / reach mart time: {f['seconds'] / r['seconds']:.2f}x (target <= 1.5x); "
           f"DuckDB / frequency: {d['seconds'] / f['seconds']:.1f}x")

@@ -19,7 +19,7 @@ import json
 import time
 from pathlib import Path
 
-from _harness import duckdb_side, ensure_lake, lake_args, run_side
+from _harness import duckdb_side, ensure_lake, lake_args, print_sides, run_side
 
 
 def side_reach(lake: Path) -> dict:
@@ -70,11 +70,9 @@ def main() -> None:
     agree = [list(x) for x in r["result"]] == d["result"]
     print(f"\nreach mart over {follows.height:,} follow edges, {r['cells']:,} campaign x "
           f"network cells")
-    print(f"{'':24}{'reach':>12}{'duckdb':>12}")
-    print(f"{'query seconds':24}{r['seconds']:12.2f}{d['seconds']:12.2f}")
-    print(f"{'  again, same process':24}{r['again_seconds']:12.2f}{d['again_seconds']:12.2f}")
-    print(f"{'process seconds':24}{r['process_s']:12.2f}{d['process_s']:12.2f}")
-    print(f"{'peak memory MB':24}{r['peak_rss_mb']:12.0f}{d['peak_rss_mb']:12.0f}")
+    print_sides({"reach": r, "duckdb": d}, [
+        ("query seconds", "seconds", ".2f"), ("  again, same process", "again_seconds", ".2f"),
+        ("process seconds", "process_s", ".2f"), ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"results agree: {agree}")
     print(f"follower entries gathered: {gathered:,} = {gathered / r['seconds'] / 1e6:.0f}M "
           f"per second of the whole query (target >= 50M/s)")
