@@ -23,6 +23,7 @@ from reach.audience.people import PersonLinks
 from reach.audience.sampled import cell_estimates
 from reach.cascades.trees import Forest, build_forest, shares_triggered
 from reach.engine.cells import CellItems, campaign_cells, campaign_items, group_exposers
+from reach.engine.parallel import THREADS
 from reach.engine.registry import MARTS
 from reach.errors import UsageError
 from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs, read_only
@@ -112,8 +113,10 @@ class Context:
         if not (self.spec.sketches or self.spec.approx):
             return None
         self.say("sketching followers (theta sketches)")
-        sk = [follower_sketches(g).with_columns(pl.lit(net).alias("network"))
-              for net, g in self.graphs.items()]
+        # one network per thread: the sketching kernel runs without the GIL
+        with ThreadPoolExecutor(THREADS) as pool:
+            sk = list(pool.map(lambda item: follower_sketches(item[1]).with_columns(
+                pl.lit(item[0]).alias("network")), self.graphs.items()))
         return pl.concat(sk) if sk else None
 
     @cached_property

@@ -1,4 +1,5 @@
-"""Apache DataSketches theta sketches of each account's followers.
+"""Apache DataSketches theta sketches of each account's followers (built in compiled code
+by ``reach.followers.theta_build``, read and combined with ``datasketches``).
 
 Used where an exact union would cost too much (a cell whose exposers have more than
 ``EXACT_LIMIT`` followers in all, or ``--approx``), and for what-if questions ("if these
@@ -24,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from reach.followers.graph import FollowerGraph
+from reach.followers.theta_build import compact_sketches
 
 LG_K = 12
 #: exact unions above this many gathered follower entries per cell switch to sketches
@@ -57,18 +59,14 @@ def sketch_of(keys: np.ndarray) -> ds.compact_theta_sketch:
 
 
 def follower_sketches(graph: FollowerGraph) -> pl.DataFrame:
-    """One serialized compact sketch per account with followers."""
+    """One serialized compact sketch per account with followers: the bytes
+    ``datasketches`` makes from the list's updates, built in compiled code
+    (``reach.followers.theta_build``)."""
     deg = graph.in_degree()
     keys = np.flatnonzero(deg)
-    blobs = []
-    off, fol = graph.offsets, graph.followers
-    for k in keys.tolist():
-        s = ds.update_theta_sketch(LG_K)
-        for f in fol[off[k]:off[k + 1]].tolist():
-            s.update(f)
-        blobs.append(s.compact().serialize())
+    blobs = compact_sketches(graph.offsets, graph.followers, keys, LG_K)
     return pl.DataFrame({"account_key": keys.astype(np.int32), "followers": deg[keys],
-                         "sketch": pl.Series(blobs, dtype=pl.Binary)})
+                         "sketch": pl.Series(blobs).cast(pl.Binary)})
 
 
 class SketchStore:
