@@ -45,6 +45,8 @@ def compact_sketches(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarra
     as an Arrow binary array in the order of ``keys``."""
     keys = np.asarray(keys, dtype=np.int64)
     lengths = offsets[keys + 1] - offsets[keys]
+    if (lengths == 0).any():  # an empty sketch has a form of its own, not needed here
+        raise ValueError("every account sketched must have followers")
     words = np.empty(int(np.minimum(lengths, _capacity(lg_k)).sum()) + 3 * keys.size,
                      dtype=np.uint64)
     ends = np.empty(keys.size + 1, dtype=np.int64)
