@@ -38,7 +38,8 @@ from reach.followers.kernels import (
     set_persons,
     sorted_offsets,
 )
-from reach.followers.sketches import EXACT_LIMIT, SketchStore, follower_sketches
+from reach.followers.sketches import EXACT_LIMIT, LG_K, SketchStore, follower_sketches
+from reach.followers.theta_build import compact_sketches
 from reach.hash_numbers import first_seen
 from reach.uplift.engagement import post_engagement
 from reach.uplift.mart import UpliftSpec
@@ -250,6 +251,8 @@ def _load_kernels() -> None:
         cell_opportunities(offsets, followers, one, one, one, one, one,
                            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
         scatter_add(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32), one)
+        compact_sketches(np.arange(2, dtype=np.int64), read_only(np.zeros(1, dtype=np.int32)),
+                         np.zeros(1, dtype=np.int64), LG_K)  # one list of one follower
 
 
 def attribution_paths(tables: dict[str, pl.LazyFrame], spec: ComputeSpec,
