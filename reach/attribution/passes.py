@@ -35,16 +35,21 @@ def rule_totals(tpath: np.ndarray, channel: np.ndarray, decay: np.ndarray,
     return conv[:, :k], val[:, :k]
 
 
+@njit(cache=True)
+def _path_end(tpath, i):
+    """Where the touches of row ``i``'s path end (they start at ``i``)."""
+    j = i + 1
+    while j < tpath.size and tpath[j] == tpath[i]:
+        j += 1
+    return j
+
+
 @njit(cache=True, nogil=True)
 def _add_rule_credits(tpath, channel, decay, converted, value, conv, val):
-    n_touch = tpath.size
     credit = np.empty(5)
     i = 0
-    while i < n_touch:
-        p = tpath[i]
-        j = i + 1
-        while j < n_touch and tpath[j] == p:
-            j += 1
+    while i < tpath.size:
+        p, j = tpath[i], _path_end(tpath, i)
         if converted[p]:
             n, v = j - i, value[p]
             total = 0.0  # the path's decay weights, summed in touch order as bincount does
@@ -89,12 +94,9 @@ def distinct_pairs(tpath: np.ndarray, channel: np.ndarray, keep: np.ndarray, k: 
 def _pairs(tpath, channel, keep, seen, prow, pch):
     """Count the pairs (``prow`` empty) or write them."""
     write = prow.size > 0
-    n_touch, n, i = tpath.size, 0, 0
-    while i < n_touch:
-        p = tpath[i]
-        j = i + 1
-        while j < n_touch and tpath[j] == p:
-            j += 1
+    n, i = 0, 0
+    while i < tpath.size:
+        p, j = tpath[i], _path_end(tpath, i)
         if keep[p]:
             start = n
             for q in range(i, j):
