@@ -98,6 +98,30 @@ def theta_hash(value: np.int64) -> np.uint64:
 
 
 @njit(cache=True)
+def _sort(a, n):
+    """Sort ``a[:n]`` in place (a heap sort: numba's own sort costs seconds to compile)."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift(a, start, n)
+    for end in range(n - 1, 0, -1):
+        a[0], a[end] = a[end], a[0]
+        _sift(a, 0, end)
+
+
+@njit(cache=True)
+def _sift(a, root, n):
+    while True:
+        child = 2 * root + 1
+        if child >= n:
+            return
+        if child + 1 < n and a[child + 1] > a[child]:
+            child += 1
+        if a[root] >= a[child]:
+            return
+        a[root], a[child] = a[child], a[root]
+        root = child
+
+
+@njit(cache=True)
 def _insert(table, h):
     """Add ``h`` to the open-addressing set ``table`` (0 = free); False if present."""
     mask = table.size - 1
@@ -130,14 +154,15 @@ def _sketch_lists(offsets, followers, keys, lg_k, seed_hash, words, ends):
             kept[n] = h
             n += 1
             if n > capacity:  # rebuild: theta = the (nominal + 1)-th smallest
-                kept[:n].sort()
+                _sort(kept, n)
                 theta = kept[nominal]
-                table[:] = 0
+                for q in range(table.size):
+                    table[q] = 0
                 n = nominal
                 for q in range(n):
                     _insert(table, kept[q])
+        _sort(kept, n)
         entries = kept[:n]
-        entries.sort()
         pre = 1 if n == 1 else (2 if theta == np.uint64(MAX_THETA) else 3)
         # preamble bytes: longs, serial version 3, type 3 (compact), 0, 0, flags
         # (read-only | compact | ordered), seed hash (little-endian)
@@ -150,7 +175,8 @@ def _sketch_lists(offsets, followers, keys, lg_k, seed_hash, words, ends):
         if pre == 3:
             words[at] = theta
             at += 1
-        words[at:at + n] = entries
+        for q in range(n):  # loops, not slice assignments: those take seconds to compile
+            words[at + q] = entries[q]
         at += n
         ends[i + 1] = at
         for q in range(n):  # leave the set empty for the next list
