@@ -23,6 +23,8 @@ library's on lists across the rebuild points.
 
 from __future__ import annotations
 
+from functools import cache
+
 import datasketches as ds
 import numpy as np
 import pyarrow as pa
@@ -34,6 +36,7 @@ _C1, _C2 = np.uint64(0x87C37B91114253D5), np.uint64(0x4CF5AD432745937F)
 _F1, _F2 = np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53)
 
 
+@cache
 def _seed_hash() -> int:
     """The 16-bit seed hash the library writes into every sketch (asked of it once)."""
     return ds.update_theta_sketch(12).compact().get_seed_hash()
@@ -47,10 +50,11 @@ def compact_sketches(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarra
     lengths = offsets[keys + 1] - offsets[keys]
     if (lengths == 0).any():  # an empty sketch has a form of its own, not needed here
         raise ValueError("every account sketched must have followers")
-    words = np.empty(int(np.minimum(lengths, _capacity(lg_k)).sum()) + 3 * keys.size,
-                     dtype=np.uint64)
+    capacity = _capacity(lg_k)
+    words = np.empty(int(np.minimum(lengths, capacity).sum()) + 3 * keys.size, dtype=np.uint64)
     ends = np.empty(keys.size + 1, dtype=np.int64)
-    used = _sketch_lists(offsets, followers, keys, lg_k, np.uint64(_seed_hash()), words, ends)
+    used = _sketch_lists(offsets, followers, keys, 1 << lg_k, capacity,
+                         np.uint64(_seed_hash()), words, ends)
     data = words[:used].view(np.uint8)
     return pa.Array.from_buffers(pa.large_binary(), keys.size,
                                  [None, pa.py_buffer(ends * 8), pa.py_buffer(data)])
@@ -135,12 +139,11 @@ def _insert(table, h):
 
 
 @njit(cache=True, nogil=True)
-def _sketch_lists(offsets, followers, keys, lg_k, seed_hash, words, ends):
+def _sketch_lists(offsets, followers, keys, nominal, capacity, seed_hash, words, ends):
     """Write each list's sketch as 64-bit words; ``ends[i]:ends[i + 1]`` are sketch i's
-    (in words). Returns the words used."""
-    nominal = 1 << lg_k
-    capacity = (15 << (lg_k + 1)) // 16
-    table = np.zeros(1 << (lg_k + 2), dtype=np.uint64)  # never over 15/32 full
+    (in words). ``nominal`` = 2^lg_k, ``capacity``: :func:`_capacity`. Returns the words
+    used."""
+    table = np.zeros(4 * nominal, dtype=np.uint64)  # never over 15/32 full
     kept = np.empty(capacity + 1, dtype=np.uint64)
     at = 0
     ends[0] = 0
