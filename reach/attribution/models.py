@@ -93,8 +93,10 @@ class PathData:
                      pl.col("channel").cast(pl.Enum(names)).to_physical().cast(pl.Int64),
                      ((pl.col("converted_at") - pl.col("touched_at")).dt.total_microseconds()
                       / 86.4e9).fill_null(np.nan).alias("age"))
-        if not _in_order(t, ("row", "touched_at", "channel")):
-            t = t.sort("row", "touched_at", "channel")
+        by = ("row", "touched_at", "channel")
+        if _any_null(t, by) or not in_order(t["row"].to_numpy(), _micros(t["touched_at"]),
+                                            t["channel"].to_numpy()):
+            t = t.sort(*by)  # (nulls first)
         return cls(names, paths["path"].to_numpy(), paths["converted"].to_numpy(),
                    paths["value"].fill_null(0.0).cast(pl.Float64).to_numpy(),
                    t["row"].to_numpy(), t["channel"].to_numpy(), t["age"].to_numpy())
@@ -111,8 +113,7 @@ class PathData:
         paths = paths.sort("path")
         t = _with_rows(touches.select("path", "network", "campaign_id", "touched_at"),
                        paths.select("path", "converted_at"))
-        coded = ("row", "network", "campaign_id", "touched_at")
-        if t.height == 0 or t.select(pl.any_horizontal(pl.col(coded).is_null().any())).item():
+        if t.height == 0 or _any_null(t, ("row", "network", "campaign_id", "touched_at")):
             return {by: cls.build(paths, with_channels(touches, by)) for by in channel_types}
         campaigns = t["campaign_id"].unique().sort().to_list()
         networks = t["network"].unique().sort().to_list()
@@ -125,7 +126,7 @@ class PathData:
                   paths["value"].fill_null(0.0).cast(pl.Float64).to_numpy(),
                   t["row"].to_numpy())
         age, campaign, network = (t[c].to_numpy() for c in ("age", "campaign_id", "network"))
-        when = t["touched_at"].dt.epoch("us").to_numpy()
+        when = _micros(t["touched_at"])
         out = {}
         for by in channel_types:
             names, channel = _channel_codes(by, campaigns, networks, campaign, network)
@@ -220,15 +221,12 @@ def _channel_codes(by: str, campaigns: list[str], networks: list[str], campaign:
     return [named[i] for i in order], np.take(code, pair, out=pair)
 
 
-def _in_order(df: pl.DataFrame, by: tuple[str, ...]) -> bool:
-    """Whether ``df`` is sorted by the columns ``by`` (the touches usually come in path
-    and time order: checking is one pass, sorting them again a second copy)."""
-    ok, tied = pl.lit(False), pl.lit(True)
-    for c in by:
-        ok = ok | (tied & (pl.col(c) > pl.col(c).shift(1)))
-        tied = tied & (pl.col(c) == pl.col(c).shift(1))
-    # a null anywhere leaves the answer null: sort then, as the sort puts nulls first
-    return df.height < 2 or bool(df.select((ok | tied).slice(1).all(ignore_nulls=False)).item())
+def _any_null(df: pl.DataFrame, columns: tuple[str, ...]) -> bool:
+    return bool(df.select(pl.any_horizontal(pl.col(columns).is_null().any())).item())
+
+
+def _micros(times: pl.Series) -> np.ndarray:
+    return times.dt.epoch("us").to_numpy()
 
 
 # ---- rule-based models: a credit per touchpoint of a converting path ----------------
