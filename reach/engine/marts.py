@@ -114,10 +114,12 @@ class Context:
         if not (self.spec.sketches or self.spec.approx):
             return None
         self.say("sketching followers (theta sketches)")
+
+        def of(network: str, graph: FollowerGraph) -> pl.DataFrame:
+            return follower_sketches(graph).with_columns(pl.lit(network).alias("network"))
         # one network per thread: the sketching kernel runs without the GIL
         with ThreadPoolExecutor(THREADS) as pool:
-            sk = list(pool.map(lambda item: follower_sketches(item[1]).with_columns(
-                pl.lit(item[0]).alias("network")), self.graphs.items()))
+            sk = list(pool.map(of, self.graphs, self.graphs.values()))
         return pl.concat(sk) if sk else None
 
     @cached_property
