@@ -89,12 +89,18 @@ def make_paths(n_conv: int, n_null: int, channels: list[str], seed: int = 1):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--posts", type=int, default=1_000_000)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--posts", type=int, default=1_000_000, help="posts of the uplift part")
     ap.add_argument("--campaigns", type=int, default=200)
-    ap.add_argument("--conversions", type=int, default=1_000_000)
-    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"))
+    ap.add_argument("--conversions", type=int, default=1_000_000,
+                    help="converting paths of the attribution part (as many non-converting "
+                         "ones too); 0 skips it")
+    ap.add_argument("--lake", type=Path, default=Path(".bench/lake"),
+                    help="a lake whose conversion paths are timed too, where it exists")
     a = ap.parse_args()
+    if a.posts < 100 * a.campaigns * len(NETWORKS):
+        ap.error(f"--posts must be at least 100 per campaign and network "
+                 f"({100 * a.campaigns * len(NETWORKS):,} for {a.campaigns} campaigns)")
     from reach.attribution.models import MODELS, AttributionSpec, PathData, attribution_rows
     from reach.uplift.engagement import rate_rows
     from reach.uplift.mart import uplift_mart
@@ -113,6 +119,8 @@ def main() -> None:
     print(ok.group_by("method", "network").agg(pl.col("uplift").median().round(3))
           .sort("method", "network"))
 
+    if a.conversions == 0:
+        return
     channels = [f"c{c:03d} @ {n}" for c in range(a.campaigns) for n in NETWORKS]
     print(f"\ngenerating {a.conversions:,} converting + {a.conversions:,} non-converting paths ...")
     paths, touches = make_paths(a.conversions, a.conversions, channels)
