@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from _harness import run_side
+from _harness import print_sides, run_side
 
 from reach.engine.registry import MARTS, SPARK_MARTS
 
@@ -21,45 +21,12 @@ KEYS = {m: list(MARTS[m].key) for m in SPARK_MARTS}  # each mart's natural key
 
 
 def side_polars(lake: Path, out: Path) -> dict:
-    import polars as pl
-
     from etl.lake import Lake
-    from reach.audience.distinct import (
-        accounts_by_network,
-        potential_counts,
-        reach_rows,
-        reported_counts,
-    )
-    from reach.audience.people import PersonLinks
-    from reach.audience.timeline import timeline_rows
-    from reach.cascades.amplifiers import amplifier_rows
-    from reach.cascades.trees import build_forest, cascade_metrics, shares_triggered
-    from reach.engine.cells import campaign_cells
-    from reach.followers.graph import account_key_sizes, build_graphs
-    from reach.followers.two_hop import two_hop_rows
+    from reach.engine.marts import NEEDED, ComputeSpec, compute_marts
     t0 = time.perf_counter()
     lk = Lake.open(lake)
-    t = {n: lk.scan(n) for n in ("accounts", "follows", "posts", "shares", "_account_keys")}
-    keys = t["_account_keys"]
-    sizes = account_key_sizes(keys)
-    graphs = build_graphs(t["follows"], keys, sizes)
-    cells = campaign_cells(t["posts"], t["shares"])
-    accounts = accounts_by_network(t["accounts"], sizes)
-    reported = reported_counts(accounts, sizes)
-    marts = {"reach": reach_rows(cells, graphs, potential_counts(reported, graphs, sizes),
-                                 PersonLinks.from_accounts(accounts, sizes))}
-    forest = build_forest(t["posts"], t["shares"], t["follows"])
-    marts["cascades"] = cascade_metrics(forest, t["posts"], graphs)
-    marts["amplifiers"] = amplifier_rows(
-        cells, graphs, shares_triggered(forest, t["posts"]),
-        keys.select("network", "account_key", "account_id").collect())
-    marts["timeline"] = timeline_rows(cells, graphs)
-    subjects = pl.concat([
-        t["accounts"].filter(pl.col("is_brand").fill_null(False)).select(
-            "network", "account_key", "account_id"),
-        t["posts"].filter(pl.col("campaign_id").is_not_null()).select(
-            "network", "account_key", "account_id")]).unique().collect()
-    marts["two_hop"] = two_hop_rows(subjects, graphs)
+    marts = compute_marts({t: lk.scan(t) for t in NEEDED}, spec=ComputeSpec(sketches=False),
+                          only=SPARK_MARTS)
     seconds = time.perf_counter() - t0
     for m, df in marts.items():
         df.write_parquet(out / f"polars-{m}.parquet")
@@ -106,13 +73,10 @@ def main() -> None:
             (((p[c] - s[c]).abs().fill_null(0) < 1e-6).all() if p[c].dtype.is_float()
              else p[c].equals(s[c])) for c in p.columns)
     print(f"\n{', '.join(KEYS)} over {edges:,} follow edges")
-    print(f"{'':22}{'polars':>10}{'spark ' + a.master:>18}")
-    print(f"{'compute seconds':22}{res['polars']['seconds']:10.1f}{res['spark']['seconds']:18.1f}")
-    print(f"{'process seconds':22}{res['polars']['process_s']:10.1f}"
-          f"{res['spark']['process_s']:18.1f}")
-    print(f"{'peak memory MB':22}{res['polars']['peak_rss_mb']:10.0f}"
-          f"{res['spark']['peak_rss_mb']:18.0f}  (spark: the Python driver only; the JVM "
-          f"is a child process)")
+    print_sides({"polars": res["polars"], f"spark {a.master}": res["spark"]}, [
+        ("compute seconds", "seconds", ".1f"), ("process seconds", "process_s", ".1f"),
+        ("peak memory MB", "peak_rss_mb", ".0f")])
+    print("(spark's peak memory: the Python driver only; the JVM is a child process)")
     print(f"same rows: {same}")
     print(f"polars is {res['spark']['seconds'] / res['polars']['seconds']:.1f}x faster on one "
           "machine")
