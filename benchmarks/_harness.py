@@ -31,9 +31,11 @@ def run_side(script: Path, side: str, *args: str) -> dict:
 def print_sides(sides: dict[str, dict], rows: list[tuple[str, str, str]]) -> None:
     """The side-by-side table every benchmark prints: a column per side (the JSON its
     process printed), a row per (label, key in that JSON, format such as ".2f")."""
-    print(f"{'':24}" + "".join(f"{name:>12}" for name in sides))
+    widths = [max(12, len(name) + 2) for name in sides]
+    print(f"{'':24}" + "".join(f"{name:>{w}}" for name, w in zip(sides, widths, strict=True)))
     for label, key, fmt in rows:
-        print(f"{label:24}" + "".join(f"{side[key]:12{fmt}}" for side in sides.values()))
+        print(f"{label:24}" + "".join(f"{side[key]:{w}{fmt}}" for side, w in
+                                      zip(sides.values(), widths, strict=True)))
 
 
 def ensure_sample(data: Path, scale: float, campaigns: int) -> None:

@@ -34,12 +34,13 @@ def side_polars(lake: Path, out: Path) -> dict:
 
 
 def side_spark(lake: Path, out: Path, master: str) -> dict:
+    from etl.lake import Lake
     from reach.engine.spark import compute_spark, read_lake, session
     # local mode runs executors inside the driver JVM: give it room (default is 1 GB)
     spark = session(master, {"spark.driver.memory": "8g"})
     spark.sparkContext.setLogLevel("ERROR")
     t0 = time.perf_counter()
-    marts = compute_spark(spark, read_lake(spark, str(lake.resolve())))
+    marts = compute_spark(spark, read_lake(spark, Lake.open(lake)))
     seconds = time.perf_counter() - t0
     for m, df in marts.items():
         df.write_parquet(out / f"spark-{m}.parquet")
