@@ -1,13 +1,15 @@
 """64-bit hashes numbered in the order first seen, in one open-addressing table.
 
 The loader numbers account ids with it (``etl.id_numbers``: a table that lives for the
-whole load and grows), the engine person ids (``reach.audience.people``: one table per
-compute). Either checks what a hash cannot prove: two different texts may share one.
+whole load and grows), the engine person ids and the posts of cascades (``text_codes``:
+one table per call). Either checks what a hash cannot prove: two different texts may
+share one.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 from numba import njit
 
 EMPTY = -1
@@ -69,3 +71,17 @@ def first_seen(hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     count = number_hashes(np.zeros(size, dtype=np.uint64),
                           np.full(size, EMPTY, dtype=np.int32), hashes, numbers, firsts, 0)
     return numbers, firsts[:count]
+
+
+def text_codes(ids: pl.Series) -> np.ndarray:
+    """A dense code (int32 or int64) for each distinct text of ``ids``: the texts hashed
+    and numbered in order of first appearance, then checked against the text, so a hash
+    collision can never merge two texts (on one, the codes come from ranking the text
+    instead). Ranking sorts the text, the slow part (0.7M person ids: 0.07-0.12 s ->
+    0.05 s)."""
+    hashes = ids.hash().to_numpy().view()
+    hashes.flags.writeable = False  # one specialization of the kernel: Polars' buffers are read-only
+    code, first = first_seen(hashes)
+    if (ids == ids.gather(first[code])).all():
+        return code
+    return (ids.rank("dense").to_numpy() - 1).astype(np.int64)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from etl.load import _assign_keys
 from etl.parse import coerce
+from reach import hash_numbers
 from reach.audience import people
 from reach.audience.distinct import reach_rows
 from reach.audience.people import PersonLinks
@@ -164,14 +165,14 @@ def test_person_links_match_grouping_the_ids(ids, collide):
                                    "person_id": pl.Series(p, dtype=pl.String)})
                 for net, p in ids.items()}
     sizes = {net: len(p) for net, p in ids.items()}
-    real = people.first_seen
+    real = hash_numbers.first_seen
     if collide:
-        people.first_seen = lambda h: (np.zeros(h.size, np.int32), np.zeros(min(h.size, 1),
-                                                                            np.int64))
+        hash_numbers.first_seen = lambda h: (np.zeros(h.size, np.int32),
+                                             np.zeros(min(h.size, 1), np.int64))
     try:
         links = PersonLinks.from_accounts(accounts, sizes)
     finally:
-        people.first_seen = real
+        hash_numbers.first_seen = real
     owners: dict[str, list] = {}
     for net, p in ids.items():
         for key, pid in enumerate(p):

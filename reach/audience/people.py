@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from reach.engine.cells import Cell
-from reach.followers.graph import FollowerGraph, read_only
+from reach.followers.graph import FollowerGraph
 from reach.followers.kernels import (
     AUTHORS,
     LINKED,
@@ -27,7 +27,7 @@ from reach.followers.kernels import (
     people_counts,
     set_persons,
 )
-from reach.hash_numbers import first_seen
+from reach.hash_numbers import text_codes
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ class PersonLinks:
         has (max key + 1)."""
         ids = {net: accounts[net].filter(pl.col("person_id").is_not_null())
                for net in sizes if net in accounts}
-        code = person_codes(pl.concat([p["person_id"] for p in ids.values()])
-                            if ids else pl.Series(dtype=pl.String))
+        code = text_codes(pl.concat([p["person_id"] for p in ids.values()])
+                          if ids else pl.Series(dtype=pl.String))
         count = np.bincount(code)
         several = count[code] > 1  # persons of two accounts or more
         renumber = (np.cumsum(count > 1) - 1).astype(np.int32)
@@ -68,18 +68,6 @@ class PersonLinks:
                 ident[keys[keep]] = renumber[code[rows][keep]]
             person_of[network] = ident
         return cls(person_of, int(np.count_nonzero(count > 1)))
-
-
-def person_codes(person_id: pl.Series) -> np.ndarray:
-    """A dense code for each distinct ``person_id``: the ids hashed and numbered in
-    order of first appearance (``reach.hash_numbers``, the loader's table), then checked
-    against the text, so a hash collision can never merge two persons (on one, the codes
-    come from ranking the text instead). Sorting the text is the slow part of linking
-    persons (0.07-0.12 s for 0.7M ids -> 0.05 s)."""
-    code, first = first_seen(read_only(person_id.hash().to_numpy()))
-    if (person_id == person_id.gather(first[code])).all():
-        return code
-    return (person_id.rank("dense").to_numpy() - 1).astype(np.int64)
 
 
 #: a cell is counted on bitsets (``cell_reach_dense``) when it gathers at least this many

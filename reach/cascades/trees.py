@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from reach.audience.sampled import partial_lists, sampled_reach
+from reach.cascades.parents import latest_exposer_ids
 from reach.followers.graph import FollowerGraph, Marker
 
 CASCADE_SCHEMA = {
@@ -54,34 +55,31 @@ class Forest:
     reconstructed: np.ndarray  # bool per node: its parent edge was reconstructed
 
 
-def reconstruct_parents(posts: pl.LazyFrame, shares: pl.LazyFrame, follows: pl.LazyFrame
-                        ) -> pl.DataFrame:
-    """Shares with a parent node id for every row and a ``reconstructed`` flag."""
+def reconstruct_parents(posts: pl.LazyFrame, shares: pl.LazyFrame,
+                        graphs: dict[str, FollowerGraph]) -> pl.DataFrame:
+    """Shares with a parent node id for every row and a ``reconstructed`` flag: the given
+    parent, else the latest exposer the sharer follows (``reach.cascades.parents``), else
+    the root."""
+    shares_df = shares.collect()
     nodes = pl.concat([
         posts.select("network", "post_id", "account_key", "account_id",
-                     pl.col("created_at").alias("node_t"), pl.col("post_id").alias("node_id")),
-        shares.select("network", "post_id", pl.col("sharer_key").alias("account_key"),
-                      pl.col("sharer_id").alias("account_id"),
-                      pl.col("created_at").alias("node_t"), pl.col("share_id").alias("node_id")),
-    ])
-    unknown = shares.filter(pl.col("parent_id").is_null()).select(
-        "network", "share_id", "post_id", "sharer_key", "created_at")
-    followed = unknown.join(
-        follows.select("network", pl.col("follower_key").alias("sharer_key"), "followee_key"),
-        on=["network", "sharer_key"])
-    best = (followed.join(nodes, left_on=["network", "post_id", "followee_key"],
-                          right_on=["network", "post_id", "account_key"])
-            .filter(pl.col("node_t") < pl.col("created_at"))
-            # the latest exposer, ties to the smallest account_id then node id: sorted
-            # within each share's few candidates, not all of them by share id (text)
-            .group_by("network", "share_id")
-            .agg(pl.col("node_id").sort_by(["node_t", "account_id", "node_id"],
-                                           descending=[True, False, False])
-                 .first().alias("_found")))
-    return (shares.join(best, on=["network", "share_id"], how="left")
+                     pl.col("created_at").alias("node_t"), pl.col("post_id").alias("node_id"),
+                     pl.lit(False).alias("unknown")).collect(),
+        shares_df.select("network", "post_id", pl.col("sharer_key").alias("account_key"),
+                         pl.col("sharer_id").alias("account_id"),
+                         pl.col("created_at").alias("node_t"),
+                         pl.col("share_id").alias("node_id"),
+                         pl.col("parent_id").is_null().alias("unknown")),
+    ]).with_row_index("_node")
+    found = pl.Series("_found", [None] * shares_df.height, dtype=pl.String)
+    first_share = nodes.height - shares_df.height  # share nodes follow the posts, in order
+    for (network,), part in nodes.partition_by("network", as_dict=True).items():
+        ids = latest_exposer_ids(part, graphs.get(network))
+        found = found.scatter(part.filter("unknown")["_node"] - first_share, ids)
+    return (shares_df.with_columns(found)
             .with_columns(pl.col("parent_id").is_null().alias("reconstructed"),
                           pl.coalesce("parent_id", "_found", "post_id").alias("parent_node"))
-            .drop("_found").collect())
+            .drop("_found"))
 
 
 def _pointer_depth(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,8 +92,9 @@ def _pointer_depth(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return dist, jump
 
 
-def build_forest(posts: pl.LazyFrame, shares: pl.LazyFrame, follows: pl.LazyFrame) -> Forest:
-    rebuilt = reconstruct_parents(posts, shares, follows)
+def build_forest(posts: pl.LazyFrame, shares: pl.LazyFrame,
+                 graphs: dict[str, FollowerGraph]) -> Forest:
+    rebuilt = reconstruct_parents(posts, shares, graphs)
     roots = posts.select("network", "post_id", pl.col("post_id").alias("node_id"),
                          "account_key", "account_id", pl.col("created_at").alias("t"),
                          pl.lit(True).alias("is_root"), pl.lit(False).alias("reconstructed"),

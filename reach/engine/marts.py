@@ -165,8 +165,7 @@ class Context:
 
     @cached_property
     def forest(self) -> Forest:
-        return build_forest(self.tables["posts"], self.tables["shares"],
-                            self.tables["follows"])
+        return build_forest(self.tables["posts"], self.tables["shares"], self.graphs)
 
     @cached_property
     def triggered(self) -> pl.DataFrame:

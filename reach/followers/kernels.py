@@ -17,14 +17,14 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 #: how many exposers ahead a cell kernel asks for an account's offsets, and for the
-#: start of its follower slice (``_prefetch``): exposers are scattered over the graph,
+#: start of its follower slice (``prefetch``): exposers are scattered over the graph,
 #: so each costs two cache misses that a plain loop waits out one after the other
 OFFSETS_AHEAD = 16
 FOLLOWERS_AHEAD = 8
 
 
 @intrinsic
-def _prefetch(typingctx, arr, index):
+def prefetch(typingctx, arr, index):
     """Ask the CPU to bring ``arr[index]`` into cache (LLVM ``prefetch``; no effect on
     results). Cell kernels walk thousands of small follower slices at random places:
     fetched ahead, their misses overlap instead of queueing (measured on the 21.9M-edge
@@ -53,11 +53,11 @@ def _fetch_ahead(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, i
     ``OFFSETS_AHEAD`` on, and the follower slice of the key ``FOLLOWERS_AHEAD`` on (its
     offsets fetched earlier)."""
     if i + OFFSETS_AHEAD < end:
-        _prefetch(offsets, keys[i + OFFSETS_AHEAD])
+        prefetch(offsets, keys[i + OFFSETS_AHEAD])
     if i + FOLLOWERS_AHEAD < end:
         start = offsets[keys[i + FOLLOWERS_AHEAD]]
         if start < followers.size:
-            _prefetch(followers, start)
+            prefetch(followers, start)
 
 
 @njit(cache=True, nogil=True)
@@ -209,7 +209,7 @@ def _or_followers(offsets: np.ndarray, followers: np.ndarray, keys: np.ndarray, 
     for i in range(begin, end):
         _fetch_ahead(offsets, followers, keys, i, end)
         if i + OFFSETS_AHEAD < end:
-            _prefetch(heavy_row, keys[i + OFFSETS_AHEAD])
+            prefetch(heavy_row, keys[i + OFFSETS_AHEAD])
         k = keys[i]
         h = heavy_row[k]
         if h >= 0:
@@ -298,8 +298,8 @@ def exposer_totals(offsets: np.ndarray, potential: np.ndarray, keys: np.ndarray
     gathered, total, known = 0, 0.0, 0
     for i in range(keys.size):
         if i + OFFSETS_AHEAD < keys.size:
-            _prefetch(offsets, keys[i + OFFSETS_AHEAD])
-            _prefetch(potential, keys[i + OFFSETS_AHEAD])
+            prefetch(offsets, keys[i + OFFSETS_AHEAD])
+            prefetch(potential, keys[i + OFFSETS_AHEAD])
         k = keys[i]
         gathered += offsets[k + 1] - offsets[k]
         p = potential[k]
