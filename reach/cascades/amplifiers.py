@@ -15,6 +15,7 @@ import polars as pl
 
 from reach.cascades.credit import coverage_credit
 from reach.engine.cells import Cell
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
@@ -59,34 +60,45 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                    triggered: pl.DataFrame, account_keys: pl.DataFrame,
                    reported: dict[str, np.ndarray] | None = None,
                    sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
-    frames = []
-    markers = {net: Marker(g.n) for net, g in graphs.items()}
-    for cell in cells:
-        g = graphs.get(cell.network)
-        estimates = (sampled or {}).get((cell.campaign_id, cell.network))
-        method = "exact" if g is not None else "no_graph"
-        if g is not None:
-            shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
-                                                   markers[cell.network])
-            if estimates is not None:
-                method, incremental = "sampled", np.full(cell.exposers.size, None)
-                shapley = sampled_credit(shapley, g.in_degree(cell.exposers),
-                                         reported[cell.network][cell.exposers],
-                                         estimates[1].estimate)
-        else:
-            shapley = np.full(cell.exposers.size, np.nan)
-            incremental = np.full(cell.exposers.size, None)
-        frames.append(pl.DataFrame({
-            "campaign_id": cell.campaign_id, "network": cell.network,
-            "account_key": cell.exposers.astype(np.int32),
-            "role": np.where(cell.is_author, "author", "sharer"),
-            "incremental_reach": pl.Series(incremental, dtype=pl.Int64, strict=False),
-            "shapley_reach": pl.Series(shapley).fill_nan(None), "method": method}))
-    if not frames:
+    """One row per exposer of every cell. The credits are counted on
+    :data:`~reach.engine.parallel.THREADS` threads (a marker per thread and network),
+    then every cell's arrays become one frame: a frame per cell cost more than the
+    counting (0.8 s of 3.7 s for 2.4M rows)."""
+    if not cells:
         return pl.DataFrame(schema=AMPLIFIER_SCHEMA)
-    df = (pl.concat(frames)
-          .join(triggered.cast({"account_key": pl.Int32}), how="left",
-                on=["campaign_id", "network", "account_key"])
+
+    def credits(markers: dict[str, Marker], cell: Cell) -> list[tuple]:
+        g = graphs.get(cell.network)
+        if g is None:
+            return [(np.full(cell.exposers.size, np.nan), None, "no_graph")]
+        shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
+                                               markers[cell.network])
+        estimates = (sampled or {}).get((cell.campaign_id, cell.network))
+        if estimates is None:
+            return [(shapley, incremental, "exact")]
+        return [(sampled_credit(shapley, g.in_degree(cell.exposers),
+                                reported[cell.network][cell.exposers],
+                                estimates[1].estimate), None, "sampled")]
+
+    got = rows_per_group(cells, credits,
+                         lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    sizes = np.array([c.exposers.size for c in cells])
+    cell_of = np.repeat(np.arange(len(cells)), sizes)
+    incremental = np.concatenate([np.full(n, -1) if inc is None else inc
+                                  for (_, inc, _), n in zip(got, sizes, strict=True)])
+    df = pl.DataFrame({
+        "campaign_id": pl.Series([c.campaign_id for c in cells]).gather(cell_of),
+        "network": pl.Series([c.network for c in cells]).gather(cell_of),
+        "account_key": np.concatenate([c.exposers for c in cells]).astype(np.int32),
+        "role": pl.Series(np.concatenate([c.is_author for c in cells])),
+        "incremental_reach": pl.Series(incremental).cast(pl.Int64),
+        "shapley_reach": pl.Series(np.concatenate([sh for sh, _, _ in got])),
+        "method": pl.Series([m for _, _, m in got]).gather(cell_of),
+    }).with_columns(
+        pl.when("role").then(pl.lit("author")).otherwise(pl.lit("sharer")).alias("role"),
+        pl.col("incremental_reach").replace(-1, None), pl.col("shapley_reach").fill_nan(None))
+    df = (df.join(triggered.cast({"account_key": pl.Int32}), how="left",
+                  on=["campaign_id", "network", "account_key"])
           .join(account_keys, on=["network", "account_key"], how="left")
           .with_columns(pl.col("shares_triggered").fill_null(0)))
     return ranked(df)

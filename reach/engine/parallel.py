@@ -20,20 +20,21 @@ G = TypeVar("G")
 S = TypeVar("S")
 
 
-def rows_per_group(groups: Iterable[G], rows: Callable[[S, G], list[dict]],
+def rows_per_group(groups: Iterable[G], rows: Callable[[S, G], list],
                    scratch: Callable[[], S], progress: Callable[[int, int], None] | None = None
-                   ) -> list[dict]:
-    """``rows(scratch, group)`` for every group, on :data:`THREADS` threads, concatenated
-    in the groups' order; ``scratch()`` is called once per thread."""
+                   ) -> list:
+    """``rows(scratch, group)`` (a list: rows, or one item per group) for every group, on
+    :data:`THREADS` threads, concatenated in the groups' order; ``scratch()`` is called
+    once per thread."""
     groups = list(groups)
     local = threading.local()
 
-    def run(group: G) -> list[dict]:
+    def run(group: G) -> list:
         if not hasattr(local, "scratch"):
             local.scratch = scratch()
         return rows(local.scratch, group)
 
-    out: list[dict] = []
+    out: list = []
     with ThreadPoolExecutor(THREADS) as pool:
         for i, part in enumerate(pool.map(run, groups)):
             out.extend(part)
