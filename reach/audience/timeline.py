@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from reach.engine.cells import Cell
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 DAILY_AFTER_DAYS = 14
@@ -27,7 +28,9 @@ TIMELINE_SCHEMA = {
 
 
 def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
-    """Microsecond time at which each reached person was first reached."""
+    """Microsecond time at which each reached person was first reached, in ascending
+    order: exposers are walked in time order and each person is written when first
+    marked."""
     order = np.argsort(cell.exposed_at, kind="stable")
     marker.mark(cell.authors)
     # Exposers in time order: whoever marks a person first reached them first.
@@ -36,6 +39,13 @@ def reach_times(graph: FollowerGraph, cell: Cell, marker: Marker) -> np.ndarray:
     marker.unmark(reached)
     marker.unmark(cell.authors)
     return times
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of an ascending array and how many times each occurs:
+    ``np.unique(values, return_counts=True)`` without its sort."""
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return values[starts], np.diff(np.r_[starts, values.size])
 
 
 def scaled_curve(cumulative: np.ndarray, estimate: float) -> np.ndarray:
@@ -49,28 +59,37 @@ def scaled_curve(cumulative: np.ndarray, estimate: float) -> np.ndarray:
 
 def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                   sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
-    frames = []
-    markers = {net: Marker(g.n) for net, g in graphs.items()}
-    for cell in cells:
+    """The curves of every cell with a graph, counted on the worker threads (a marker per
+    thread and network) and put in one frame at the end."""
+    def curve(markers: dict[str, Marker], cell: Cell) -> list[tuple]:
         g = graphs.get(cell.network)
         if g is None:
-            continue
+            return []
         times = reach_times(g, cell, markers[cell.network])
         if times.size == 0:
-            continue
+            return []
         span_days = (cell.exposed_at.max() - cell.exposed_at.min()) / (24 * HOUR_US)
         width = HOUR_US * (24 if span_days > DAILY_AFTER_DAYS else 1)
-        buckets, counts = np.unique(times // width * width, return_counts=True)
+        buckets, counts = _runs(times // width * width)  # times ascend, so buckets do
         cumulative, method = np.cumsum(counts), "exact"
         estimates = (sampled or {}).get((cell.campaign_id, cell.network))
         if estimates is not None:
             cumulative, method = scaled_curve(cumulative, estimates[1].estimate), "sampled"
-        frames.append(pl.DataFrame({
-            "campaign_id": cell.campaign_id, "network": cell.network,
-            "bucket_start": pl.Series(buckets).cast(pl.Datetime("us", "UTC")),
-            "bucket": "day" if width > HOUR_US else "hour",
-            "new_reach": np.diff(cumulative, prepend=0),
-            "cumulative_reach": cumulative, "method": method}))
-    if not frames:
+        return [(cell.campaign_id, cell.network, buckets,
+                 "day" if width > HOUR_US else "hour", cumulative, method)]
+
+    got = rows_per_group(cells, curve, lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    if not got:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
-    return pl.concat(frames).select(list(TIMELINE_SCHEMA)).cast(TIMELINE_SCHEMA)
+    sizes = np.array([c[2].size for c in got])
+    of = np.repeat(np.arange(len(got)), sizes)
+    cumulative = [c[4] for c in got]
+    return pl.DataFrame({
+        "campaign_id": pl.Series([c[0] for c in got]).gather(of),
+        "network": pl.Series([c[1] for c in got]).gather(of),
+        "bucket_start": pl.Series(np.concatenate([c[2] for c in got])),
+        "bucket": pl.Series([c[3] for c in got]).gather(of),
+        "new_reach": np.concatenate([np.diff(c, prepend=0) for c in cumulative]),
+        "cumulative_reach": np.concatenate(cumulative),
+        "method": pl.Series([c[5] for c in got]).gather(of),
+    }).cast(TIMELINE_SCHEMA)
