@@ -25,6 +25,7 @@ import polars as pl
 from reach.audience.frequency import OtsCounter, opportunities
 from reach.audience.sampled import has_partial
 from reach.engine.cells import CellItems
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 DAY_US = 86_400_000_000
@@ -47,19 +48,27 @@ def week_of(at_us: np.ndarray) -> np.ndarray:
 
 def weekly_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, FollowerGraph],
                 reported: dict[str, np.ndarray] | None = None) -> pl.DataFrame:
-    tools = {net: (OtsCounter(g.n), Marker(g.n)) for net, g in graphs.items()}
-    rows: list[dict] = []
+    """Every network's weeks across its campaigns, then every cell's, on the worker
+    threads (counters per thread and network); the networks first, as they are the
+    largest."""
     by_network: dict[str, list[CellItems]] = defaultdict(list)
-    for (campaign_id, network), made in sorted(items.items()):
+    for (_, network), made in sorted(items.items()):
         by_network[network].append(made)
-        rows += _weeks("campaign", campaign_id, network, graphs.get(network), made,
-                       made.authors, tools.get(network), (reported or {}).get(network))
-    for network, group in sorted(by_network.items()):
-        both = CellItems(np.concatenate([m.keys for m in group]),
-                         np.concatenate([m.at for m in group]),
-                         np.concatenate([m.is_post for m in group]))
-        rows += _weeks("network", ALL_CAMPAIGNS, network, graphs.get(network), both,
-                       both.authors, tools.get(network), (reported or {}).get(network))
+    jobs = [("network", ALL_CAMPAIGNS, network,
+             CellItems(np.concatenate([m.keys for m in group]),
+                       np.concatenate([m.at for m in group]),
+                       np.concatenate([m.is_post for m in group])))
+            for network, group in sorted(by_network.items())]
+    jobs += [("campaign", campaign_id, network, made)
+             for (campaign_id, network), made in sorted(items.items())]
+
+    def weeks(tools: dict, job: tuple) -> list[dict]:
+        level, campaign_id, network, made = job
+        return _weeks(level, campaign_id, network, graphs.get(network), made, made.authors,
+                      tools.get(network), (reported or {}).get(network))
+
+    rows = rows_per_group(jobs, weeks, lambda: {net: (OtsCounter(g.n), Marker(g.n))
+                                                for net, g in graphs.items()})
     if not rows:
         return pl.DataFrame(schema=WEEKLY_SCHEMA)
     df = pl.DataFrame(rows, schema={**WEEKLY_SCHEMA, "week_start": pl.Int64})
