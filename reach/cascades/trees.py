@@ -32,6 +32,7 @@ import polars as pl
 
 from reach.audience.sampled import partial_lists, sampled_reach
 from reach.cascades.parents import latest_exposer_ids
+from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 CASCADE_SCHEMA = {
@@ -181,14 +182,12 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
     sharers = (forest.nodes.filter(~pl.col("is_root"))
                .group_by("network", "post_id").agg(pl.col("account_key").unique()))
     lookup = {(n, p): k for n, p, k in sharers.iter_rows()}
-    markers = {net: Marker(g.n) for net, g in graphs.items()}
-    out: list[tuple] = []
-    for network, post_id, author in cascades.select("network", "post_id", "account_key"
-                                                     ).iter_rows():
+
+    def reach_of(markers: dict[str, Marker], cascade: tuple) -> list[tuple]:
+        network, post_id, author = cascade
         g = graphs.get(network)
         if g is None:
-            out.append((None, "no_graph", None, None))
-            continue
+            return [(None, "no_graph", None, None)]
         keys = lookup.get((network, post_id))
         author_arr = np.array([author], dtype=np.int64)
         exposers = author_arr if keys is None else np.unique(
@@ -197,12 +196,14 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
         if rep is not None and partial_lists(g, exposers, rep).any():
             t, low, high = sampled_reach(markers[network], g, exposers, author_arr,
                                          rep).rounded()
-            out.append((t, "sampled", low, high))
-            continue
+            return [(t, "sampled", low, high)]
         n = (int(g.in_degree(author_arr)[0]) if keys is None
              else markers[network].distinct_followers(g, exposers, author_arr))
-        out.append((n, "exact", n, n))
-    return out
+        return [(n, "exact", n, n)]
+
+    # on the worker threads, a marker per thread and network
+    return rows_per_group(cascades.select("network", "post_id", "account_key").iter_rows(),
+                          reach_of, lambda: {net: Marker(g.n) for net, g in graphs.items()})
 
 
 def ancestor_pairs(forest: Forest) -> tuple[np.ndarray, np.ndarray]:
