@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 
 from reach.cascades.trees import Forest
-from reach.followers.graph import FollowerGraph
+from reach.engine.parallel import rows_per_group
+from reach.followers.graph import FollowerGraph, Marker
 
 NODE_SCHEMA = {
     "network": pl.String, "post_id": pl.String, "campaign_id": pl.String,
@@ -41,27 +42,34 @@ def cascade_node_rows(forest: Forest, cascades: pl.DataFrame,
               # row order the joins happened to leave)
               .sort(["network", "post_id", "t", "is_root", "node_id"],
                     descending=[False, False, False, True, False]))
-    added = []
-    for (network, _post), part in picked.partition_by("network", "post_id", as_dict=True,
-                                                      maintain_order=True).items():
-        added.append(_reach_added(part, graphs.get(network)))
-    reach = np.concatenate(added) if added else np.empty(0, dtype=float)
+    parts = list(picked.partition_by("network", "post_id", as_dict=True,
+                                     maintain_order=True).items())
+
+    def added(markers: dict[str, Marker], item: tuple) -> list[np.ndarray]:
+        (network, _post), part = item
+        return [_reach_added(part, graphs.get(network), markers.get(network))]
+
+    # on the worker threads, a marker per thread and network
+    got = rows_per_group(parts, added, lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    reach = np.concatenate(got) if got else np.empty(0, dtype=float)
     return (picked.with_columns(pl.Series("reach_added", reach).fill_nan(None).cast(pl.Int64),
                                 pl.col("t").alias("created_at"))
             .select(list(NODE_SCHEMA)).cast(NODE_SCHEMA))
 
 
-def _reach_added(part: pl.DataFrame, g: FollowerGraph | None) -> np.ndarray:
-    """New people per node in time order (``part`` is one cascade, sorted by time)."""
+def _reach_added(part: pl.DataFrame, g: FollowerGraph | None, marker: Marker | None
+                 ) -> np.ndarray:
+    """New people per node in time order (``part`` is one cascade, sorted by time): the
+    first node to reach a person gets the credit, which is what marking the nodes'
+    followers in that order finds (``Marker.mark_followers``); the root author is marked
+    first, so never counted."""
     if g is None:
         return np.full(part.height, np.nan)
     keys = part["account_key"].to_numpy().astype(np.int64)
-    fol, owner = g.gather(keys)
     author = keys[part["is_root"].to_numpy()]
-    keep = ~np.isin(fol, author)
-    fol, owner = fol[keep], owner[keep]
-    # the first node (in time order) to reach each person gets the credit
-    order = np.lexsort((owner, fol))
-    fol, owner = fol[order], owner[order]
-    first = np.r_[True, fol[1:] != fol[:-1]] if fol.size else np.zeros(0, dtype=bool)
-    return np.bincount(owner[first], minlength=keys.size).astype(float)
+    marker.mark(author)
+    reached, owner = marker.mark_followers(g, keys)
+    added = np.bincount(owner, minlength=keys.size).astype(float)
+    marker.unmark(reached)
+    marker.unmark(author)
+    return added
