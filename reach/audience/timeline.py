@@ -78,7 +78,7 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         return [(cell.campaign_id, cell.network, buckets,
                  "day" if width > HOUR_US else "hour", cumulative, method)]
 
-    got = rows_per_group(cells, curve, lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    got = rows_per_group(cells, curve, lambda: Marker.per_network(graphs))
     if not got:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
     sizes = np.array([c[2].size for c in got])

@@ -80,8 +80,7 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                                 reported[cell.network][cell.exposers],
                                 estimates[1].estimate), None, "sampled")]
 
-    got = rows_per_group(cells, credits,
-                         lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    got = rows_per_group(cells, credits, lambda: Marker.per_network(graphs))
     sizes = np.array([c.exposers.size for c in cells])
     cell_of = np.repeat(np.arange(len(cells)), sizes)
     incremental = np.concatenate([np.full(n, -1) if inc is None else inc

@@ -50,7 +50,7 @@ def cascade_node_rows(forest: Forest, cascades: pl.DataFrame,
         return [_reach_added(part, graphs.get(network), markers.get(network))]
 
     # on the worker threads, a marker per thread and network
-    got = rows_per_group(parts, added, lambda: {net: Marker(g.n) for net, g in graphs.items()})
+    got = rows_per_group(parts, added, lambda: Marker.per_network(graphs))
     reach = np.concatenate(got) if got else np.empty(0, dtype=float)
     return (picked.with_columns(pl.Series("reach_added", reach).fill_nan(None).cast(pl.Int64),
                                 pl.col("t").alias("created_at"))

@@ -21,7 +21,7 @@ import polars as pl
 from numba import njit
 
 from reach.followers.graph import FollowerGraph
-from reach.followers.kernels import FOLLOWERS_AHEAD, OFFSETS_AHEAD, prefetch
+from reach.followers.kernels import FOLLOWERS_AHEAD, OFFSETS_AHEAD, csr_order, prefetch
 from reach.hash_numbers import text_codes
 
 
@@ -29,7 +29,9 @@ from reach.hash_numbers import text_codes
 def followee_lists(offsets: np.ndarray, followers: np.ndarray, n: int
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The graph turned around: ``followees[out[a]:out[a + 1]]`` are the accounts ``a``
-    follows (a counting sort of the follower lists by follower)."""
+    follows. A counting sort of the follower lists by follower, as ``csr_order`` is,
+    writing each entry's followee where that would write an int64 permutation (8 bytes
+    an edge) for a gather to follow."""
     out = np.zeros(n + 1, dtype=np.int64)
     for f in followers:
         out[f + 1] += 1
@@ -43,22 +45,6 @@ def followee_lists(offsets: np.ndarray, followers: np.ndarray, n: int
             followees[fill[f]] = x
             fill[f] += 1
     return out, followees
-
-
-@njit(cache=True, nogil=True)
-def _by_group(group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers grouped by ``group`` (a counting sort), and each group's start."""
-    start = np.zeros(n_groups + 1, dtype=np.int64)
-    for g in group:
-        start[g + 1] += 1
-    for g in range(n_groups):
-        start[g + 1] += start[g]
-    fill = start[:-1].copy()
-    rows = np.empty(group.size, dtype=np.int64)
-    for i in range(group.size):
-        rows[fill[group[i]]] = i
-        fill[group[i]] += 1
-    return rows, start
 
 
 @njit(cache=True, nogil=True)
@@ -77,8 +63,8 @@ def latest_exposers(out: np.ndarray, followees: np.ndarray, group: np.ndarray,
     not in the cascade, and each sharer's list is fetched ahead (``prefetch``): on the
     bench lake's 985k instagram shares without a parent, 0.45 s -> 0.34 s -> 0.20 s.
     """
-    nodes, node_start = _by_group(group, n_groups)
-    shares, share_start = _by_group(group[unknown], n_groups)
+    node_start, nodes = csr_order(group, n_groups)  # row numbers grouped by post
+    share_start, shares = csr_order(group[unknown], n_groups)
     head = np.full(n_keys, -1, dtype=np.int64)
     present = np.zeros((n_keys >> 3) + 1, dtype=np.uint8)
     chain = np.full(group.size, -1, dtype=np.int64)

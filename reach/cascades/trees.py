@@ -203,7 +203,7 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
 
     # on the worker threads, a marker per thread and network
     return rows_per_group(cascades.select("network", "post_id", "account_key").iter_rows(),
-                          reach_of, lambda: {net: Marker(g.n) for net, g in graphs.items()})
+                          reach_of, lambda: Marker.per_network(graphs))
 
 
 def ancestor_pairs(forest: Forest) -> tuple[np.ndarray, np.ndarray]:

@@ -189,3 +189,8 @@ class Marker:
 
     def reset(self) -> None:
         self.bits.fill(False)
+
+    @classmethod
+    def per_network(cls, graphs: dict[str, FollowerGraph]) -> dict[str, Marker]:
+        """A marker for each network's graph: a worker thread's scratch."""
+        return {net: cls(g.n) for net, g in graphs.items()}
