@@ -25,7 +25,7 @@ from reach.audience.sampled import has_partial
 from reach.engine.cells import CellItems
 from reach.engine.parallel import rows_per_group
 from reach.followers.graph import FollowerGraph
-from reach.followers.kernels import cell_opportunities, scatter_add
+from reach.followers.kernels import cell_histograms, cell_opportunities, scatter_add
 
 TOP = 11  #: OTS of 11 and more share the last bucket
 SCOPES = ("total", "first_degree", "reshares")
@@ -60,6 +60,20 @@ def opportunities(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
     return cell_opportunities(graph.offsets, graph.followers, post_keys, post_counts,
                               share_keys, share_counts, np.asarray(excluded, np.int64),
                               counter.counts, counter.touched)
+
+
+def cell_frequency(graph: FollowerGraph, items: CellItems, excluded: np.ndarray,
+                   counter: OtsCounter, person_of: np.ndarray
+                   ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """One cell's histograms per scope (as :func:`histograms` makes them from
+    :func:`opportunities`), and its reached accounts linked to a person, with their OTS
+    from posts and from shares, counted in one compiled pass (``cell_histograms``)."""
+    post_keys, post_counts = items.made(posts=True)
+    share_keys, share_counts = items.made(posts=False)
+    hist, keys, fp, fs = cell_histograms(
+        graph.offsets, graph.followers, post_keys, post_counts, share_keys, share_counts,
+        np.asarray(excluded, np.int64), counter.counts, counter.touched, person_of)
+    return dict(zip(SCOPES, hist, strict=True)), keys, fp, fs
 
 
 def histograms(from_posts: np.ndarray, from_shares: np.ndarray) -> dict[str, np.ndarray]:
@@ -107,15 +121,15 @@ def frequency_rows(items: dict[tuple[str, str], CellItems], graphs: dict[str, Fo
                 continue
             made = items[(campaign_id, network)]
             authors = made.authors
-            reached, fp, fs = opportunities(g, made, authors, mine[network])
-            hists = histograms(fp, fs)
+            hists, linked, fp, fs = cell_frequency(g, made, authors, mine[network],
+                                                   links.person_of[network])
             if has_partial(g, made.keys, (reported or {}).get(network)):
                 # partial lists: the people the lists show, a lower bound, never "exact"
                 exact, listed = False, True
                 rows += scope_rows(campaign_id, network, "listed_only", hists)
                 continue
             rows += scope_rows(campaign_id, network, "exact", hists)
-            people.add(network, reached, fp, fs, hists, authors)
+            people.add(network, linked, fp, fs, hists, authors)
         if exact:
             return rows + scope_rows(campaign_id, "all", "exact", people.totals())
         return rows + scope_rows(campaign_id, "all",
@@ -141,18 +155,20 @@ class _PersonOTS:
         self.authors: list[np.ndarray] = []
         self.other = {s: np.zeros(1, np.int64) for s in SCOPES}
 
-    def add(self, network: str, reached: np.ndarray, fp: np.ndarray, fs: np.ndarray,
+    def add(self, network: str, linked: np.ndarray, fp: np.ndarray, fs: np.ndarray,
             hists: dict[str, np.ndarray], authors: np.ndarray) -> None:
+        """One cell: ``linked``, its reached accounts that carry a person shared with other
+        accounts, with their OTS from posts (``fp``) and shares (``fs``); ``hists``, the
+        cell's histograms of every reached account."""
         self.cells += 1
         person = self.links.person_of[network]
-        p = person[reached]  # keys of a network < its size, which person_of covers
-        idx = np.flatnonzero(p >= 0)  # the few reached accounts that carry a person_id
-        scatter_add(self.posts, p[idx], fp[idx])
-        scatter_add(self.shares, p[idx], fs[idx])
-        linked = histograms(fp[idx], fs[idx]) if idx.size else None
+        p = person[linked]
+        scatter_add(self.posts, p, fp)
+        scatter_add(self.shares, p, fs)
+        mine = histograms(fp, fs) if linked.size else None
         for scope in SCOPES:
             self.other[scope] = _plus(self.other[scope], hists[scope],
-                                      linked[scope] if linked else None)
+                                      mine[scope] if mine else None)
         pa = person[authors]
         self.authors.append(pa[pa >= 0])
 

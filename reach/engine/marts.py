@@ -28,6 +28,7 @@ from reach.engine.registry import MARTS
 from reach.errors import UsageError
 from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs, read_only
 from reach.followers.kernels import (
+    cell_histograms,
     cell_opportunities,
     cell_reach,
     cell_reach_dense,
@@ -251,6 +252,8 @@ def _load_kernels() -> None:
         exposer_totals(offsets, np.zeros(1), one)
         cell_opportunities(offsets, followers, one, one, one, one, one,
                            np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+        cell_histograms(offsets, followers, one, one, one, one, one,
+                        np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64), person_of)
         scatter_add(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int32), one)
         compact_sketches(np.arange(2, dtype=np.int64), read_only(np.zeros(1, dtype=np.int32)),
                          np.zeros(1, dtype=np.int64), LG_K)  # one list of one follower

@@ -327,19 +327,14 @@ def set_persons(person_of: np.ndarray, keys: np.ndarray, row: np.ndarray) -> int
 SHARES_SHIFT = 32
 
 
-@njit(cache=True, nogil=True)
-def cell_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np.ndarray,
+@njit(cache=True, nogil=True, inline="always")
+def _add_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np.ndarray,
                        post_counts: np.ndarray, share_keys: np.ndarray,
                        share_counts: np.ndarray, excluded: np.ndarray, counts: np.ndarray,
-                       touched: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Opportunities to see of one cell: every follower of ``post_keys[i]`` gains
-    ``post_counts[i]`` (and likewise for shares). Returns the followers reached, not in
-    ``excluded``, with their OTS from posts and from shares.
-
-    Both counts of an account live in one int64 of ``counts`` (shares above
-    ``SHARES_SHIFT``): one memory access per gathered follower. ``counts`` must be zero
-    on entry and is left zero; ``touched`` holds one entry per account.
-    """
+                       touched: np.ndarray) -> int:
+    """Every follower of ``post_keys[i]`` gains ``post_counts[i]`` in ``counts`` (shares
+    above ``SHARES_SHIFT``), ``excluded`` reset to zero; the accounts touched go to
+    ``touched``, and how many is returned."""
     n = 0
     for kind in range(2):
         keys = post_keys if kind == 0 else share_keys
@@ -355,6 +350,24 @@ def cell_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np
                 counts[f] += w
     for e in excluded:
         counts[e] = 0
+    return n
+
+
+@njit(cache=True, nogil=True)
+def cell_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np.ndarray,
+                       post_counts: np.ndarray, share_keys: np.ndarray,
+                       share_counts: np.ndarray, excluded: np.ndarray, counts: np.ndarray,
+                       touched: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Opportunities to see of one cell: every follower of ``post_keys[i]`` gains
+    ``post_counts[i]`` (and likewise for shares). Returns the followers reached, not in
+    ``excluded``, with their OTS from posts and from shares.
+
+    Both counts of an account live in one int64 of ``counts`` (shares above
+    ``SHARES_SHIFT``): one memory access per gathered follower. ``counts`` must be zero
+    on entry and is left zero; ``touched`` holds one entry per account.
+    """
+    n = _add_opportunities(offsets, followers, post_keys, post_counts, share_keys,
+                           share_counts, excluded, counts, touched)
     reached = np.empty(n, dtype=np.int64)
     from_posts, from_shares = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
     low = (1 << SHARES_SHIFT) - 1
@@ -367,6 +380,47 @@ def cell_opportunities(offsets: np.ndarray, followers: np.ndarray, post_keys: np
             m += 1
             counts[f] = 0
     return reached[:m], from_posts[:m], from_shares[:m]
+
+
+@njit(cache=True, nogil=True)
+def cell_histograms(offsets: np.ndarray, followers: np.ndarray, post_keys: np.ndarray,
+                    post_counts: np.ndarray, share_keys: np.ndarray,
+                    share_counts: np.ndarray, excluded: np.ndarray, counts: np.ndarray,
+                    touched: np.ndarray, person_of: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The counts of :func:`cell_opportunities`, kept as what the frequency mart needs:
+    ``hist[s, k]``, how many reached accounts had k opportunities in scope s (0: posts
+    and shares, 1: posts, 2: shares; k = 0: none in that scope), and the reached accounts
+    that belong to a person with other accounts (``person_of`` ≥ 0) with their OTS from
+    posts and from shares. No array per reached account: most are linked to nobody.
+    ``counts`` is left zero."""
+    n = _add_opportunities(offsets, followers, post_keys, post_counts, share_keys,
+                           share_counts, excluded, counts, touched)
+    hist = np.zeros((3, post_counts.sum() + share_counts.sum() + 1), dtype=np.int64)
+    low = (1 << SHARES_SHIFT) - 1
+    linked = 0
+    for i in range(n):
+        f = touched[i]
+        c = counts[f]
+        if c != 0:
+            p, s = c & low, c >> SHARES_SHIFT
+            hist[0, p + s] += 1
+            hist[1, p] += 1
+            hist[2, s] += 1
+            if person_of[f] >= 0:
+                linked += 1
+    keys = np.empty(linked, dtype=np.int64)
+    from_posts, from_shares = np.empty(linked, dtype=np.int64), np.empty(linked, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        f = touched[i]
+        c = counts[f]
+        if c != 0:
+            if person_of[f] >= 0:
+                keys[m], from_posts[m], from_shares[m] = f, c & low, c >> SHARES_SHIFT
+                m += 1
+            counts[f] = 0
+    return hist, keys, from_posts, from_shares
 
 
 @njit(cache=True, nogil=True)
