@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from reach.engine.cells import Cell
-from reach.engine.parallel import rows_per_group
+from reach.engine.parallel import per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 DAILY_AFTER_DAYS = 14
@@ -61,13 +61,13 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
                   sampled: dict[tuple[str, str], tuple] | None = None) -> pl.DataFrame:
     """The curves of every cell with a graph, counted on the worker threads (a marker per
     thread and network) and put in one frame at the end."""
-    def curve(markers: dict[str, Marker], cell: Cell) -> list[tuple]:
+    def curve(markers: dict[str, Marker], cell: Cell) -> tuple | None:
         g = graphs.get(cell.network)
         if g is None:
-            return []
+            return None
         times = reach_times(g, cell, markers[cell.network])
         if times.size == 0:
-            return []
+            return None
         span_days = (cell.exposed_at.max() - cell.exposed_at.min()) / (24 * HOUR_US)
         width = HOUR_US * (24 if span_days > DAILY_AFTER_DAYS else 1)
         buckets, counts = _runs(times // width * width)  # times ascend, so buckets do
@@ -75,10 +75,10 @@ def timeline_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         estimates = (sampled or {}).get((cell.campaign_id, cell.network))
         if estimates is not None:
             cumulative, method = scaled_curve(cumulative, estimates[1].estimate), "sampled"
-        return [(cell.campaign_id, cell.network, buckets,
-                 "day" if width > HOUR_US else "hour", cumulative, method)]
+        return (cell.campaign_id, cell.network, buckets,
+                "day" if width > HOUR_US else "hour", cumulative, method)
 
-    got = rows_per_group(cells, curve, lambda: Marker.per_network(graphs))
+    got = [c for c in per_group(cells, curve, lambda: Marker.per_network(graphs)) if c]
     if not got:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
     sizes = np.array([c[2].size for c in got])

@@ -15,7 +15,7 @@ import polars as pl
 
 from reach.cascades.credit import coverage_credit
 from reach.engine.cells import Cell
-from reach.engine.parallel import rows_per_group
+from reach.engine.parallel import per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 RANK_DIGITS = 9  #: shapley_reach is compared to this many decimals when ranking
@@ -67,20 +67,20 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
     if not cells:
         return pl.DataFrame(schema=AMPLIFIER_SCHEMA)
 
-    def credits(markers: dict[str, Marker], cell: Cell) -> list[tuple]:
+    def credits(markers: dict[str, Marker], cell: Cell) -> tuple:
         g = graphs.get(cell.network)
         if g is None:
-            return [(np.full(cell.exposers.size, np.nan), None, "no_graph")]
+            return np.full(cell.exposers.size, np.nan), None, "no_graph"
         shapley, incremental = coverage_credit(g, cell.exposers, cell.authors,
                                                markers[cell.network])
         estimates = (sampled or {}).get((cell.campaign_id, cell.network))
         if estimates is None:
-            return [(shapley, incremental, "exact")]
-        return [(sampled_credit(shapley, g.in_degree(cell.exposers),
-                                reported[cell.network][cell.exposers],
-                                estimates[1].estimate), None, "sampled")]
+            return shapley, incremental, "exact"
+        return (sampled_credit(shapley, g.in_degree(cell.exposers),
+                               reported[cell.network][cell.exposers], estimates[1].estimate),
+                None, "sampled")
 
-    got = rows_per_group(cells, credits, lambda: Marker.per_network(graphs))
+    got = per_group(cells, credits, lambda: Marker.per_network(graphs))
     sizes = np.array([c.exposers.size for c in cells])
     cell_of = np.repeat(np.arange(len(cells)), sizes)
     incremental = np.concatenate([np.full(n, -1) if inc is None else inc

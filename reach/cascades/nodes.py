@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from reach.cascades.trees import Forest
-from reach.engine.parallel import rows_per_group
+from reach.engine.parallel import per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 NODE_SCHEMA = {
@@ -45,12 +45,12 @@ def cascade_node_rows(forest: Forest, cascades: pl.DataFrame,
     parts = list(picked.partition_by("network", "post_id", as_dict=True,
                                      maintain_order=True).items())
 
-    def added(markers: dict[str, Marker], item: tuple) -> list[np.ndarray]:
+    def added(markers: dict[str, Marker], item: tuple) -> np.ndarray:
         (network, _post), part = item
-        return [_reach_added(part, graphs.get(network), markers.get(network))]
+        return _reach_added(part, graphs.get(network), markers.get(network))
 
     # on the worker threads, a marker per thread and network
-    got = rows_per_group(parts, added, lambda: Marker.per_network(graphs))
+    got = per_group(parts, added, lambda: Marker.per_network(graphs))
     reach = np.concatenate(got) if got else np.empty(0, dtype=float)
     return (picked.with_columns(pl.Series("reach_added", reach).fill_nan(None).cast(pl.Int64),
                                 pl.col("t").alias("created_at"))

@@ -32,7 +32,7 @@ import polars as pl
 
 from reach.audience.sampled import partial_lists, sampled_reach
 from reach.cascades.parents import latest_exposer_ids
-from reach.engine.parallel import rows_per_group
+from reach.engine.parallel import per_group
 from reach.followers.graph import FollowerGraph, Marker
 
 CASCADE_SCHEMA = {
@@ -183,11 +183,11 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
                .group_by("network", "post_id").agg(pl.col("account_key").unique()))
     lookup = {(n, p): k for n, p, k in sharers.iter_rows()}
 
-    def reach_of(markers: dict[str, Marker], cascade: tuple) -> list[tuple]:
+    def reach_of(markers: dict[str, Marker], cascade: tuple) -> tuple:
         network, post_id, author = cascade
         g = graphs.get(network)
         if g is None:
-            return [(None, "no_graph", None, None)]
+            return None, "no_graph", None, None
         keys = lookup.get((network, post_id))
         author_arr = np.array([author], dtype=np.int64)
         exposers = author_arr if keys is None else np.unique(
@@ -196,13 +196,13 @@ def _cascade_reach(forest: Forest, cascades: pl.DataFrame, graphs: dict[str, Fol
         if rep is not None and partial_lists(g, exposers, rep).any():
             t, low, high = sampled_reach(markers[network], g, exposers, author_arr,
                                          rep).rounded()
-            return [(t, "sampled", low, high)]
+            return t, "sampled", low, high
         n = (int(g.in_degree(author_arr)[0]) if keys is None
              else markers[network].distinct_followers(g, exposers, author_arr))
-        return [(n, "exact", n, n)]
+        return n, "exact", n, n
 
     # on the worker threads, a marker per thread and network
-    return rows_per_group(cascades.select("network", "post_id", "account_key").iter_rows(),
+    return per_group(cascades.select("network", "post_id", "account_key").iter_rows(),
                           reach_of, lambda: Marker.per_network(graphs))
 
 

@@ -23,7 +23,7 @@ from reach.audience.people import PersonLinks
 from reach.audience.sampled import cell_estimates
 from reach.cascades.trees import Forest, build_forest, shares_triggered
 from reach.engine.cells import CellItems, campaign_cells, campaign_items, group_exposers
-from reach.engine.parallel import THREADS
+from reach.engine.parallel import per_group
 from reach.engine.registry import MARTS
 from reach.errors import UsageError
 from reach.followers.graph import FollowerGraph, account_key_sizes, build_graphs, read_only
@@ -116,11 +116,11 @@ class Context:
             return None
         self.say("sketching followers (theta sketches)")
 
-        def of(network: str, graph: FollowerGraph) -> pl.DataFrame:
-            return follower_sketches(graph).with_columns(pl.lit(network).alias("network"))
+        def of(_scratch: None, network: str) -> pl.DataFrame:
+            return (follower_sketches(self.graphs[network])
+                    .with_columns(pl.lit(network).alias("network")))
         # one network per thread: the sketching kernel runs without the GIL
-        with ThreadPoolExecutor(THREADS) as pool:
-            sk = list(pool.map(of, self.graphs, self.graphs.values()))
+        sk = per_group(self.graphs, of)
         return pl.concat(sk) if sk else None
 
     @cached_property

@@ -18,26 +18,34 @@ THREADS = min(4, os.cpu_count() or 1)
 
 G = TypeVar("G")
 S = TypeVar("S")
+R = TypeVar("R")
 
 
-def rows_per_group(groups: Iterable[G], rows: Callable[[S, G], list],
-                   scratch: Callable[[], S], progress: Callable[[int, int], None] | None = None
-                   ) -> list:
-    """``rows(scratch, group)`` (a list: rows, or one item per group) for every group, on
-    :data:`THREADS` threads, concatenated in the groups' order; ``scratch()`` is called
-    once per thread."""
+def per_group(groups: Iterable[G], work: Callable[[S, G], R],
+              scratch: Callable[[], S] = lambda: None,
+              progress: Callable[[int, int], None] | None = None) -> list[R]:
+    """``work(scratch, group)`` for every group, on :data:`THREADS` threads, one result
+    per group in the groups' order; ``scratch()`` is called once per thread."""
     groups = list(groups)
     local = threading.local()
 
-    def run(group: G) -> list:
+    def run(group: G) -> R:
         if not hasattr(local, "scratch"):
             local.scratch = scratch()
-        return rows(local.scratch, group)
+        return work(local.scratch, group)
 
-    out: list = []
+    out: list[R] = []
     with ThreadPoolExecutor(THREADS) as pool:
-        for i, part in enumerate(pool.map(run, groups)):
-            out.extend(part)
+        for i, result in enumerate(pool.map(run, groups)):
+            out.append(result)
             if progress and i % 50 == 0:
                 progress(i, len(groups))
     return out
+
+
+def rows_per_group(groups: Iterable[G], rows: Callable[[S, G], list[dict]],
+                   scratch: Callable[[], S], progress: Callable[[int, int], None] | None = None
+                   ) -> list[dict]:
+    """:func:`per_group` where each group gives rows: all of them, concatenated in the
+    groups' order."""
+    return [row for part in per_group(groups, rows, scratch, progress) for row in part]
