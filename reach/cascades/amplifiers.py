@@ -83,7 +83,8 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
     got = per_group(cells, credits, lambda: Marker.per_network(graphs))
     sizes = np.array([c.exposers.size for c in cells])
     cell_of = np.repeat(np.arange(len(cells)), sizes)
-    incremental = np.concatenate([np.full(n, -1) if inc is None else inc
+    # incremental reach exists only where the cell is exact (method says which)
+    incremental = np.concatenate([np.zeros(n, np.int64) if inc is None else inc
                                   for (_, inc, _), n in zip(got, sizes, strict=True)])
     df = pl.DataFrame({
         "campaign_id": pl.Series([c.campaign_id for c in cells]).gather(cell_of),
@@ -95,7 +96,8 @@ def amplifier_rows(cells: list[Cell], graphs: dict[str, FollowerGraph],
         "method": pl.Series([m for _, _, m in got]).gather(cell_of),
     }).with_columns(
         pl.when("role").then(pl.lit("author")).otherwise(pl.lit("sharer")).alias("role"),
-        pl.col("incremental_reach").replace(-1, None), pl.col("shapley_reach").fill_nan(None))
+        pl.when(pl.col("method") == "exact").then("incremental_reach")
+        .alias("incremental_reach"), pl.col("shapley_reach").fill_nan(None))
     df = (df.join(triggered.cast({"account_key": pl.Int32}), how="left",
                   on=["campaign_id", "network", "account_key"])
           .join(account_keys, on=["network", "account_key"], how="left")

@@ -137,7 +137,7 @@ def latest_exposer_ids(nodes: pl.DataFrame, graph: FollowerGraph | None) -> pl.S
     node_t, node_id, unknown (a share without a given parent)."""
     unknown = np.flatnonzero(nodes["unknown"].to_numpy())
     if graph is None or unknown.size == 0:  # nobody's followees are known: no exposer
-        return pl.Series("_found", [None] * unknown.size, dtype=pl.String)
+        return pl.repeat(None, unknown.size, dtype=pl.String, eager=True).alias("_found")
     out, followees = followee_lists(graph.offsets, graph.followers, graph.n)
     group = text_codes(nodes["post_id"])
     best, pair_share, pair_node = latest_exposers(

@@ -72,7 +72,7 @@ def reconstruct_parents(posts: pl.LazyFrame, shares: pl.LazyFrame,
                          pl.col("share_id").alias("node_id"),
                          pl.col("parent_id").is_null().alias("unknown")),
     ]).with_row_index("_node")
-    found = pl.Series("_found", [None] * shares_df.height, dtype=pl.String)
+    found = pl.repeat(None, shares_df.height, dtype=pl.String, eager=True).alias("_found")
     first_share = nodes.height - shares_df.height  # share nodes follow the posts, in order
     for (network,), part in nodes.partition_by("network", as_dict=True).items():
         ids = latest_exposer_ids(part, graphs.get(network))
