@@ -75,7 +75,8 @@ def main() -> None:
     print(f"\nreach mart over {follows.height:,} follow edges, {r['cells']:,} campaign x "
           f"network cells")
     print_sides({"reach": r, "duckdb": d}, [
-        ("query seconds, cold", "seconds", ".2f"), (f"  hot (best of {HOT_RUNS} more)", "hot_seconds", ".2f"),
+        ("query seconds, cold", "seconds", ".2f"),
+        (f"  hot (best of {HOT_RUNS} more)", "hot_seconds", ".2f"),
         ("process seconds", "process_s", ".2f"), ("peak memory MB", "peak_rss_mb", ".0f")])
     print(f"results agree: {agree}")
     print(f"follower entries gathered: {gathered:,} = {gathered / r['hot_seconds'] / 1e6:.0f}M "

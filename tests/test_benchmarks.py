@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +42,5 @@ def test_spark_benchmark_polars_side(sample_lake, tmp_path):
     from reach.engine.registry import SPARK_MARTS
     lake, marts = sample_lake
     _run("bench_spark.py", "--side", "polars", "--lake", str(lake), "--out", str(tmp_path))
-    import polars as pl
     for m in SPARK_MARTS:
         assert pl.read_parquet(tmp_path / f"polars-{m}.parquet").equals(marts[m]), m
